@@ -1,0 +1,173 @@
+//! `gatehouse-conformance <server-url>`: the client the official MCP
+//! conformance suite drives (`npx @modelcontextprotocol/conformance client
+//! --command gatehouse-conformance`).
+//!
+//! It runs the same engine and the same loopback listener as the app, with a
+//! throwaway config and an in-memory vault; only its consent sink differs:
+//! it fetches the authorization URL without following redirects and delivers
+//! the `Location` to the listener, as a browser would. The scenario's name
+//! and context come from `MCP_CONFORMANCE_SCENARIO` and
+//! `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::config::{OAuthConfig, ServerConfig, TokenStorage};
+use gatehouse_core::events::ServerStatus;
+use gatehouse_core::paths::Paths;
+use gatehouse_core::vault::{MemoryKeyStore, Vault};
+use gatehouse_core::{ConsentSink, Engine};
+use secrecy::SecretString;
+
+const SERVER: &str = "conformance";
+/// The Client ID Metadata Document URL the suite expects.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+/// Authorizations a run may start (the first one plus step-ups).
+const MAX_AUTHORIZATIONS: usize = 3;
+
+/// Follows the consent page like a browser that approves at once.
+struct FollowRedirect {
+    http: reqwest::Client,
+}
+
+#[async_trait::async_trait]
+impl ConsentSink for FollowRedirect {
+    async fn present(&self, _server: &str, url: &str) -> Result<(), String> {
+        let response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                format!(
+                    "the authorization endpoint answered {} without a redirect",
+                    response.status()
+                )
+            })?
+            .to_owned();
+        // The redirect goes to Gatehouse's own loopback listener.
+        self.http
+            .get(&location)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let Some(url) = std::env::args().skip(1).last() else {
+        eprintln!("usage: gatehouse-conformance <server-url>");
+        return ExitCode::from(2);
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    match runtime.block_on(run(url)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gatehouse-conformance: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(url: String) -> Result<(), String> {
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let context: serde_json::Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+        .ok()
+        .and_then(|c| serde_json::from_str(&c).ok())
+        .unwrap_or_default();
+    eprintln!("scenario {scenario:?} against {url}");
+
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let paths = Paths::new(dir.path().join("config.toml"), dir.path().join("data"));
+    let vault = Vault::new(
+        paths.vault_file(),
+        Arc::new(MemoryKeyStore::default()),
+        None,
+    );
+    let engine = Engine::with_vault(paths, vault).map_err(|e| e.to_string())?;
+
+    let mut oauth = OAuthConfig {
+        token_storage: TokenStorage::Memory,
+        client_metadata_url: Some(CLIENT_METADATA_URL.into()),
+        ..OAuthConfig::default()
+    };
+    if let Some(client_id) = context.get("client_id").and_then(|v| v.as_str()) {
+        oauth.client_id = Some(client_id.to_owned());
+        if let Some(secret) = context.get("client_secret").and_then(|v| v.as_str()) {
+            engine
+                .set_secret("CONFORMANCE_CLIENT_SECRET", &SecretString::from(secret))
+                .map_err(|e| e.to_string())?;
+            oauth.client_secret = Some("${CONFORMANCE_CLIENT_SECRET}".into());
+        }
+    }
+    let mut server = ServerConfig::new(SERVER, url);
+    server.timeout = Some(10);
+    server.oauth = Some(oauth);
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let sink: Arc<dyn ConsentSink> = Arc::new(FollowRedirect { http });
+    engine.set_consent_sink(sink.clone());
+    engine.add_server(server).map_err(|e| e.to_string())?;
+
+    let result = exercise(&engine, sink).await;
+    engine.shutdown().await;
+    result
+}
+
+/// Connects (authorizing when asked), lists the tools and calls the test
+/// tool, the way an MCP client would use the server.
+async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), String> {
+    let mut authorizations = 0;
+    loop {
+        let status = engine
+            .connections()
+            .wait_settled(SERVER, Duration::from_secs(15))
+            .await
+            .ok_or("the server is not configured")?;
+        match status {
+            ServerStatus::Connected { .. } => break,
+            ServerStatus::NeedsAuthorization { .. } if authorizations < MAX_AUTHORIZATIONS => {
+                authorizations += 1;
+                engine
+                    .authorize(SERVER, sink.clone())
+                    .await
+                    .map_err(|e| format!("authorization failed: {e}"))?;
+            }
+            other => return Err(format!("cannot connect: {other:?}")),
+        }
+    }
+    let tools = engine
+        .connections()
+        .list_tools(SERVER)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "tools: {:?}",
+        tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
+    );
+    if let Some(tool) = tools.first() {
+        let result = engine
+            .connections()
+            .call_tool(SERVER, &tool.name, Some(serde_json::Map::new()))
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "{} returned {} content block(s)",
+            tool.name,
+            result.content.len()
+        );
+    }
+    Ok(())
+}

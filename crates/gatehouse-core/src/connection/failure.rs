@@ -1,0 +1,200 @@
+//! Turning rmcp and reqwest errors into something a person can act on, and
+//! deciding whether trying again later can help.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use rmcp::service::ClientInitializeError;
+use rmcp::transport::streamable_http_client::{
+    AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpError,
+};
+
+use crate::config::AuthMode;
+use crate::events::{ErrorKind, ServerStatus};
+
+/// Longest error text taken from a server's answer.
+const MAX_DETAIL: usize = 300;
+
+/// Why a connection attempt failed.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) kind: ErrorKind,
+    pub(crate) message: String,
+    /// Whether an automatic retry later may succeed. Failures that need the
+    /// person (a missing secret, rejected credentials) wait for a change.
+    pub(crate) retry: bool,
+    /// The 401/403 `WWW-Authenticate` challenge, when that is the cause.
+    pub(crate) challenge: Option<String>,
+    /// The server wants more scopes (403 `insufficient_scope`).
+    pub(crate) insufficient_scope: bool,
+}
+
+impl Failure {
+    pub(crate) fn fatal(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retry: false,
+            challenge: None,
+            insufficient_scope: false,
+        }
+    }
+
+    pub(crate) fn retryable(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            retry: true,
+            ..Self::fatal(kind, message)
+        }
+    }
+
+    pub(crate) fn timeout(after: Duration) -> Self {
+        Self::retryable(
+            ErrorKind::Timeout,
+            format!("the server did not answer within {} s", after.as_secs()),
+        )
+    }
+
+    pub(crate) fn into_status(self) -> ServerStatus {
+        ServerStatus::error(self.kind, self.message)
+    }
+
+    /// Classifies a failed `initialize`.
+    pub(crate) fn from_initialize(error: &ClientInitializeError, mode: AuthMode) -> Self {
+        if error.auth_challenge().is_some() || error.is_authorization_required() {
+            return Self::unauthorized(mode, error.auth_challenge());
+        }
+        match error {
+            // The transport error is not exposed as a `source`.
+            ClientInitializeError::TransportError { error, .. } => Self::from_chain(error, mode),
+            other => Self::from_chain(other, mode),
+        }
+    }
+
+    /// Classifies a failed request on a live session.
+    pub(crate) fn from_service(error: &rmcp::ServiceError, mode: AuthMode) -> Self {
+        if error.auth_challenge().is_some() || error.is_authorization_required() {
+            return Self::unauthorized(mode, error.auth_challenge());
+        }
+        Self::from_chain(error, mode)
+    }
+
+    fn unauthorized(mode: AuthMode, challenge: Option<&str>) -> Self {
+        let message = match mode {
+            AuthMode::Headers => {
+                "the server refused the credentials (HTTP 401/403): check the headers and the secrets they use"
+            }
+            AuthMode::None => {
+                "the server requires authorization: add an Authorization header or enable OAuth"
+            }
+            AuthMode::OAuth => "the server requires authorization",
+        };
+        let insufficient_scope = challenge.is_some_and(|c| c.contains("insufficient_scope"));
+        let message = if insufficient_scope {
+            "the server requires more permissions (scopes) than were granted"
+        } else {
+            message
+        };
+        Self {
+            challenge: challenge.map(str::to_owned),
+            insufficient_scope,
+            ..Self::fatal(ErrorKind::Unauthorized, message)
+        }
+    }
+
+    fn from_chain(error: &(dyn StdError + 'static), mode: AuthMode) -> Self {
+        let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+        while let Some(e) = current {
+            if let Some(failure) = classify(e, mode) {
+                return failure;
+            }
+            current = e.source();
+        }
+        Self::retryable(ErrorKind::Protocol, truncate(&error.to_string()))
+    }
+}
+
+fn classify(e: &(dyn StdError + 'static), mode: AuthMode) -> Option<Failure> {
+    if let Some(e) = e.downcast_ref::<reqwest::Error>() {
+        return Some(from_reqwest(e));
+    }
+    if e.downcast_ref::<AuthRequiredError>().is_some()
+        || e.downcast_ref::<InsufficientScopeError>().is_some()
+    {
+        return Some(Failure::unauthorized(mode, None));
+    }
+    if let Some(status) = e.downcast_ref::<HttpStatusError>() {
+        return Some(from_status(status.status));
+    }
+    if let Some(e) = e.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
+        return match e {
+            StreamableHttpError::Client(inner) => Some(from_reqwest(inner)),
+            StreamableHttpError::HttpStatus(status) => Some(from_status(status.status)),
+            StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_) => {
+                Some(Failure::unauthorized(mode, None))
+            }
+            StreamableHttpError::UnexpectedServerResponse(text) => Some(Failure::retryable(
+                ErrorKind::Protocol,
+                format!("unexpected answer from the server: {}", truncate(text)),
+            )),
+            StreamableHttpError::UnexpectedContentType(kind) => Some(Failure::retryable(
+                ErrorKind::Protocol,
+                format!(
+                    "the server answered with {} instead of MCP (is this the MCP endpoint URL?)",
+                    kind.as_deref()
+                        .map(truncate)
+                        .unwrap_or_else(|| "no content type".into())
+                ),
+            )),
+            _ => None,
+        };
+    }
+    None
+}
+
+fn from_status(status: u16) -> Failure {
+    let message = match status {
+        404 => "HTTP 404: there is no MCP endpoint at this URL".to_owned(),
+        429 => "HTTP 429: the server is rate limiting; trying again later".to_owned(),
+        500..=599 => format!("HTTP {status}: the server had an internal error"),
+        _ => format!("HTTP {status} from the server"),
+    };
+    Failure::retryable(ErrorKind::Http, message)
+}
+
+fn from_reqwest(e: &reqwest::Error) -> Failure {
+    let root = root_cause(e);
+    if e.is_timeout() {
+        return Failure::retryable(ErrorKind::Timeout, "the server did not answer in time");
+    }
+    if e.is_connect() {
+        return Failure::retryable(
+            ErrorKind::Unreachable,
+            format!("cannot connect: {}", truncate(&root)),
+        );
+    }
+    if let Some(status) = e.status() {
+        return from_status(status.as_u16());
+    }
+    Failure::retryable(ErrorKind::Unreachable, truncate(&root))
+}
+
+fn root_cause(e: &(dyn StdError + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+fn truncate(text: &str) -> String {
+    let single_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if single_line.chars().count() <= MAX_DETAIL {
+        return single_line;
+    }
+    let mut cut: String = single_line.chars().take(MAX_DETAIL).collect();
+    cut.push('…');
+    cut
+}

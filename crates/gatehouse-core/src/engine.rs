@@ -1,0 +1,464 @@
+//! The one API both front ends use: the config file, the vault and the
+//! connections, kept consistent with each other. A change made here (a
+//! server edited, a secret stored) is written to disk and then applied to
+//! exactly the connections it affects.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+
+use crate::api::{ServerSettings, ServerView, Validation};
+use crate::config::{AuthMode, Config, ConfigError, ConfigFile, ServerConfig};
+use crate::connection::{
+    AuthorizationTicket, AuthorizeError, ConnectionManager, EVENT_CAPACITY, RequestError,
+};
+use crate::events::{Event, ServerStatus};
+use crate::oauth::{AuthorizationError, ConsentSink};
+use crate::paths::Paths;
+use crate::template::Template;
+use crate::vault::{Vault, VaultError, VaultStatus};
+
+/// Anything the engine's API can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Authorization(#[from] AuthorizationError),
+}
+
+impl From<AuthorizeError> for Error {
+    fn from(error: AuthorizeError) -> Self {
+        match error {
+            AuthorizeError::Request(e) => Self::Request(e),
+            AuthorizeError::Authorization(e) => Self::Authorization(e),
+        }
+    }
+}
+
+impl Error {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(ConfigError::Invalid { .. }) => "invalid_config",
+            Self::Config(ConfigError::Syntax { .. }) => "config_syntax",
+            Self::Config(ConfigError::UnknownServer { .. }) => "unknown_server",
+            Self::Config(_) => "config_io",
+            Self::Vault(e) => e.code(),
+            Self::Request(e) => e.code(),
+            Self::Authorization(e) => e.code(),
+        }
+    }
+}
+
+/// The Gatehouse engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Why the config file could not be loaded, when it could not.
+    config_problem: Option<String>,
+    paths: Paths,
+    config_file: ConfigFile,
+    config: Mutex<Config>,
+    vault: Vault,
+    connections: ConnectionManager,
+    events: broadcast::Sender<Event>,
+}
+
+impl Engine {
+    /// Loads the config and prepares the vault (read on first use) with the
+    /// OS keyring and `GATEHOUSE_VAULT_PASSPHRASE`. Connects nothing yet.
+    pub fn open(paths: Paths) -> Result<Self, Error> {
+        let vault = Vault::open_default(paths.vault_file());
+        Self::with_vault(paths, vault)
+    }
+
+    /// As [`Engine::open`], but a config file that cannot be loaded does
+    /// not stop the engine: it starts with no servers and reports the
+    /// problem through [`Engine::config_problem`]. Edits are refused until
+    /// the file is fixed, so it is never overwritten.
+    pub fn open_tolerant(paths: Paths) -> Self {
+        let vault = Vault::open_default(paths.vault_file());
+        let config_file = ConfigFile::new(paths.config_file());
+        match config_file.load() {
+            Ok(config) => Self::assemble(paths, vault, config, None),
+            Err(error) => {
+                tracing::error!(%error, "the config file could not be loaded");
+                Self::assemble(paths, vault, Config::default(), Some(error.to_string()))
+            }
+        }
+    }
+
+    /// As [`Engine::open`], with a vault of the caller's choosing.
+    pub fn with_vault(paths: Paths, vault: Vault) -> Result<Self, Error> {
+        let config = ConfigFile::new(paths.config_file()).load()?;
+        Ok(Self::assemble(paths, vault, config, None))
+    }
+
+    fn assemble(
+        paths: Paths,
+        vault: Vault,
+        config: Config,
+        config_problem: Option<String>,
+    ) -> Self {
+        let config_file = ConfigFile::new(paths.config_file());
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let connections = ConnectionManager::new(vault.clone(), events.clone());
+        Self {
+            inner: Arc::new(Inner {
+                config_problem,
+                paths,
+                config_file,
+                config: Mutex::new(config),
+                vault,
+                connections,
+                events,
+            }),
+        }
+    }
+
+    /// Why the config file could not be loaded (see [`Engine::open_tolerant`]).
+    pub fn config_problem(&self) -> Option<&str> {
+        self.inner.config_problem.as_deref()
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.inner.paths
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    pub fn connections(&self) -> &ConnectionManager {
+        &self.inner.connections
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    fn config(&self) -> std::sync::MutexGuard<'_, Config> {
+        self.inner.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the current config.
+    pub fn current_config(&self) -> Config {
+        self.config().clone()
+    }
+
+    /// Connects every enabled server. Must run inside a Tokio runtime.
+    pub fn start(&self) {
+        let config = self.config().clone();
+        self.inner.connections.apply(&config);
+    }
+
+    /// Connects only the named servers (the CLI's commands that need one).
+    pub fn start_only(&self, ids: &[&str]) -> Result<(), Error> {
+        let config = self.config().clone();
+        let mut subset = Config::default();
+        for id in ids {
+            let server = config
+                .server(id)
+                .ok_or_else(|| ConfigError::UnknownServer {
+                    id: (*id).to_owned(),
+                })?;
+            subset.servers.push(server.clone());
+        }
+        self.inner.connections.apply(&subset);
+        Ok(())
+    }
+
+    /// Waits until every started server has settled (connected, failed,
+    /// needs authorization), each within its own timeout.
+    pub async fn wait_settled(&self) {
+        let config = self.config().clone();
+        let waits = config.servers.iter().map(|server| {
+            let limit = server.timeout() + Duration::from_secs(2);
+            self.inner.connections.wait_settled(&server.id, limit)
+        });
+        futures::future::join_all(waits).await;
+    }
+
+    /// Every configured server with its status.
+    pub fn servers(&self) -> Vec<ServerView> {
+        let config = self.config().clone();
+        config
+            .servers
+            .iter()
+            .map(|server| ServerView {
+                id: server.id.clone(),
+                url: server.url.clone(),
+                enabled: server.enabled,
+                auth_mode: server.auth_mode(),
+                header_names: server.headers.keys().cloned().collect(),
+                status: self
+                    .inner
+                    .connections
+                    .status(&server.id)
+                    .unwrap_or(if server.enabled {
+                        ServerStatus::Connecting
+                    } else {
+                        ServerStatus::Disabled
+                    }),
+                oauth: (server.auth_mode() == AuthMode::OAuth)
+                    .then(|| self.inner.connections.oauth_view(&server.id))
+                    .flatten()
+                    .or_else(|| {
+                        (server.auth_mode() == AuthMode::OAuth)
+                            .then(|| crate::oauth::stored_view(server, &self.inner.vault))
+                            .flatten()
+                    }),
+            })
+            .collect()
+    }
+
+    /// One server's full settings, for the editor.
+    pub fn server_config(&self, id: &str) -> Result<ServerConfig, Error> {
+        self.config()
+            .server(id)
+            .cloned()
+            .ok_or_else(|| ConfigError::UnknownServer { id: id.to_owned() }.into())
+    }
+
+    /// The problems `server` would have if saved (replacing `replacing`).
+    pub fn check_server(
+        &self,
+        server: &ServerConfig,
+        replacing: Option<&str>,
+    ) -> Vec<crate::config::ConfigIssue> {
+        self.config().check_server(server, replacing)
+    }
+
+    /// Validates editor input exactly as the config loader would.
+    pub fn validate_settings(
+        &self,
+        settings: &ServerSettings,
+        replacing: Option<&str>,
+    ) -> Validation {
+        settings.validate(&self.config(), replacing)
+    }
+
+    /// Saves editor input: adds a server (`replacing` is `None`) or replaces
+    /// the server `replacing`, which may be renamed.
+    pub fn save_settings(
+        &self,
+        settings: &ServerSettings,
+        replacing: Option<&str>,
+    ) -> Result<(), Error> {
+        let (server, issues) = settings.to_config();
+        if !issues.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: self.inner.config_file.path().to_path_buf(),
+                issues: issues
+                    .into_iter()
+                    .map(|issue| crate::config::ConfigIssue {
+                        server: server.id.clone(),
+                        index: None,
+                        field: issue.field,
+                        message: issue.message,
+                    })
+                    .collect(),
+                locations: Vec::new(),
+            }
+            .into());
+        }
+        match replacing {
+            None => self.add_server(server),
+            Some(id) => self.update_server(id, server),
+        }
+    }
+
+    /// Switches a server on or off.
+    pub fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), Error> {
+        let mut server = self.server_config(id)?;
+        server.enabled = enabled;
+        self.update_server(id, server)
+    }
+
+    /// Adds a server to the config file and connects it.
+    pub fn add_server(&self, server: ServerConfig) -> Result<(), Error> {
+        let config = self.inner.config_file.add_server(server)?;
+        self.config_changed(config);
+        Ok(())
+    }
+
+    /// Replaces server `id`'s settings and restarts that connection only.
+    pub fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
+        let config = self.inner.config_file.update_server(id, server)?;
+        self.config_changed(config);
+        Ok(())
+    }
+
+    /// Removes a server from the config file and disconnects it. An OAuth
+    /// server is signed out first (tokens revoked where the server supports
+    /// it, then forgotten).
+    pub async fn remove_server(&self, id: &str) -> Result<(), Error> {
+        let server = self.server_config(id)?;
+        if server.auth_mode() == AuthMode::OAuth
+            && let Err(error) = self.sign_out(id).await
+        {
+            tracing::warn!(server = id, %error, "sign-out before removal failed");
+        }
+        let config = self.inner.config_file.remove_server(id)?;
+        self.config_changed(config);
+        Ok(())
+    }
+
+    /// Where authorizations the engine starts by itself (step-up) go.
+    pub fn set_consent_sink(&self, sink: Arc<dyn ConsentSink>) {
+        self.inner.connections.set_consent_sink(sink);
+    }
+
+    /// Makes sure the server's connection task runs (the CLI starts only
+    /// the servers a command needs).
+    fn ensure_started(&self, id: &str) -> Result<(), Error> {
+        if self.inner.connections.status(id).is_none() {
+            let server = self.server_config(id)?;
+            self.inner.connections.ensure(&server);
+        }
+        Ok(())
+    }
+
+    /// Starts authorizing an OAuth server. Returns as soon as the consent
+    /// page has a URL (which was handed to `sink`); the ticket resolves when
+    /// the authorization ends. Progress arrives as events.
+    pub async fn start_authorization(
+        &self,
+        id: &str,
+        sink: Arc<dyn ConsentSink>,
+    ) -> Result<AuthorizationTicket, Error> {
+        self.ensure_started(id)?;
+        Ok(self.inner.connections.start_authorization(id, sink).await?)
+    }
+
+    /// Authorizes an OAuth server and waits until it is connected (or the
+    /// authorization or the connection failed).
+    pub async fn authorize(
+        &self,
+        id: &str,
+        sink: Arc<dyn ConsentSink>,
+    ) -> Result<ServerStatus, Error> {
+        let ticket = self.start_authorization(id, sink).await?;
+        ticket
+            .done
+            .await
+            .unwrap_or(Err(AuthorizationError::Cancelled))?;
+        let timeout = self.server_config(id)?.timeout() + Duration::from_secs(5);
+        let mut status = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = self
+                .inner
+                .connections
+                .status(id)
+                .unwrap_or(ServerStatus::Connecting);
+            if !matches!(
+                current,
+                ServerStatus::Connecting | ServerStatus::Authorizing { .. }
+            ) {
+                return Ok(current);
+            }
+            match tokio::time::timeout_at(deadline, status.recv()).await {
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                _ => return Ok(current),
+            }
+        }
+    }
+
+    /// Cancels the authorization of `id` that waits for the browser.
+    pub fn cancel_authorization(&self, id: &str) -> bool {
+        self.inner.connections.cancel_authorization(id)
+    }
+
+    /// The URL of the authorization in progress for `id`, if any.
+    pub fn pending_authorization_url(&self, id: &str) -> Option<String> {
+        self.inner.connections.pending_authorization_url(id)
+    }
+
+    /// Completes an authorization with the URL the browser ended on.
+    pub async fn deliver_callback(&self, id: &str, url: String) -> bool {
+        self.inner.connections.deliver_callback(id, url).await
+    }
+
+    /// Signs out of an OAuth server. Returns a warning when the server could
+    /// not revoke the tokens (they are forgotten regardless).
+    pub async fn sign_out(&self, id: &str) -> Result<Option<String>, Error> {
+        self.ensure_started(id)?;
+        Ok(self.inner.connections.sign_out(id).await?)
+    }
+
+    fn config_changed(&self, config: Config) {
+        *self.config() = config.clone();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.inner.connections.apply(&config);
+        }
+        let _ = self.inner.events.send(Event::ServersChanged);
+    }
+
+    /// Stores or replaces a secret, then retries the servers that use it.
+    pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
+        self.inner.vault.set_secret(name, value)?;
+        self.secrets_changed(name);
+        Ok(())
+    }
+
+    /// Deletes a secret, then restarts the servers that used it (they will
+    /// report it missing).
+    pub fn delete_secret(&self, name: &str) -> Result<(), Error> {
+        self.inner.vault.delete_secret(name)?;
+        self.secrets_changed(name);
+        Ok(())
+    }
+
+    pub fn secret_names(&self) -> Result<Vec<String>, Error> {
+        Ok(self.inner.vault.secret_names()?)
+    }
+
+    pub fn vault_status(&self) -> VaultStatus {
+        self.inner.vault.status()
+    }
+
+    /// Unlocks a passphrase vault, or makes a new vault use a passphrase.
+    pub fn use_passphrase(&self, passphrase: SecretString) -> Result<(), Error> {
+        self.inner.vault.use_passphrase(passphrase)?;
+        let _ = self.inner.events.send(Event::VaultChanged);
+        self.inner.connections.retry_waiting();
+        Ok(())
+    }
+
+    fn secrets_changed(&self, name: &str) {
+        let _ = self.inner.events.send(Event::VaultChanged);
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let config = self.config().clone();
+        for server in config.servers.iter().filter(|s| uses_secret(s, name)) {
+            self.inner.connections.restart(&server.id);
+        }
+    }
+
+    /// Stops every connection.
+    pub async fn shutdown(&self) {
+        self.inner.connections.shutdown().await;
+    }
+}
+
+/// Whether the server's headers reference the secret `name`.
+fn uses_secret(server: &ServerConfig, name: &str) -> bool {
+    server.auth_mode() == AuthMode::Headers
+        && server
+            .headers
+            .values()
+            .any(|value| Template::parse(value).is_ok_and(|t| t.references().any(|r| r == name)))
+}

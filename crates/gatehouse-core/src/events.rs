@@ -1,0 +1,157 @@
+//! What the engine tells its front ends: a typed [`Event`] on a broadcast
+//! channel for every change of a server's status and every step of an
+//! authorization. The desktop shell forwards these to the window and the
+//! tray; the CLI prints them.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// The state of one server's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ServerStatus {
+    /// Switched off in the config.
+    Disabled,
+    Connecting,
+    Connected {
+        #[serde(rename = "serverName")]
+        server_name: String,
+        #[serde(rename = "serverVersion")]
+        server_version: String,
+        #[serde(rename = "toolCount")]
+        tool_count: usize,
+    },
+    /// OAuth is needed before the server can be used.
+    NeedsAuthorization {
+        reason: String,
+    },
+    /// An authorization is under way: the person's browser is at `url`.
+    Authorizing {
+        url: Option<String>,
+    },
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+impl ServerStatus {
+    /// Whether the status will change without anyone doing anything.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Connecting)
+    }
+
+    /// A short lower-case label, as `servers list` prints it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Connecting => "connecting",
+            Self::Connected { .. } => "connected",
+            Self::NeedsAuthorization { .. } => "needs_authorization",
+            Self::Authorizing { .. } => "authorizing",
+            Self::Error { .. } => "error",
+        }
+    }
+
+    pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What kind of failure put a server into the error state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A `${NAME}` in the server's headers is not in the vault.
+    MissingSecret,
+    /// The vault could not be opened.
+    Vault,
+    /// Nothing answered at the address.
+    Unreachable,
+    /// The server did not answer in time.
+    Timeout,
+    /// The server refused the credentials (HTTP 401/403).
+    Unauthorized,
+    /// An HTTP error other than an authorization failure.
+    Http,
+    /// The server did not speak MCP as expected.
+    Protocol,
+    /// An OAuth authorization failed.
+    Authorization,
+}
+
+/// One step of an authorization, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum AuthorizationStep {
+    /// The consent page is open (or should be opened) at `url`.
+    WaitingForBrowser {
+        url: String,
+    },
+    /// The browser came back; the code is being exchanged for tokens.
+    ExchangingCode,
+    Connected,
+    Failed {
+        reason: String,
+    },
+}
+
+/// Everything the engine announces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(rename = "GatehouseEvent")]
+pub enum Event {
+    /// A server's status changed.
+    Status {
+        server: String,
+        status: ServerStatus,
+    },
+    /// Servers were added, removed or edited: re-read the list.
+    ServersChanged,
+    /// The vault's secrets or state changed.
+    VaultChanged,
+    /// An authorization moved on.
+    Authorization {
+        server: String,
+        step: AuthorizationStep,
+    },
+    /// A server that was usable needs the person to authorize it again
+    /// (its tokens were revoked or expired beyond refresh).
+    ReauthorizationNeeded { server: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_as_the_ui_expects() {
+        let event = Event::Status {
+            server: "a".into(),
+            status: ServerStatus::Connected {
+                server_name: "x".into(),
+                server_version: "1".into(),
+                tool_count: 3,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({
+                "type": "status",
+                "server": "a",
+                "status": {"state": "connected", "serverName": "x", "serverVersion": "1", "toolCount": 3}
+            })
+        );
+        let step = AuthorizationStep::WaitingForBrowser {
+            url: "https://a".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(step).unwrap(),
+            serde_json::json!({"step": "waiting_for_browser", "url": "https://a"})
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! The Gatehouse engine: configuration, the encrypted vault, OAuth and the
+//! connections to remote MCP servers. It has no Tauri dependency; the CLI and
+//! the desktop shell are thin front ends over the same API.
+
+pub mod api;
+pub mod config;
+pub mod connection;
+mod engine;
+pub mod events;
+mod fsutil;
+pub mod http;
+pub mod oauth;
+pub mod paths;
+pub mod ssrf;
+pub mod template;
+pub mod vault;
+
+pub use api::ServerView;
+pub use connection::AuthorizationTicket;
+pub use engine::{Engine, Error};
+pub use oauth::{AuthorizationError, ConsentSink};
+
+/// MCP protocol types the API hands out (tools, results, resources, prompts).
+pub mod mcp {
+    pub use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Prompt, Resource, Tool};
+}

@@ -1,0 +1,623 @@
+//! One OAuth server's authorization state and the flow that obtains it.
+//!
+//! [`ServerAuth`] owns the server's rmcp `AuthClient` (whose shared
+//! `AuthorizationManager` every MCP request of the server goes through), its
+//! grant store and its pending states. It knows whether the server is ready
+//! to connect, runs the browser flow — loopback listener bound before client
+//! registration, PKCE, `state`, `resource`, scopes, `iss` — refreshes tokens
+//! ahead of expiry, and signs out.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::transport::auth::{
+    AuthClient, AuthError, AuthorizationManager, OAuthClientConfig, WWWAuthenticateParams,
+};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::discovery::{Discovery, discover};
+use super::http::{SafeOAuthHttp, strip_resource_param};
+use super::loopback::{Callback, CallbackListener, ListenerError, Outcome, PasteHandle};
+use super::store::{
+    ClientKind, ClientRecord, GrantRecord, GrantStore, PendingStates, Registrations, now,
+};
+use super::{AuthorizationError, ConsentSink};
+use crate::config::{OAuthConfig, ServerConfig, TokenStorage, normalize_id};
+use crate::ssrf::SsrfPolicy;
+use crate::template::Template;
+use crate::vault::Vault;
+
+/// The name Gatehouse registers its clients under.
+const CLIENT_NAME: &str = "Gatehouse";
+/// Step-up re-authorizations allowed before a success resets the count.
+pub(crate) const MAX_STEP_UPS: u32 = 3;
+/// The longest one wait between refresh checks: short, so that a machine
+/// waking from sleep notices a due refresh promptly (sleep timers do not
+/// advance while it is suspended; the wall clock does).
+const REFRESH_CHECK: Duration = Duration::from_secs(15);
+
+/// Whether a server can connect without the person.
+#[derive(Debug)]
+pub(crate) enum Readiness {
+    Ready,
+    /// No usable tokens: the person has to authorize.
+    NeedsConsent(String),
+    /// Something failed that may pass (the network).
+    Unavailable(String),
+}
+
+/// See the module documentation.
+pub(crate) struct ServerAuth {
+    server_id: String,
+    url: Url,
+    settings: OAuthConfig,
+    vault: Vault,
+    http: SafeOAuthHttp,
+    store: GrantStore,
+    client: AuthClient<reqwest::Client>,
+    discovery: tokio::sync::Mutex<Option<Discovery>>,
+    /// The last `WWW-Authenticate` challenge the server sent.
+    challenge: Mutex<Option<String>>,
+    step_ups: AtomicU32,
+    flow: tokio::sync::Mutex<()>,
+    current_flow: Mutex<Option<(CancellationToken, PasteHandle, String)>>,
+}
+
+impl ServerAuth {
+    /// Prepares the server's OAuth state. Performs no network I/O.
+    pub(crate) async fn new(
+        server: &ServerConfig,
+        vault: Vault,
+        mcp_http: reqwest::Client,
+    ) -> Result<Self, AuthorizationError> {
+        let settings = server
+            .oauth_settings()
+            .cloned()
+            .ok_or(AuthorizationError::NotOAuth)?;
+        let url =
+            Url::parse(&server.url).map_err(|e| AuthorizationError::Discovery(e.to_string()))?;
+        let http = SafeOAuthHttp::new(
+            SsrfPolicy::for_server(&url),
+            settings.send_resource_parameter,
+        );
+        let store = GrantStore::new(
+            &normalize_id(&server.id),
+            settings.token_storage,
+            vault.clone(),
+        );
+        let mut manager =
+            AuthorizationManager::new_with_oauth_http_client(url.as_str(), Arc::new(http.clone()))
+                .await
+                .map_err(AuthorizationError::from_auth)?;
+        manager.set_credential_store(store.clone());
+        manager.set_state_store(PendingStates::default());
+        Ok(Self {
+            server_id: server.id.clone(),
+            url,
+            settings,
+            vault,
+            http,
+            store,
+            client: AuthClient::new(mcp_http, manager),
+            discovery: tokio::sync::Mutex::new(None),
+            challenge: Mutex::new(None),
+            step_ups: AtomicU32::new(0),
+            flow: tokio::sync::Mutex::new(()),
+            current_flow: Mutex::new(None),
+        })
+    }
+
+    /// A transport whose every request carries this server's token.
+    pub(crate) fn transport(
+        &self,
+        config: StreamableHttpClientTransportConfig,
+    ) -> rmcp::transport::StreamableHttpClientTransport<AuthClient<reqwest::Client>> {
+        rmcp::transport::StreamableHttpClientTransport::with_client(self.client.clone(), config)
+    }
+
+    pub(crate) fn store(&self) -> &GrantStore {
+        &self.store
+    }
+
+    /// Remembers the server's latest 401/403 challenge for the next flow.
+    pub(crate) fn note_challenge(&self, challenge: Option<String>) {
+        if challenge.is_some() {
+            *self.challenge.lock().unwrap_or_else(|e| e.into_inner()) = challenge;
+        }
+    }
+
+    fn challenge(&self) -> Option<String> {
+        self.challenge
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the server can connect with stored tokens; prepares the
+    /// manager (metadata, client) for them when it can.
+    pub(crate) async fn ensure_ready(&self) -> Readiness {
+        let store = self.store.clone();
+        let grant = match tokio::task::spawn_blocking(move || store.reload()).await {
+            Ok(Ok(grant)) => grant,
+            Ok(Err(e)) => return Readiness::Unavailable(e.to_string()),
+            Err(e) => return Readiness::Unavailable(e.to_string()),
+        };
+        let Some(grant) = grant.filter(GrantRecord::has_token) else {
+            return Readiness::NeedsConsent("not authorized yet".into());
+        };
+        let mut discovery = self.discovery.lock().await;
+        if discovery.is_none() {
+            let mut manager = self.client.auth_manager.lock().await;
+            match discover(&manager, &self.http, &self.url, None).await {
+                Ok(found) => {
+                    let stored_issuer = grant.credentials.issuer.as_deref();
+                    if stored_issuer.is_some() && found.metadata.issuer.as_deref() != stored_issuer
+                    {
+                        return Readiness::NeedsConsent(
+                            "the server now uses a different authorization server".into(),
+                        );
+                    }
+                    manager.set_metadata(found.metadata.clone());
+                    *discovery = Some(found);
+                }
+                Err(AuthorizationError::Discovery(detail)) => match &grant.metadata {
+                    // The metadata cannot be fetched now: use the copy kept
+                    // with the grant, so stored tokens still work offline.
+                    Some(metadata) => {
+                        tracing::info!(server = %self.server_id, %detail, "discovery failed; using stored metadata");
+                        manager.set_metadata(metadata.clone());
+                    }
+                    None => return Readiness::Unavailable(detail),
+                },
+                Err(other) => return Readiness::NeedsConsent(other.to_string()),
+            }
+        }
+        let mut manager = self.client.auth_manager.lock().await;
+        match manager.configure_client(client_config(&grant.client)) {
+            Ok(()) => Readiness::Ready,
+            Err(e) => Readiness::Unavailable(e.to_string()),
+        }
+    }
+
+    /// The URL of the authorization in progress, if any.
+    pub(crate) fn pending_url(&self) -> Option<String> {
+        self.current_flow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, _, url)| url.clone())
+    }
+
+    pub(crate) fn cancel_flow(&self) -> bool {
+        match self
+            .current_flow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some((cancel, _, _)) => {
+                cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Hands the flow the URL the browser ended on (paste-back).
+    pub(crate) async fn deliver_callback(&self, url: String) -> bool {
+        let paste = self
+            .current_flow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, paste, _)| paste.clone());
+        match paste {
+            Some(paste) => paste.deliver(url).await,
+            None => false,
+        }
+    }
+
+    /// Runs the whole browser flow. `on_url` hears the authorization URL as
+    /// soon as it is known, `on_exchange` when the browser came back.
+    pub(crate) async fn authorize(
+        &self,
+        sink: Arc<dyn ConsentSink>,
+        on_url: impl FnOnce(&str),
+        on_exchange: impl FnOnce(),
+    ) -> Result<(), AuthorizationError> {
+        let _one_at_a_time = self
+            .flow
+            .try_lock()
+            .map_err(|_| AuthorizationError::InProgress)?;
+        let challenge = self.challenge();
+        let step_up = challenge
+            .as_deref()
+            .is_some_and(|c| WWWAuthenticateParams::parse(c, &self.url).is_insufficient_scope());
+
+        let mut manager = self.client.auth_manager.lock().await;
+        let found = discover(&manager, &self.http, &self.url, challenge.as_deref()).await?;
+        manager.set_metadata(found.metadata.clone());
+        let issuer = found
+            .metadata
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.url.origin().ascii_serialization());
+
+        let scopes = self
+            .scopes(&manager, &found, challenge.as_deref(), step_up)
+            .await?;
+        let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let (listener, client) = self
+            .choose_client(&mut manager, &found, &issuer, &scope_refs)
+            .await?;
+        let mut url = manager
+            .get_authorization_url(&scope_refs)
+            .await
+            .map_err(AuthorizationError::from_auth)?;
+        drop(manager);
+        *self.discovery.lock().await = Some(found.clone());
+        if !self.settings.send_resource_parameter {
+            url = strip_resource_param(&url);
+        }
+        let state = Url::parse(&url)
+            .ok()
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .ok_or_else(|| {
+                AuthorizationError::Exchange("the authorization URL has no state".into())
+            })?;
+        self.store.prepare(client, Some(found.metadata.clone()));
+
+        let cancel = CancellationToken::new();
+        *self.current_flow.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((cancel.clone(), listener.paste_handle(), url.clone()));
+        let _clear = ClearOnDrop(&self.current_flow);
+        on_url(&url);
+        let present = {
+            let (sink, server, url) = (sink.clone(), self.server_id.clone(), url.clone());
+            tokio::spawn(async move {
+                if let Err(error) = sink.present(&server, &url).await {
+                    tracing::info!(%error, "the consent page could not be opened; the URL is shown instead");
+                }
+            })
+        };
+        let waited = listener
+            .wait(&state, self.settings.authorization_timeout(), &cancel)
+            .await;
+        present.abort();
+        let (callback, responder) = waited.map_err(|e| match e {
+            ListenerError::TimedOut(after) => AuthorizationError::TimedOut {
+                minutes: after.as_secs().div_ceil(60),
+            },
+            ListenerError::Cancelled => AuthorizationError::Cancelled,
+            ListenerError::PortInUse { port, .. } => AuthorizationError::PortInUse { port },
+            ListenerError::Bind(detail) => AuthorizationError::Listener(detail),
+        })?;
+        let answer = |outcome: Outcome| {
+            if let Some(responder) = responder {
+                let _ = responder.send(outcome);
+            }
+        };
+        let (code, issuer_param) = match callback {
+            Callback::Denied { error, description } => {
+                let failure = if error == "access_denied" {
+                    AuthorizationError::AccessDenied { description }
+                } else {
+                    AuthorizationError::Refused { error, description }
+                };
+                answer(Outcome::Failure(capitalized(&failure.to_string())));
+                return Err(failure);
+            }
+            Callback::Code { code, issuer, .. } => (code, issuer),
+        };
+        on_exchange();
+        let exchanged = self
+            .client
+            .auth_manager
+            .lock()
+            .await
+            .exchange_code_for_token_with_issuer(&code, &state, issuer_param.as_deref())
+            .await;
+        match exchanged {
+            Ok(_) => {
+                answer(Outcome::Success);
+                self.challenge
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                Ok(())
+            }
+            Err(error) => {
+                let failure = AuthorizationError::from_auth(error);
+                answer(Outcome::Failure(capitalized(&failure.to_string())));
+                Err(failure)
+            }
+        }
+    }
+
+    /// The scopes to ask for: the configured ones, else the challenge's, else
+    /// the resource's (`offline_access` added when the server offers it);
+    /// when stepping up, together with everything granted before.
+    async fn scopes(
+        &self,
+        manager: &AuthorizationManager,
+        found: &Discovery,
+        challenge: Option<&str>,
+        step_up: bool,
+    ) -> Result<Vec<String>, AuthorizationError> {
+        let mut scopes: Vec<String> = if self.settings.scopes.is_empty() {
+            manager.select_initial_scopes(&[]).await
+        } else {
+            let mut scopes = self.settings.scopes.clone();
+            let offered = found
+                .metadata
+                .scopes_supported
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|s| s == "offline_access"));
+            if offered && !scopes.iter().any(|s| s == "offline_access") {
+                scopes.push("offline_access".into());
+            }
+            scopes
+        };
+        if step_up {
+            let granted: BTreeSet<String> = self
+                .store
+                .grant()
+                .map(|g| g.credentials.granted_scopes.into_iter().collect())
+                .unwrap_or_default();
+            let demanded: Vec<String> = challenge
+                .and_then(|c| WWWAuthenticateParams::parse(c, &self.url).scope)
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default();
+            if !demanded.is_empty() && demanded.iter().all(|s| granted.contains(s)) {
+                // Asking again cannot help: it was all granted already.
+                return Err(AuthorizationError::ScopeNotGranted(demanded.join(" ")));
+            }
+            for scope in granted.into_iter().chain(demanded) {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+        }
+        Ok(scopes)
+    }
+
+    /// Binds the listener and settles which client to use: pre-registered,
+    /// a Client ID Metadata Document, a stored registration whose port is
+    /// free, or a new dynamic registration for the listener's port.
+    async fn choose_client(
+        &self,
+        manager: &mut AuthorizationManager,
+        found: &Discovery,
+        issuer: &str,
+        scopes: &[&str],
+    ) -> Result<(CallbackListener, ClientRecord), AuthorizationError> {
+        let configured_port = self.settings.callback_port;
+        let bind = |port: u16| async move {
+            CallbackListener::bind(port).await.map_err(|e| match e {
+                ListenerError::PortInUse { port, .. } => AuthorizationError::PortInUse { port },
+                other => AuthorizationError::Listener(other.to_string()),
+            })
+        };
+        if let Some(client_id) = &self.settings.client_id {
+            let listener = bind(configured_port).await?;
+            let secret = self.client_secret().await?;
+            let record = ClientRecord {
+                client_id: client_id.clone(),
+                client_secret: secret,
+                redirect_uri: listener.redirect_uri(),
+                kind: ClientKind::Preregistered,
+                registered_at: 0,
+            };
+            manager
+                .configure_client(client_config(&record))
+                .map_err(AuthorizationError::from_auth)?;
+            return Ok((listener, record));
+        }
+        if let Some(document) = &self.settings.client_metadata_url
+            && found.supports_client_metadata_documents()
+        {
+            let listener = bind(configured_port).await?;
+            let record = ClientRecord {
+                client_id: document.clone(),
+                client_secret: None,
+                redirect_uri: listener.redirect_uri(),
+                kind: ClientKind::MetadataDocument,
+                registered_at: 0,
+            };
+            manager
+                .configure_client(client_config(&record))
+                .map_err(AuthorizationError::from_auth)?;
+            return Ok((listener, record));
+        }
+        if found.metadata.registration_endpoint.is_none() {
+            return Err(AuthorizationError::NeedsClientId);
+        }
+        let persist = self.settings.token_storage == TokenStorage::Vault;
+        if persist {
+            let vault = self.vault.clone();
+            let issuer_key = issuer.to_owned();
+            let stored =
+                tokio::task::spawn_blocking(move || Registrations::for_issuer(&vault, &issuer_key))
+                    .await
+                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+            for record in stored {
+                let Some(port) = loopback_port(&record.redirect_uri) else {
+                    continue;
+                };
+                if configured_port != 0 && configured_port != port {
+                    continue;
+                }
+                // The registration's redirect URI is exact: reuse it only
+                // if its port can be bound again.
+                if let Ok(listener) = CallbackListener::bind(port).await {
+                    manager
+                        .configure_client(client_config(&record))
+                        .map_err(AuthorizationError::from_auth)?;
+                    return Ok((listener, record));
+                }
+            }
+        }
+        let listener = bind(configured_port).await?;
+        let registered = manager
+            .register_client(CLIENT_NAME, &listener.redirect_uri(), scopes)
+            .await
+            .map_err(AuthorizationError::from_auth)?;
+        let record = ClientRecord {
+            client_id: registered.client_id,
+            client_secret: registered.client_secret,
+            redirect_uri: registered.redirect_uri,
+            kind: ClientKind::Dynamic,
+            registered_at: now(),
+        };
+        if persist {
+            let (vault, issuer_key, saved) =
+                (self.vault.clone(), issuer.to_owned(), record.clone());
+            tokio::task::spawn_blocking(move || Registrations::save(&vault, &issuer_key, &saved))
+                .await
+                .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+                .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+        }
+        Ok((listener, record))
+    }
+
+    /// The pre-registered client's secret, resolved from the vault.
+    async fn client_secret(&self) -> Result<Option<String>, AuthorizationError> {
+        let Some(reference) = &self.settings.client_secret else {
+            return Ok(None);
+        };
+        let template =
+            Template::parse(reference).map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+        let vault = self.vault.clone();
+        let resolved = tokio::task::spawn_blocking(move || vault.resolve([&template]))
+            .await
+            .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+            .map_err(|e| AuthorizationError::Vault(format!("client_secret: {e}")))?;
+        Ok(resolved.first().map(|s| s.expose_secret().to_owned()))
+    }
+
+    /// Counts a step-up re-authorization; `false` once the limit is reached.
+    pub(crate) fn try_step_up(&self) -> bool {
+        self.step_ups.fetch_add(1, Ordering::SeqCst) < MAX_STEP_UPS
+    }
+
+    pub(crate) fn reset_step_ups(&self) {
+        self.step_ups.store(0, Ordering::SeqCst);
+    }
+
+    /// Waits until the token should be refreshed (80 % of its lifetime).
+    /// Never resolves for tokens without expiry or refresh token.
+    pub(crate) async fn refresh_due(&self) {
+        loop {
+            let due = self.store.grant().and_then(|g| g.refresh_at());
+            let wait = match due {
+                None => REFRESH_CHECK,
+                Some(at) => {
+                    let now = now();
+                    if at <= now {
+                        return;
+                    }
+                    Duration::from_secs(at - now).min(REFRESH_CHECK)
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Refreshes the access token now. Serialized with every other refresh
+    /// of this server by the store's guard.
+    pub(crate) async fn refresh(&self) -> Result<(), AuthError> {
+        let manager = self.client.auth_manager.lock().await;
+        // Another process (or rmcp's own lazy refresh) may have done it.
+        let due = self.store.grant().and_then(|g| g.refresh_at());
+        if due.is_some_and(|at| at > now()) {
+            return Ok(());
+        }
+        manager.refresh_token().await.map(|_| ())
+    }
+
+    /// Revokes the tokens where the server supports it and forgets the
+    /// grant and its dynamic registration.
+    pub(crate) async fn sign_out(&self) -> Result<Option<String>, AuthorizationError> {
+        self.cancel_flow();
+        let grant = self.store.grant();
+        let mut warning = None;
+        if let Some(grant) = &grant {
+            let discovered = self.discovery.lock().await.clone();
+            let metadata = discovered
+                .map(|d| d.metadata)
+                .or_else(|| grant.metadata.clone());
+            if let Some(metadata) = metadata {
+                match super::revoke::revoke(&self.http, &metadata, grant).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        warning = Some(format!("the server could not revoke the tokens: {e}"))
+                    }
+                }
+            }
+        }
+        let (store, vault) = (self.store.clone(), self.vault.clone());
+        let storage = self.settings.token_storage;
+        tokio::task::spawn_blocking(move || {
+            store.forget_all()?;
+            if let Some(grant) = grant
+                && grant.client.kind == ClientKind::Dynamic
+                && storage == TokenStorage::Vault
+            {
+                Registrations::remove_if_unused(&vault, &grant.issuer(), &grant.client.client_id)?;
+            }
+            Ok::<_, crate::vault::VaultError>(())
+        })
+        .await
+        .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+        .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+        Ok(warning)
+    }
+}
+
+struct ClearOnDrop<'a>(&'a Mutex<Option<(CancellationToken, PasteHandle, String)>>);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+fn client_config(record: &ClientRecord) -> OAuthClientConfig {
+    let config = OAuthClientConfig::new(record.client_id.clone(), record.redirect_uri.clone());
+    match &record.client_secret {
+        Some(secret) => config.with_client_secret(secret.clone()),
+        None => config,
+    }
+}
+
+fn loopback_port(redirect_uri: &str) -> Option<u16> {
+    let url = Url::parse(redirect_uri).ok()?;
+    (url.host_str() == Some("127.0.0.1"))
+        .then(|| url.port())
+        .flatten()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut out: String = first.to_uppercase().collect();
+            out.push_str(chars.as_str());
+            if !out.ends_with('.') {
+                out.push('.');
+            }
+            out
+        }
+        None => String::new(),
+    }
+}

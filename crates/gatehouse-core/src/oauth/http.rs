@@ -1,0 +1,279 @@
+//! The HTTP client every OAuth request goes through (discovery, client
+//! registration, code exchange, refresh, revocation), plugged into rmcp's
+//! `AuthorizationManager`. It applies the SSRF policy to every URL and every
+//! resolved address, caps response sizes, and can leave out RFC 8707
+//! `resource` for authorization servers that reject it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::transport::auth::{
+    OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy,
+    OAuthHttpRequest,
+};
+use url::Url;
+
+use crate::ssrf::SsrfPolicy;
+
+/// Largest OAuth response accepted (metadata documents, tokens).
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_REDIRECTS: usize = 5;
+
+/// One request as it went out, for deciding which discovery path was taken.
+#[derive(Debug, Clone)]
+pub(crate) struct Exchange {
+    pub(crate) url: Url,
+    pub(crate) status: u16,
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub(crate) struct SafeOAuthHttp {
+    policy: SsrfPolicy,
+    follow: reqwest::Client,
+    stop: reqwest::Client,
+    send_resource: bool,
+    log: Arc<Mutex<Vec<Exchange>>>,
+}
+
+impl SafeOAuthHttp {
+    pub(crate) fn new(policy: SsrfPolicy, send_resource: bool) -> Self {
+        let build = |redirect: reqwest::redirect::Policy| {
+            crate::http::client_builder()
+                .dns_resolver(policy.resolver(crate::ssrf::proxy_hosts_from_env()))
+                .redirect(redirect)
+                .build()
+                .expect("the TLS backend and trust roots are built in")
+        };
+        let follow = build(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error("too many redirects");
+            }
+            match policy.check_url(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(e) => attempt.error(e),
+            }
+        }));
+        Self {
+            policy,
+            follow,
+            stop: build(reqwest::redirect::Policy::none()),
+            send_resource,
+            log: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub(crate) fn policy(&self) -> SsrfPolicy {
+        self.policy
+    }
+
+    /// Forgets the request log.
+    pub(crate) fn clear_log(&self) {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The requests made since the log was last cleared.
+    pub(crate) fn log(&self) -> Vec<Exchange> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A GET that follows no redirects, through the policy.
+    pub(crate) async fn get(
+        &self,
+        url: &Url,
+    ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
+        let request = http::Request::get(url.as_str())
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())?;
+        self.send(request, false, DEFAULT_TIMEOUT).await
+    }
+
+    /// A form POST (revocation), through the policy.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request = http::Request::post(url.as_str())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json");
+        if let Some((id, secret)) = basic {
+            use base64::Engine as _;
+            let encode =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                encode(id),
+                encode(secret)
+            ));
+            request = request.header(http::header::AUTHORIZATION, format!("Basic {credentials}"));
+        }
+        self.send(request.body(body.into_bytes())?, false, DEFAULT_TIMEOUT)
+            .await
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        follow: bool,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
+        let request = if self.send_resource {
+            request
+        } else {
+            without_resource(request)
+        };
+        let mut request = reqwest::Request::try_from(request)?;
+        let url = request.url().clone();
+        self.policy.check_url(&url)?;
+        *request.timeout_mut() = Some(timeout);
+        let client = if follow { &self.follow } else { &self.stop };
+        let mut response = client.execute(request).await.map_err(describe_reqwest)?;
+        let mut builder = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
+        for (name, value) in response.headers() {
+            builder = builder.header(name, value);
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY as u64)
+        {
+            return Err(too_large(&url));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(describe_reqwest)? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large(&url));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let status = response.status().as_u16();
+        tracing::debug!(url = %redacted(&url), status, "oauth request");
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Exchange { url, status });
+        Ok(builder.body(body)?)
+    }
+}
+
+impl OAuthHttpClient for SafeOAuthHttp {
+    fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
+        Box::pin(async move {
+            let OAuthHttpRequest {
+                request,
+                redirect_policy,
+                timeout,
+                ..
+            } = request;
+            let follow = !matches!(redirect_policy, OAuthHttpRedirectPolicy::Stop);
+            self.send(request, follow, timeout.unwrap_or(DEFAULT_TIMEOUT))
+                .await
+        })
+    }
+}
+
+fn too_large(url: &Url) -> OAuthHttpClientError {
+    format!(
+        "the answer from {} is larger than {} KiB",
+        redacted(url),
+        MAX_BODY / 1024
+    )
+    .into()
+}
+
+/// A URL for logs and errors: no query (which may carry codes or state).
+pub(crate) fn redacted(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+/// reqwest errors name the URL with its query; keep the cause only, and
+/// surface a refused address as such.
+fn describe_reqwest(error: reqwest::Error) -> OAuthHttpClientError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = source {
+        if let Some(unsafe_address) = current.downcast_ref::<crate::ssrf::UnsafeAddress>() {
+            return Box::new(unsafe_address.clone());
+        }
+        source = current.source();
+    }
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text.into()
+}
+
+/// Drops RFC 8707 `resource` from a token-endpoint form body.
+fn without_resource(request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let is_form = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return request;
+    }
+    let (mut parts, body) = request.into_parts();
+    let body: Vec<u8> = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(url::form_urlencoded::parse(&body).filter(|(name, _)| name != "resource"))
+        .finish()
+        .into_bytes();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    http::Request::from_parts(parts, body)
+}
+
+/// Drops `resource` from an authorization URL.
+pub(crate) fn strip_resource_param(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return url.to_owned();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(name, _)| name != "resource")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(kept);
+    parsed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_is_stripped_from_forms_and_urls() {
+        let request = http::Request::post("https://as.example/token")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(b"grant_type=refresh_token&resource=https%3A%2F%2Fr&refresh_token=x".to_vec())
+            .unwrap();
+        let stripped = without_resource(request);
+        assert_eq!(
+            String::from_utf8(stripped.into_body()).unwrap(),
+            "grant_type=refresh_token&refresh_token=x"
+        );
+        assert_eq!(
+            strip_resource_param("https://as.example/authorize?a=1&resource=https%3A%2F%2Fr&b=2"),
+            "https://as.example/authorize?a=1&b=2"
+        );
+    }
+}

@@ -1,0 +1,553 @@
+//! The loopback listener the browser comes back to after consent
+//! (RFC 8252 §7.3).
+//!
+//! It binds 127.0.0.1 before the client is registered, so the redirect URI
+//! it reports is exactly the one the browser will use. It reads each request
+//! until the blank line that ends the headers, however the bytes are split
+//! across TCP reads; answers anything but `GET /callback` with 404; answers a
+//! callback whose `state` does not match with 400 and keeps waiting; and
+//! stops after one good callback, a cancellation or its timeout, releasing
+//! the port. The browser gets a small page saying what happened.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// The path of the redirect URI.
+pub const CALLBACK_PATH: &str = "/callback";
+/// Largest request head accepted from the browser.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long one browser connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the authorization server sent back, after `state` was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// Consent given: exchange `code`. `issuer` is RFC 9207's `iss`.
+    Code {
+        code: String,
+        state: String,
+        issuer: Option<String>,
+    },
+    /// The authorization server (or the person) refused.
+    Denied {
+        error: String,
+        description: Option<String>,
+    },
+}
+
+/// Why no callback arrived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListenerError {
+    #[error("the loopback port {port} is in use ({detail})")]
+    PortInUse { port: u16, detail: String },
+    #[error("cannot listen on the loopback interface: {0}")]
+    Bind(String),
+    #[error("the browser did not come back within {} minutes", .0.as_secs().div_ceil(60))]
+    TimedOut(Duration),
+    #[error("the authorization was cancelled")]
+    Cancelled,
+}
+
+/// How the flow answers the browser once it knows the outcome.
+pub type Responder = oneshot::Sender<Outcome>;
+
+/// The page the browser sees at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure(String),
+}
+
+/// A bound loopback listener waiting for one callback.
+pub struct CallbackListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    pasted: (mpsc::Sender<String>, mpsc::Receiver<String>),
+}
+
+/// Delivers a URL the person pasted (the address their browser ended on)
+/// to a listener, for machines where the browser cannot reach it.
+#[derive(Clone)]
+pub struct PasteHandle(mpsc::Sender<String>);
+
+impl PasteHandle {
+    pub async fn deliver(&self, url: String) -> bool {
+        self.0.send(url).await.is_ok()
+    }
+}
+
+impl CallbackListener {
+    /// Binds 127.0.0.1:`port` (0 for any free port).
+    pub async fn bind(port: u16) -> Result<Self, ListenerError> {
+        let listener =
+            TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AddrInUse => ListenerError::PortInUse {
+                        port,
+                        detail: e.to_string(),
+                    },
+                    _ => ListenerError::Bind(e.to_string()),
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ListenerError::Bind(e.to_string()))?;
+        Ok(Self {
+            listener,
+            addr,
+            pasted: mpsc::channel(4),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT/callback`
+    pub fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.addr.port())
+    }
+
+    /// A handle for pasting the final browser URL instead.
+    pub fn paste_handle(&self) -> PasteHandle {
+        PasteHandle(self.pasted.0.clone())
+    }
+
+    /// Waits for the callback carrying `expected_state`. The returned
+    /// responder (absent for a pasted URL) must be given the outcome; the
+    /// browser's connection stays open until then (or 60 s pass).
+    pub async fn wait(
+        mut self,
+        expected_state: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(Callback, Option<Responder>), ListenerError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return Err(ListenerError::Cancelled),
+                () = tokio::time::sleep_until(deadline) => return Err(ListenerError::TimedOut(timeout)),
+                Some(pasted) = self.pasted.1.recv() => {
+                    match parse_target(&pasted, expected_state) {
+                        Ok(callback) => return Ok((callback, None)),
+                        Err(rejection) => {
+                            tracing::info!(reason = rejection.reason(), "pasted URL rejected");
+                        }
+                    }
+                }
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    if let Some(found) = serve(stream, expected_state, cancel).await {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads one request; answers it unless it is the callback we wait for.
+async fn serve(
+    mut stream: TcpStream,
+    expected_state: &str,
+    cancel: &CancellationToken,
+) -> Option<(Callback, Option<Responder>)> {
+    let head = tokio::select! {
+        () = cancel.cancelled() => return None,
+        head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)) => match head {
+            Ok(Ok(head)) => head,
+            _ => return None,
+        },
+    };
+    let Some((method, target)) = request_line(&head) else {
+        respond(
+            &mut stream,
+            400,
+            "Bad request",
+            "This is not a request Gatehouse understands.",
+        )
+        .await;
+        return None;
+    };
+    if method != "GET" {
+        respond(
+            &mut stream,
+            405,
+            "Not allowed",
+            "Only the browser's sign-in redirect is accepted here.",
+        )
+        .await;
+        return None;
+    }
+    match parse_target(&format!("http://127.0.0.1{target}"), expected_state) {
+        Ok(callback) => {
+            let (tx, rx) = oneshot::channel();
+            tokio::spawn(async move {
+                let outcome = tokio::time::timeout(Duration::from_secs(60), rx)
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                let (title, text) = match outcome {
+                    Some(Outcome::Success) => (
+                        "Signed in",
+                        "Gatehouse is now authorized. You can close this tab.".to_owned(),
+                    ),
+                    Some(Outcome::Failure(reason)) => (
+                        "Authorization failed",
+                        format!("{reason} Return to Gatehouse to try again."),
+                    ),
+                    None => (
+                        "Authorization received",
+                        "Return to Gatehouse to see the result.".to_owned(),
+                    ),
+                };
+                respond(&mut stream, 200, title, &text).await;
+            });
+            Some((callback, Some(tx)))
+        }
+        Err(Rejection::NotCallbackPath) => {
+            respond(&mut stream, 404, "Not found", "Nothing is here.").await;
+            None
+        }
+        Err(rejection) => {
+            respond(
+                &mut stream,
+                400,
+                "This link is not for Gatehouse",
+                rejection.reason(),
+            )
+            .await;
+            None
+        }
+    }
+}
+
+/// Reads until CRLFCRLF, across however many reads it takes.
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.extend_from_slice(&buf[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            head.truncate(end);
+            return Ok(head);
+        }
+        if head.len() > MAX_HEAD {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+    }
+}
+
+/// `(method, target)` of the request line.
+fn request_line(head: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(head).ok()?;
+    let line = text.lines().next()?;
+    let mut parts = line.split(' ');
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/1.") || parts.next().is_some() || !target.starts_with('/') {
+        return None;
+    }
+    Some((method, target))
+}
+
+#[derive(Debug)]
+enum Rejection {
+    NotCallbackPath,
+    Malformed,
+    WrongState,
+    MissingCode,
+}
+
+impl Rejection {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotCallbackPath => "not the callback path",
+            Self::Malformed => "This address could not be read.",
+            Self::WrongState => {
+                "This sign-in response does not belong to the authorization Gatehouse is waiting for (its state does not match)."
+            }
+            Self::MissingCode => "The sign-in response carries no authorization code.",
+        }
+    }
+}
+
+/// Checks a callback URL (from the browser or pasted) and extracts it.
+fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> {
+    let url = Url::parse(url.trim()).map_err(|_| Rejection::Malformed)?;
+    if url.path() != CALLBACK_PATH {
+        return Err(Rejection::NotCallbackPath);
+    }
+    let mut code = None;
+    let mut state = None;
+    let mut issuer = None;
+    let mut error = None;
+    let mut description = None;
+    for (name, value) in url.query_pairs() {
+        let slot = match name.as_ref() {
+            "code" => &mut code,
+            "state" => &mut state,
+            "iss" => &mut issuer,
+            "error" => &mut error,
+            "error_description" => &mut description,
+            _ => continue,
+        };
+        if slot.is_some() {
+            // A repeated parameter is ambiguous: refuse it.
+            return Err(Rejection::Malformed);
+        }
+        *slot = Some(value.into_owned());
+    }
+    // Constant-time comparison is not needed: the state is single-use and
+    // a mismatch only keeps the listener waiting.
+    if state.as_deref() != Some(expected_state) {
+        return Err(Rejection::WrongState);
+    }
+    if let Some(error) = error {
+        return Ok(Callback::Denied {
+            error: printable(&error, 64),
+            description: description.map(|d| printable(&d, 300)),
+        });
+    }
+    match code {
+        Some(code) if !code.is_empty() => Ok(Callback::Code {
+            code,
+            state: expected_state.to_owned(),
+            issuer,
+        }),
+        _ => Err(Rejection::MissingCode),
+    }
+}
+
+/// Text from the authorization server, made safe to show.
+fn printable(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        _ => "Method Not Allowed",
+    };
+    let body = page(title, text);
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} — Gatehouse</title>\
+<meta name=\"viewport\" content=\"width=device-width\"><style>\
+body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f4f1e8;color:#1d2b2d}}\
+main{{max-width:32rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}}\
+h1{{font-size:1.3rem;margin:0 0 .5rem;color:#0f5f66}}\
+@media (prefers-color-scheme:dark){{body{{background:#111a1b;color:#e8ecec}}main{{background:#1b2829}}h1{{color:#7fd0d6}}}}\
+</style></head><body><main><h1>{}</h1><p>{}</p></main></body></html>",
+        escape(title),
+        escape(text)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn send(port: u16, chunks: &[&[u8]]) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        for chunk in chunks {
+            stream.write_all(chunk).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    fn get(path: &str) -> Vec<u8> {
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_callback_split_into_single_bytes_is_read_whole() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(
+                async move { listener.wait("s1", Duration::from_secs(10), &cancel).await },
+            );
+        let browser = tokio::spawn(async move {
+            let request = get("/callback?code=abc&state=s1&iss=https%3A%2F%2Fas.example");
+            let chunks: Vec<&[u8]> = request.chunks(1).collect();
+            send(port, &chunks).await
+        });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            callback,
+            Callback::Code {
+                code: "abc".into(),
+                state: "s1".into(),
+                issuer: Some("https://as.example".into())
+            }
+        );
+        responder.unwrap().send(Outcome::Success).unwrap();
+        let page = browser.await.unwrap();
+        assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+        assert!(page.contains("You can close this tab"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_state_is_refused_and_the_right_one_accepted() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting = tokio::spawn(async move {
+            listener
+                .wait("good", Duration::from_secs(10), &cancel)
+                .await
+        });
+        let wrong = send(port, &[&get("/callback?code=x&state=evil")]).await;
+        assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
+        assert!(wrong.contains("does not belong"), "{wrong}");
+        let other_path = send(port, &[&get("/favicon.ico")]).await;
+        assert!(other_path.starts_with("HTTP/1.1 404"), "{other_path}");
+        let post = send(
+            port,
+            &[b"POST /callback?code=x&state=good HTTP/1.1\r\n\r\n"],
+        )
+        .await;
+        assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+        let right =
+            tokio::spawn(async move { send(port, &[&get("/callback?code=c2&state=good")]).await });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "c2"));
+        responder
+            .unwrap()
+            .send(Outcome::Failure("The token exchange failed.".into()))
+            .unwrap();
+        let page = right.await.unwrap();
+        assert!(page.contains("The token exchange failed."), "{page}");
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_reported() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
+        let browser = tokio::spawn(async move {
+            send(
+                port,
+                &[&get(
+                    "/callback?error=access_denied&error_description=The+user+said+no&state=s",
+                )],
+            )
+            .await
+        });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            callback,
+            Callback::Denied {
+                error: "access_denied".into(),
+                description: Some("The user said no".into())
+            }
+        );
+        drop(responder);
+        let page = browser.await.unwrap();
+        assert!(page.contains("Return to Gatehouse"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_releases_the_port() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let err = listener
+            .wait("s", Duration::from_millis(100), &cancel)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, ListenerError::TimedOut(_)));
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+            "nothing listens any more"
+        );
+        CallbackListener::bind(port)
+            .await
+            .expect("the port is free again");
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_waiting_and_a_busy_port_is_named() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        match CallbackListener::bind(port).await {
+            Err(ListenerError::PortInUse { port: p, .. }) => assert_eq!(p, port),
+            other => panic!("{:?}", other.err()),
+        }
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let err = listener
+            .wait("s", Duration::from_secs(10), &cancel)
+            .await
+            .err();
+        assert_eq!(err, Some(ListenerError::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_pasted_url_is_checked_like_a_browser_callback() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let paste = listener.paste_handle();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(
+                async move { listener.wait("st", Duration::from_secs(10), &cancel).await },
+            );
+        paste
+            .deliver("http://127.0.0.1:1/callback?code=a&state=wrong".into())
+            .await;
+        paste
+            .deliver("  http://127.0.0.1:1/callback?code=ok&state=st \n".into())
+            .await;
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "ok"));
+        assert!(responder.is_none());
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(parse_target("http://x/callback?code=a&code=b&state=s", "s").is_err());
+        assert!(parse_target("http://x/callback?code=a&state=s&state=s", "s").is_err());
+        assert!(matches!(
+            parse_target("http://x/callback?state=s", "s"),
+            Err(Rejection::MissingCode)
+        ));
+    }
+}

@@ -1,0 +1,202 @@
+//! OAuth 2.1 authorization for remote MCP servers, built on rmcp's `auth`
+//! module: rmcp's `AuthorizationManager` does discovery, registration, PKCE
+//! and token exchange; around it Gatehouse puts its own pieces — the SSRF
+//! policy on every request ([`http`]), refusals the spec demands that rmcp
+//! leaves to the caller ([`discovery`]), the loopback listener
+//! ([`loopback`]), the vault-backed stores ([`store`]), the flow and the
+//! background refresh ([`authorizer`]) and revocation ([`revoke`]).
+
+mod authorizer;
+mod discovery;
+mod http;
+pub mod loopback;
+mod revoke;
+pub(crate) mod store;
+
+use async_trait::async_trait;
+use rmcp::transport::auth::AuthError;
+
+pub(crate) use authorizer::{Readiness, ServerAuth};
+
+use crate::ssrf::UnsafeAddress;
+
+/// Token facts of a server from the vault, without starting anything.
+pub(crate) fn stored_view(
+    server: &crate::config::ServerConfig,
+    vault: &crate::vault::Vault,
+) -> Option<crate::api::OAuthView> {
+    let settings = server.oauth_settings()?;
+    let store = store::GrantStore::new(
+        &crate::config::normalize_id(&server.id),
+        settings.token_storage,
+        vault.clone(),
+    );
+    let grant = store.reload().ok()??;
+    Some(crate::api::OAuthView {
+        expires_at: grant.has_token().then(|| grant.expires_at()).flatten(),
+        scopes: grant.credentials.granted_scopes.clone(),
+        issuer: grant.credentials.issuer.clone(),
+    })
+}
+
+/// Shows the person the authorization server's consent page. The desktop
+/// opens the system browser; the CLI prints the URL (and opens a browser
+/// when it can); tests and the conformance client follow it over HTTP.
+/// `present` should return once the page is on its way; the flow waits for
+/// the browser to come back on its own.
+#[async_trait]
+pub trait ConsentSink: Send + Sync {
+    async fn present(&self, server: &str, url: &str) -> Result<(), String>;
+}
+
+/// Why an authorization did not complete. Messages are for people and
+/// never carry a token, a code or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizationError {
+    #[error(
+        "access was declined at the authorization server{}",
+        detail(description)
+    )]
+    AccessDenied { description: Option<String> },
+    #[error(
+        "the authorization server answered with an error: {error}{}",
+        detail(description)
+    )]
+    Refused {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("the browser did not come back within {} minutes", .minutes)]
+    TimedOut { minutes: u64 },
+    #[error("the authorization was cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    UnsafeAddress(UnsafeAddress),
+    #[error(
+        "the authorization server does not support PKCE with S256, which Gatehouse requires; it will not authorize with it"
+    )]
+    PkceUnsupported,
+    #[error("the server's metadata is for a different resource: {0}")]
+    ResourceMismatch(String),
+    #[error("the authorization server's identity does not match ({0})")]
+    IssuerMismatch(String),
+    #[error("the server does not say how to authorize with it: {0}")]
+    Discovery(String),
+    #[error(
+        "the authorization server does not allow dynamic client registration; set a pre-registered oauth.client_id for this server"
+    )]
+    NeedsClientId,
+    #[error("client registration failed: {0}")]
+    Registration(String),
+    #[error(
+        "the callback port {port} is in use; free it or choose another oauth.callback_port (the pre-registered client's redirect URI must match)"
+    )]
+    PortInUse { port: u16 },
+    #[error("cannot listen for the browser on the loopback interface: {0}")]
+    Listener(String),
+    #[error("exchanging the authorization code failed: {0}")]
+    Exchange(String),
+    #[error(
+        "the server asks for permissions ({0}) that the authorization already covers; it will not grant more"
+    )]
+    ScopeNotGranted(String),
+    #[error("an authorization of this server is already in progress")]
+    InProgress,
+    #[error("this server does not use OAuth")]
+    NotOAuth,
+    #[error("{0}")]
+    Vault(String),
+}
+
+fn detail(description: &Option<String>) -> String {
+    description
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
+}
+
+impl AuthorizationError {
+    /// A stable code the UI switches on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AccessDenied { .. } => "access_denied",
+            Self::Refused { .. } => "authorization_refused",
+            Self::TimedOut { .. } => "authorization_timeout",
+            Self::Cancelled => "authorization_cancelled",
+            Self::UnsafeAddress(_) => "unsafe_address",
+            Self::PkceUnsupported => "pkce_unsupported",
+            Self::ResourceMismatch(_) => "resource_mismatch",
+            Self::IssuerMismatch(_) => "issuer_mismatch",
+            Self::Discovery(_) => "discovery_failed",
+            Self::NeedsClientId => "needs_client_id",
+            Self::Registration(_) => "registration_failed",
+            Self::PortInUse { .. } => "port_in_use",
+            Self::Listener(_) => "listener_failed",
+            Self::Exchange(_) => "token_exchange_failed",
+            Self::ScopeNotGranted(_) => "insufficient_scope",
+            Self::InProgress => "authorization_in_progress",
+            Self::NotOAuth => "not_oauth",
+            Self::Vault(_) => "vault",
+        }
+    }
+
+    /// Maps an rmcp error from discovery, registration or exchange.
+    pub(crate) fn from_auth(error: AuthError) -> Self {
+        if let Some(unsafe_address) = find_unsafe_address(&error) {
+            return Self::UnsafeAddress(unsafe_address);
+        }
+        match error {
+            AuthError::PkceUnsupported => Self::PkceUnsupported,
+            AuthError::ProtectedResourceMetadataInvalid { reason, .. } => {
+                Self::ResourceMismatch(reason.to_string())
+            }
+            AuthError::AuthorizationServerMismatch {
+                expected_issuer,
+                received_issuer,
+            } => Self::IssuerMismatch(format!(
+                "expected {expected_issuer:?}, got {received_issuer:?}"
+            )),
+            AuthError::AuthorizationServerMissingIssuer { expected_issuer } => {
+                Self::IssuerMismatch(format!("no issuer given; expected {expected_issuer:?}"))
+            }
+            AuthError::RegistrationFailed(detail) => Self::Registration(short(&detail)),
+            AuthError::TokenExchangeFailed(detail) => Self::Exchange(short(&detail)),
+            AuthError::DiscoveryRequestFailed { url, source } => Self::Discovery(format!(
+                "{} could not be fetched: {}",
+                http::redacted(&url),
+                short(&source.to_string())
+            )),
+            AuthError::AuthorizationServersUnavailable { .. } => Self::Discovery(
+                "none of the authorization servers it names has usable metadata".into(),
+            ),
+            AuthError::NoAuthorizationSupport => {
+                Self::Discovery("it publishes no authorization metadata".into())
+            }
+            AuthError::CredentialStoreError(detail) => Self::Vault(detail),
+            other => Self::Exchange(short(&other.to_string())),
+        }
+    }
+}
+
+/// Finds an SSRF refusal anywhere in an error's chain.
+fn find_unsafe_address(error: &(dyn std::error::Error + 'static)) -> Option<UnsafeAddress> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<UnsafeAddress>() {
+            return Some(found.clone());
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Error text from servers, kept short and on one line.
+pub(crate) fn short(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    line
+}

@@ -1,0 +1,446 @@
+//! Where OAuth state lives: each server's grant (tokens, the client they
+//! were issued to, the authorization server's metadata) per server and
+//! issuer, and dynamic client registrations per issuer — in the vault, or in
+//! memory only for `token_storage = "memory"`.
+//!
+//! [`GrantStore`] is the rmcp `CredentialStore` of one server. rmcp calls
+//! `load` on every MCP request, so it answers from memory and writes through
+//! to the vault. Refreshes are serialized in this process by a mutex and
+//! across processes (the CLI beside the app) by a file lock, and a refresh
+//! token rotated by another process is picked up before refreshing again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use oauth2::TokenResponse as _;
+use rmcp::transport::auth::{
+    AuthError, AuthorizationMetadata, CredentialRefreshGuard, CredentialStore, StateStore,
+    StoredAuthorizationState, StoredCredentials,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::config::TokenStorage;
+use crate::fsutil::FileLock;
+use crate::vault::{Vault, VaultError};
+
+/// How a client came to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ClientKind {
+    /// Registered by us through RFC 7591 dynamic client registration.
+    Dynamic,
+    /// Registered by the person ahead of time (config `client_id`).
+    Preregistered,
+    /// A Client ID Metadata Document URL.
+    MetadataDocument,
+}
+
+/// The client a grant was issued to.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ClientRecord {
+    pub(crate) client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_secret: Option<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) kind: ClientKind,
+    #[serde(default)]
+    pub(crate) registered_at: u64,
+}
+
+impl std::fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("redirect_uri", &self.redirect_uri)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// Everything needed to use (and refresh, and revoke) one server's tokens
+/// without a browser.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct GrantRecord {
+    pub(crate) credentials: StoredCredentials,
+    pub(crate) client: ClientRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metadata: Option<AuthorizationMetadata>,
+    pub(crate) saved_at: u64,
+}
+
+impl GrantRecord {
+    pub(crate) fn issuer(&self) -> String {
+        self.credentials
+            .issuer
+            .clone()
+            .or_else(|| self.metadata.as_ref().and_then(|m| m.issuer.clone()))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    pub(crate) fn has_token(&self) -> bool {
+        self.credentials.token_response.is_some()
+    }
+
+    /// When the access token expires, in Unix seconds.
+    pub(crate) fn expires_at(&self) -> Option<u64> {
+        let token = self.credentials.token_response.as_ref()?;
+        Some(self.credentials.token_received_at? + token.expires_in()?.as_secs())
+    }
+
+    /// When to refresh: at 80 % of the token's lifetime.
+    pub(crate) fn refresh_at(&self) -> Option<u64> {
+        let token = self.credentials.token_response.as_ref()?;
+        token.refresh_token()?;
+        let lifetime = token.expires_in()?.as_secs();
+        Some(self.credentials.token_received_at? + lifetime * 4 / 5)
+    }
+
+    fn refresh_token(&self) -> Option<String> {
+        self.credentials
+            .token_response
+            .as_ref()
+            .and_then(|t| t.refresh_token().map(|r| r.secret().clone()))
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn store_error(error: VaultError) -> AuthError {
+    AuthError::CredentialStoreError(error.to_string())
+}
+
+/// One server's grant, cached in memory and written through to the vault.
+#[derive(Clone)]
+pub(crate) struct GrantStore {
+    inner: Arc<GrantInner>,
+}
+
+struct GrantInner {
+    server_key: String,
+    storage: TokenStorage,
+    vault: Vault,
+    lock_path: PathBuf,
+    current: Mutex<Option<GrantRecord>>,
+    /// The client and metadata the next saved tokens belong to.
+    pending: Mutex<Option<(ClientRecord, Option<AuthorizationMetadata>)>>,
+    refresh: Arc<tokio::sync::Mutex<()>>,
+    /// Fired when the authorization server rejects the refresh token.
+    rejected: Notify,
+}
+
+impl GrantStore {
+    pub(crate) fn new(server_key: &str, storage: TokenStorage, vault: Vault) -> Self {
+        let lock_path = vault
+            .path()
+            .with_file_name(format!("oauth-refresh-{server_key}"));
+        Self {
+            inner: Arc::new(GrantInner {
+                server_key: server_key.to_owned(),
+                storage,
+                vault,
+                lock_path,
+                current: Mutex::new(None),
+                pending: Mutex::new(None),
+                refresh: Arc::new(tokio::sync::Mutex::new(())),
+                rejected: Notify::new(),
+            }),
+        }
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<GrantRecord>> {
+        self.inner.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The grant in memory.
+    pub(crate) fn grant(&self) -> Option<GrantRecord> {
+        self.current().clone()
+    }
+
+    /// Reads the newest grant from the vault into memory (blocking).
+    pub(crate) fn reload(&self) -> Result<Option<GrantRecord>, VaultError> {
+        if self.inner.storage == TokenStorage::Memory {
+            return Ok(self.grant());
+        }
+        let key = self.inner.server_key.clone();
+        let newest = self.inner.vault.read(|doc| {
+            doc.oauth_credentials.get(&key).and_then(|by_issuer| {
+                by_issuer
+                    .values()
+                    .filter_map(|v| serde_json::from_value::<GrantRecord>(v.clone()).ok())
+                    .max_by_key(|g| g.saved_at)
+            })
+        })?;
+        *self.current() = newest.clone();
+        Ok(newest)
+    }
+
+    /// Declares which client (and metadata) the next tokens belong to.
+    pub(crate) fn prepare(&self, client: ClientRecord, metadata: Option<AuthorizationMetadata>) {
+        *self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((client, metadata));
+    }
+
+    /// Resolves when a refresh token was rejected.
+    pub(crate) async fn rejected(&self) {
+        self.inner.rejected.notified().await
+    }
+
+    fn persist(&self, record: Option<&GrantRecord>, issuer: &str) -> Result<(), VaultError> {
+        if self.inner.storage == TokenStorage::Memory {
+            return Ok(());
+        }
+        let key = self.inner.server_key.clone();
+        let value = record.map(|r| serde_json::to_value(r).expect("grant records serialize"));
+        self.inner.vault.update(|doc| match value {
+            Some(value) => {
+                doc.oauth_credentials
+                    .entry(key)
+                    .or_default()
+                    .insert(issuer.to_owned(), value);
+            }
+            None => {
+                if let Some(by_issuer) = doc.oauth_credentials.get_mut(&key) {
+                    by_issuer.remove(issuer);
+                    if by_issuer.is_empty() {
+                        doc.oauth_credentials.remove(&key);
+                    }
+                }
+            }
+        })
+    }
+
+    async fn persist_async(
+        &self,
+        record: Option<GrantRecord>,
+        issuer: String,
+    ) -> Result<(), AuthError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.persist(record.as_ref(), &issuer))
+            .await
+            .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
+            .map_err(store_error)
+    }
+
+    /// Deletes every grant of this server (sign-out, removal).
+    pub(crate) fn forget_all(&self) -> Result<(), VaultError> {
+        *self.current() = None;
+        if self.inner.storage == TokenStorage::Memory {
+            return Ok(());
+        }
+        let key = self.inner.server_key.clone();
+        self.inner.vault.update(|doc| {
+            doc.oauth_credentials.remove(&key);
+        })
+    }
+}
+
+#[async_trait]
+impl CredentialStore for GrantStore {
+    async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
+        Ok(self.current().as_ref().map(|g| g.credentials.clone()))
+    }
+
+    async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
+        let record = {
+            let pending = self
+                .inner
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut current = self.current();
+            let for_this_client = |id: &str| id == credentials.client_id;
+            let (client, metadata) = if let Some((client, metadata)) =
+                pending.filter(|(client, _)| for_this_client(&client.client_id))
+            {
+                (client, metadata)
+            } else if let Some(grant) = current
+                .as_ref()
+                .filter(|grant| for_this_client(&grant.client.client_id))
+            {
+                // A refresh keeps the client of the grant it refreshes.
+                (grant.client.clone(), grant.metadata.clone())
+            } else {
+                return Err(AuthError::CredentialStoreError(
+                    "tokens arrived for an unknown client".into(),
+                ));
+            };
+            let record = GrantRecord {
+                credentials,
+                client,
+                metadata,
+                saved_at: now(),
+            };
+            *current = Some(record.clone());
+            record
+        };
+        let issuer = record.issuer();
+        // A rotated refresh token is written before anything else happens.
+        self.persist_async(Some(record), issuer).await
+    }
+
+    async fn clear(&self) -> Result<(), AuthError> {
+        let previous = self.current().take();
+        if let Some(previous) = previous {
+            self.persist_async(None, previous.issuer()).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_refresh_token_rejected(
+        &self,
+        rejected: &StoredCredentials,
+    ) -> Result<(), AuthError> {
+        let rejected_token = rejected
+            .token_response
+            .as_ref()
+            .and_then(|t| t.refresh_token().map(|r| r.secret().clone()));
+        let cleared = {
+            let mut current = self.current();
+            match current.as_mut() {
+                Some(grant) if grant.refresh_token() == rejected_token => {
+                    // Keep the client and metadata; the tokens are dead.
+                    grant.credentials.token_response = None;
+                    grant.credentials.token_received_at = None;
+                    grant.saved_at = now();
+                    Some(grant.clone())
+                }
+                _ => None,
+            }
+        };
+        if let Some(grant) = cleared {
+            let issuer = grant.issuer();
+            self.persist_async(Some(grant), issuer).await?;
+            self.inner.rejected.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
+        let in_process = self.inner.refresh.clone().lock_owned().await;
+        if self.inner.storage == TokenStorage::Memory {
+            return Ok(Some(CredentialRefreshGuard::new(in_process)));
+        }
+        let store = self.clone();
+        let lock_path = self.inner.lock_path.clone();
+        let file_lock = tokio::task::spawn_blocking(move || {
+            let lock = FileLock::acquire(&lock_path)?;
+            // Another process may have refreshed (and rotated) meanwhile.
+            store.reload().map_err(std::io::Error::other)?;
+            Ok::<_, std::io::Error>(lock)
+        })
+        .await
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?;
+        Ok(Some(CredentialRefreshGuard::new((in_process, file_lock))))
+    }
+}
+
+/// Dynamic client registrations, per issuer, shared by all servers.
+pub(crate) struct Registrations;
+
+impl Registrations {
+    /// Stored registrations for `issuer`, newest first.
+    pub(crate) fn for_issuer(vault: &Vault, issuer: &str) -> Result<Vec<ClientRecord>, VaultError> {
+        let mut records: Vec<ClientRecord> = vault.read(|doc| {
+            doc.client_registrations
+                .get(issuer)
+                .map(|by_id| {
+                    by_id
+                        .values()
+                        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })?;
+        records.sort_by_key(|r| std::cmp::Reverse(r.registered_at));
+        Ok(records)
+    }
+
+    pub(crate) fn save(
+        vault: &Vault,
+        issuer: &str,
+        record: &ClientRecord,
+    ) -> Result<(), VaultError> {
+        let value = serde_json::to_value(record).expect("client records serialize");
+        vault.update(|doc| {
+            doc.client_registrations
+                .entry(issuer.to_owned())
+                .or_default()
+                .insert(record.client_id.clone(), value);
+        })
+    }
+
+    /// Removes a registration no server's grant uses any more.
+    pub(crate) fn remove_if_unused(
+        vault: &Vault,
+        issuer: &str,
+        client_id: &str,
+    ) -> Result<(), VaultError> {
+        vault.update(|doc| {
+            let in_use = doc.oauth_credentials.values().any(|by_issuer| {
+                by_issuer.values().any(|grant| {
+                    grant.pointer("/client/client_id").and_then(|v| v.as_str()) == Some(client_id)
+                })
+            });
+            if !in_use && let Some(by_id) = doc.client_registrations.get_mut(issuer) {
+                by_id.remove(client_id);
+                if by_id.is_empty() {
+                    doc.client_registrations.remove(issuer);
+                }
+            }
+        })
+    }
+}
+
+/// PKCE verifiers and CSRF states of authorizations in progress, in memory;
+/// abandoned ones expire after ten minutes.
+#[derive(Clone, Default)]
+pub(crate) struct PendingStates {
+    states: Arc<Mutex<BTreeMap<String, StoredAuthorizationState>>>,
+}
+
+const STATE_LIFETIME_SECS: u64 = 600;
+
+#[async_trait]
+impl StateStore for PendingStates {
+    async fn save(
+        &self,
+        csrf_token: &str,
+        state: StoredAuthorizationState,
+    ) -> Result<(), AuthError> {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let now = now();
+        states.retain(|_, s| now.saturating_sub(s.created_at) < STATE_LIFETIME_SECS);
+        states.insert(csrf_token.to_owned(), state);
+        Ok(())
+    }
+
+    async fn load(&self, csrf_token: &str) -> Result<Option<StoredAuthorizationState>, AuthError> {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(states
+            .get(csrf_token)
+            .filter(|s| now().saturating_sub(s.created_at) < STATE_LIFETIME_SECS)
+            .cloned())
+    }
+
+    async fn delete(&self, csrf_token: &str) -> Result<(), AuthError> {
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(csrf_token);
+        Ok(())
+    }
+}

@@ -1,0 +1,395 @@
+//! Connections to real MCP servers on 127.0.0.1: header authentication with
+//! vault secrets, concurrency, timeouts and reconnects.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_core::Engine;
+use gatehouse_core::config::ServerConfig;
+use gatehouse_core::events::{ErrorKind, Event, ServerStatus};
+use gatehouse_core::paths::Paths;
+use gatehouse_core::vault::{MemoryKeyStore, Vault};
+use gatehouse_fixture::{Access, Blackhole, McpFixture, McpOptions};
+use secrecy::SecretString;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path().join("config.toml"), dir.path().join("data"));
+    let vault = Vault::new(
+        paths.vault_file(),
+        Arc::new(MemoryKeyStore::default()),
+        None,
+    );
+    let engine = Engine::with_vault(paths, vault).unwrap();
+    Setup { _dir: dir, engine }
+}
+
+fn header_server(id: &str, url: &str, value: &str) -> ServerConfig {
+    let mut server = ServerConfig::new(id, url);
+    server.headers.insert("Authorization".into(), value.into());
+    server
+}
+
+async fn bearer_fixture(token: &str) -> McpFixture {
+    McpFixture::start(McpOptions {
+        access: Access::Bearer(token.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn settled(engine: &Engine, id: &str) -> ServerStatus {
+    engine
+        .connections()
+        .wait_settled(id, Duration::from_secs(20))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn header_secret_is_resolved_and_sent() {
+    let s = setup();
+    let fixture = bearer_fixture("tok-123").await;
+    s.engine
+        .set_secret("TOKEN", &SecretString::from("tok-123"))
+        .unwrap();
+    let mut server = header_server("internal", &fixture.url(), "Bearer ${TOKEN}");
+    server
+        .headers
+        .insert("X-Tenant".into(), "acme-$${literal}-${TOKEN}".into());
+    s.engine.add_server(server).unwrap();
+
+    match settled(&s.engine, "internal").await {
+        ServerStatus::Connected {
+            server_name,
+            server_version,
+            tool_count,
+        } => {
+            assert_eq!(server_name, "gatehouse-fixture");
+            assert_eq!(server_version, "1.2.3");
+            assert_eq!(tool_count, 3);
+        }
+        other => panic!("expected connected, got {other:?}"),
+    }
+    let requests = fixture.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(request.headers["authorization"], "Bearer tok-123");
+        assert_eq!(request.headers["x-tenant"], "acme-${literal}-tok-123");
+    }
+
+    let tools = s.engine.connections().list_tools("internal").await.unwrap();
+    let mut names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["add", "echo", "whoami"]);
+    let resources = s
+        .engine
+        .connections()
+        .list_resources("internal")
+        .await
+        .unwrap();
+    assert_eq!(resources[0].uri, "fixture://readme");
+    let prompts = s
+        .engine
+        .connections()
+        .list_prompts("internal")
+        .await
+        .unwrap();
+    assert_eq!(prompts[0].name, "greeting");
+
+    let args = serde_json::json!({"a": 2, "b": 40});
+    let result = s
+        .engine
+        .connections()
+        .call_tool("internal", "add", args.as_object().cloned())
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "42");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_named_and_nothing_is_sent() {
+    let s = setup();
+    let fixture = bearer_fixture("x").await;
+    s.engine
+        .add_server(header_server("internal", &fixture.url(), "Bearer ${NOPE}"))
+        .unwrap();
+    match settled(&s.engine, "internal").await {
+        ServerStatus::Error { kind, message } => {
+            assert_eq!(kind, ErrorKind::MissingSecret);
+            assert!(message.contains("\"NOPE\""), "{message}");
+        }
+        other => panic!("expected a missing-secret error, got {other:?}"),
+    }
+    assert!(
+        fixture.requests().is_empty(),
+        "no request without the secret"
+    );
+
+    // Storing the secret brings the server up without a restart.
+    let mut events = s.engine.subscribe();
+    s.engine
+        .set_secret("NOPE", &SecretString::from("x"))
+        .unwrap();
+    let connected = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(Event::Status {
+                status: ServerStatus::Connected { .. },
+                ..
+            }) = events.recv().await
+            {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(connected.is_ok(), "server connects once the secret exists");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_an_unauthorized_error() {
+    let s = setup();
+    let fixture = bearer_fixture("right").await;
+    s.engine
+        .add_server(header_server("internal", &fixture.url(), "Bearer wrong"))
+        .unwrap();
+    match settled(&s.engine, "internal").await {
+        ServerStatus::Error { kind, message } => {
+            assert_eq!(kind, ErrorKind::Unauthorized, "{message}");
+            assert!(message.contains("refused the credentials"), "{message}");
+        }
+        other => panic!("expected unauthorized, got {other:?}"),
+    }
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_servers_connect_concurrently() {
+    let s = setup();
+    let mut fixtures = Vec::new();
+    for i in 0..20 {
+        let fixture = bearer_fixture(&format!("t{i}")).await;
+        s.engine
+            .set_secret(&format!("T{i}"), &SecretString::from(format!("t{i}")))
+            .unwrap();
+        s.engine
+            .add_server(header_server(
+                &format!("s{i:02}"),
+                &fixture.url(),
+                &format!("Bearer ${{T{i}}}"),
+            ))
+            .unwrap();
+        fixtures.push(fixture);
+    }
+    // Re-open as a fresh start would, and connect everything at once.
+    s.engine.shutdown().await;
+    let started = Instant::now();
+    s.engine.start();
+    s.engine.wait_settled().await;
+    let elapsed = started.elapsed();
+    for view in s.engine.servers() {
+        assert!(
+            matches!(view.status, ServerStatus::Connected { .. }),
+            "{}: {:?}",
+            view.id,
+            view.status
+        );
+    }
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hung_server_times_out_without_delaying_others() {
+    let s = setup();
+    let hung = Blackhole::start().await.unwrap();
+    let healthy = McpFixture::start(McpOptions::default()).await.unwrap();
+    let mut slow = ServerConfig::new("hung", hung.url());
+    slow.timeout = Some(2);
+    s.engine.add_server(slow).unwrap();
+    let started = Instant::now();
+    s.engine
+        .add_server(ServerConfig::new("healthy", healthy.url()))
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "healthy").await,
+        ServerStatus::Connected { .. }
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "healthy server waited for the hung one: {:?}",
+        started.elapsed()
+    );
+    match settled(&s.engine, "hung").await {
+        ServerStatus::Error { kind, .. } => assert_eq!(kind, ErrorKind::Timeout),
+        other => panic!("expected timeout, got {other:?}"),
+    }
+    let err = s.engine.connections().list_tools("hung").await.unwrap_err();
+    assert!(err.to_string().contains("not connected"), "{err}");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_reported() {
+    let s = setup();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    s.engine
+        .add_server(ServerConfig::new(
+            "gone",
+            format!("http://127.0.0.1:{port}/mcp"),
+        ))
+        .unwrap();
+    match settled(&s.engine, "gone").await {
+        ServerStatus::Error { kind, message } => {
+            assert_eq!(kind, ErrorKind::Unreachable, "{message}");
+            assert!(message.contains("cannot connect"), "{message}");
+        }
+        other => panic!("expected unreachable, got {other:?}"),
+    }
+    s.engine.shutdown().await;
+}
+
+/// Waits for the server's status to satisfy `pred`, returning it.
+async fn wait_for_status(
+    engine: &Engine,
+    id: &str,
+    limit: Duration,
+    pred: impl Fn(&ServerStatus) -> bool,
+) -> Result<ServerStatus, ServerStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let status = engine.connections().status(id).unwrap();
+        if pred(&status) {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            return Err(status);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
+    let s = setup();
+    let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    s.engine
+        .add_server(ServerConfig::new("flaky", fixture.url()))
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "flaky").await,
+        ServerStatus::Connected { .. }
+    ));
+
+    // The server goes away: a request fails, and the connection notices.
+    fixture.stop().await;
+    let err = s
+        .engine
+        .connections()
+        .list_tools("flaky")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot connect"), "{err}");
+    let down = wait_for_status(&s.engine, "flaky", Duration::from_secs(10), |s| {
+        !matches!(s, ServerStatus::Connected { .. })
+    })
+    .await;
+    assert!(down.is_ok(), "still shown connected: {down:?}");
+
+    // It comes back (without the old session): the connection recovers alone.
+    fixture.restart().await.unwrap();
+    let up = wait_for_status(&s.engine, "flaky", Duration::from_secs(30), |s| {
+        matches!(s, ServerStatus::Connected { .. })
+    })
+    .await;
+    assert!(up.is_ok(), "did not reconnect: {up:?}");
+    let tools = s.engine.connections().list_tools("flaky").await.unwrap();
+    assert_eq!(tools.len(), 3);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_connection_notices_a_dead_server_by_its_health_check() {
+    let s = setup();
+    s.engine
+        .connections()
+        .set_health_interval(Duration::from_millis(500));
+    let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    s.engine
+        .add_server(ServerConfig::new("idle", fixture.url()))
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "idle").await,
+        ServerStatus::Connected { .. }
+    ));
+    // No request is made: only the health check can notice.
+    fixture.stop().await;
+    let down = wait_for_status(&s.engine, "idle", Duration::from_secs(10), |s| {
+        !matches!(s, ServerStatus::Connected { .. })
+    })
+    .await;
+    assert!(
+        down.is_ok(),
+        "a dead server still shows connected: {down:?}"
+    );
+    fixture.restart().await.unwrap();
+    let up = wait_for_status(&s.engine, "idle", Duration::from_secs(30), |s| {
+        matches!(s, ServerStatus::Connected { .. })
+    })
+    .await;
+    assert!(up.is_ok(), "did not reconnect: {up:?}");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_transparently() {
+    let s = setup();
+    let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    s.engine
+        .add_server(ServerConfig::new("redeployed", fixture.url()))
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "redeployed").await,
+        ServerStatus::Connected { .. }
+    ));
+    // Same port, no sessions: the old session id now gets 404.
+    fixture.restart().await.unwrap();
+    let result = s
+        .engine
+        .connections()
+        .call_tool(
+            "redeployed",
+            "echo",
+            serde_json::json!({"text": "still here"})
+                .as_object()
+                .cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "still here");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn disabled_servers_stay_disconnected() {
+    let s = setup();
+    let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    let mut server = ServerConfig::new("off", fixture.url());
+    server.enabled = false;
+    s.engine.add_server(server).unwrap();
+    assert_eq!(settled(&s.engine, "off").await, ServerStatus::Disabled);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(fixture.requests().is_empty());
+    s.engine.shutdown().await;
+}

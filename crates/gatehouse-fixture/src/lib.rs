@@ -1,0 +1,15 @@
+//! Real MCP servers on loopback for Gatehouse's tests and its "Try the demo
+//! server" button: a header-authenticated server that records what it
+//! receives, and (in [`oauth`]) an authorization server whose behaviour tests
+//! can steer.
+
+pub mod mcp;
+pub mod oauth;
+
+pub use mcp::{
+    Access, Blackhole, CallCheck, GatedRequest, McpFixture, McpOptions, RecordedRequest, RpcCall,
+};
+pub use oauth::{
+    ClientAuthMethod, ConsentAnswer, ConsentMode, IssMode, OAuthFixture, OAuthOptions, PrmLocation,
+    RegisteredClient, answer_consent, follow_consent,
+};

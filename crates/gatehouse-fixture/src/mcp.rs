@@ -1,0 +1,476 @@
+//! A small but real MCP server (rmcp's Streamable HTTP server on axum) with
+//! tools, a resource and a prompt, optionally behind a bearer token, that
+//! records every request's headers so tests can see exactly what a client
+//! sent.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode, header};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourcesResult, PaginatedRequestParams, Prompt, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One HTTP request as the fixture received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    /// The JSON-RPC messages of a POST body (empty for GET and DELETE).
+    pub calls: Vec<RpcCall>,
+}
+
+/// One JSON-RPC message of a POST body, as far as an access check cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcCall {
+    /// `initialize`, `tools/call`, `notifications/initialized`, …; empty for
+    /// a response (a message without `method`).
+    pub method: String,
+    /// `params.name` of a `tools/call`.
+    pub tool: Option<String>,
+}
+
+impl RpcCall {
+    /// The tool a `tools/call` names, `None` for any other message.
+    pub fn called_tool(&self) -> Option<&str> {
+        (self.method == "tools/call")
+            .then_some(self.tool.as_deref())
+            .flatten()
+    }
+}
+
+/// What an [`Access::CustomCall`] check sees of a request.
+#[derive(Debug)]
+pub struct GatedRequest<'a> {
+    pub method: &'a http::Method,
+    pub headers: &'a HeaderMap,
+    /// The JSON-RPC messages of a POST body (empty for GET and DELETE).
+    pub calls: &'a [RpcCall],
+}
+
+/// A custom access check: `Ok(())` lets the request in, `Err` is the response.
+pub type AccessCheck = Arc<dyn Fn(&HeaderMap) -> Result<(), Response> + Send + Sync>;
+
+/// A custom access check that also sees the JSON-RPC calls of the request,
+/// so a tool call can demand more than the rest of the server does.
+pub type CallCheck = Arc<dyn Fn(&GatedRequest<'_>) -> Result<(), Response> + Send + Sync>;
+
+/// What requests must carry to be let in.
+#[derive(Clone, Default)]
+pub enum Access {
+    /// Anyone.
+    #[default]
+    Open,
+    /// `Authorization: Bearer <token>` with exactly this token.
+    Bearer(String),
+    /// A custom check on the headers.
+    Custom(AccessCheck),
+    /// A custom check on the headers and the JSON-RPC calls.
+    CustomCall(CallCheck),
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open => f.write_str("Open"),
+            Self::Bearer(_) => f.write_str("Bearer(<token>)"),
+            Self::Custom(_) => f.write_str("Custom(<check>)"),
+            Self::CustomCall(_) => f.write_str("CustomCall(<check>)"),
+        }
+    }
+}
+
+/// How to run the fixture MCP server.
+#[derive(Debug, Clone)]
+pub struct McpOptions {
+    pub name: String,
+    pub access: Access,
+}
+
+impl Default for McpOptions {
+    fn default() -> Self {
+        Self {
+            name: "gatehouse-fixture".into(),
+            access: Access::Open,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+/// A running fixture MCP server on 127.0.0.1.
+pub struct McpFixture {
+    addr: SocketAddr,
+    options: McpOptions,
+    shared: Arc<Shared>,
+    running: Option<(CancellationToken, JoinHandle<()>)>,
+    extra: Option<Router>,
+}
+
+impl McpFixture {
+    /// Starts on an ephemeral port.
+    pub async fn start(options: McpOptions) -> std::io::Result<Self> {
+        Self::start_with(options, None, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts with `extra` routes merged in (e.g. OAuth endpoints) on `addr`.
+    pub async fn start_with(
+        options: McpOptions,
+        extra: Option<Router>,
+        addr: SocketAddr,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::start_on(options, extra, listener)
+    }
+
+    /// Starts on an already bound listener, for callers that must know the
+    /// address before the routes are built (an OAuth server names itself).
+    pub fn start_on(
+        options: McpOptions,
+        extra: Option<Router>,
+        listener: TcpListener,
+    ) -> std::io::Result<Self> {
+        let mut fixture = Self {
+            addr: listener.local_addr()?,
+            options,
+            shared: Arc::new(Shared::default()),
+            running: None,
+            extra,
+        };
+        fixture.serve(listener);
+        Ok(fixture)
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let app = self.router();
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+        });
+        self.running = Some((cancel, task));
+    }
+
+    fn router(&self) -> Router {
+        let name = self.options.name.clone();
+        let mcp_cancel = CancellationToken::new();
+        let service = StreamableHttpService::new(
+            move || Ok(FixtureMcp::new(name.clone())),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default()
+                .disable_allowed_hosts()
+                .with_cancellation_token(mcp_cancel),
+        );
+        let gate = Gate {
+            shared: self.shared.clone(),
+            access: self.options.access.clone(),
+        };
+        let mcp = Router::new()
+            .nest_service("/mcp", service)
+            .layer(middleware::from_fn_with_state(gate, check_access));
+        match &self.extra {
+            Some(extra) => mcp.merge(extra.clone()),
+            None => mcp,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/mcp`
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Stops serving: connections are dropped and the port is released.
+    pub async fn stop(&mut self) {
+        if let Some((cancel, task)) = self.running.take() {
+            cancel.cancel();
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Restarts on the same port with no sessions, as a server that was
+    /// redeployed: clients holding a session id get 404 and must start over.
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        self.stop().await;
+        let listener = bind_again(self.addr).await?;
+        self.serve(listener);
+        Ok(())
+    }
+}
+
+impl Drop for McpFixture {
+    fn drop(&mut self) {
+        if let Some((cancel, task)) = self.running.take() {
+            cancel.cancel();
+            task.abort();
+        }
+    }
+}
+
+async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    // The old socket may take a moment to be released after the abort.
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err(last.unwrap())
+}
+
+#[derive(Clone)]
+struct Gate {
+    shared: Arc<Shared>,
+    access: Access,
+}
+
+/// The largest POST body the gate reads to find the JSON-RPC calls; the
+/// same limit rmcp's server applies by default.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+async fn check_access(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let (body, calls) = if parts.method == http::Method::POST {
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => {
+                let calls = rpc_calls(&bytes);
+                (axum::body::Body::from(bytes), calls)
+            }
+            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
+        }
+    } else {
+        (body, Vec::new())
+    };
+    let request = Request::from_parts(parts, body);
+    gate.shared.requests.lock().unwrap().push(RecordedRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        headers: request.headers().clone(),
+        calls: calls.clone(),
+    });
+    let verdict = match &gate.access {
+        Access::Open => Ok(()),
+        Access::Bearer(token) => {
+            let expected = format!("Bearer {token}");
+            match request.headers().get(header::AUTHORIZATION) {
+                Some(value) if value.as_bytes() == expected.as_bytes() => Ok(()),
+                _ => Err((
+                    StatusCode::UNAUTHORIZED,
+                    [(
+                        header::WWW_AUTHENTICATE,
+                        "Bearer realm=\"gatehouse-fixture\", error=\"invalid_token\"",
+                    )],
+                    "missing or wrong bearer token",
+                )
+                    .into_response()),
+            }
+        }
+        Access::Custom(check) => check(request.headers()),
+        Access::CustomCall(check) => check(&GatedRequest {
+            method: request.method(),
+            headers: request.headers(),
+            calls: &calls,
+        }),
+    };
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(response) => response,
+    }
+}
+
+/// The JSON-RPC messages in a POST body: one object or a batch array.
+/// Anything that is not JSON-RPC yields nothing; rmcp answers it.
+fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let messages = match value {
+        serde_json::Value::Array(items) => items,
+        single => vec![single],
+    };
+    messages
+        .iter()
+        .filter(|message| message.is_object())
+        .map(|message| RpcCall {
+            method: message["method"].as_str().unwrap_or_default().to_owned(),
+            tool: message["params"]["name"].as_str().map(str::to_owned),
+        })
+        .collect()
+}
+
+/// The MCP handler: tools `echo`, `add` and `whoami`, one resource, one prompt.
+#[derive(Clone)]
+pub struct FixtureMcp {
+    name: String,
+    #[expect(dead_code, reason = "read through the code #[tool_handler] generates")]
+    tool_router: ToolRouter<Self>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct EchoArgs {
+    /// The text to send back.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AddArgs {
+    pub a: f64,
+    pub b: f64,
+}
+
+#[tool_router]
+impl FixtureMcp {
+    pub fn new(name: String) -> Self {
+        Self {
+            name,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(description = "Returns the text it is given")]
+    fn echo(&self, Parameters(EchoArgs { text }): Parameters<EchoArgs>) -> String {
+        text
+    }
+
+    #[tool(description = "Adds two numbers")]
+    fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
+        (a + b).to_string()
+    }
+
+    #[tool(description = "Says which fixture server answered")]
+    fn whoami(&self) -> String {
+        self.name.clone()
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for FixtureMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(self.name.clone(), "1.2.3"))
+        .with_instructions("A Gatehouse test server")
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let readme = Resource::new("fixture://readme", "readme")
+            .with_description("What this server is")
+            .with_mime_type("text/plain");
+        Ok(ListResourcesResult::with_all_items(vec![readme]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri != "fixture://readme" {
+            return Err(ErrorData::resource_not_found("no such resource", None));
+        }
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(
+            "This is the Gatehouse fixture server.",
+            request.uri,
+        )])
+        .into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            "greeting",
+            Some("A friendly greeting"),
+            None,
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name != "greeting" {
+            return Err(ErrorData::invalid_params("no such prompt", None));
+        }
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            "Hello from the fixture",
+        )])
+        .into())
+    }
+}
+
+/// A TCP server that accepts connections and never answers: a hung server.
+pub struct Blackhole {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Blackhole {
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+}
+
+impl Drop for Blackhole {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

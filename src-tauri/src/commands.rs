@@ -1,0 +1,287 @@
+//! The window's commands: each a thin call into the core engine. Work that
+//! may block (the vault's keyring and scrypt, file locks) runs on the
+//! blocking pool so the UI thread and the async runtime stay responsive.
+
+use std::sync::Arc;
+
+use gatehouse_core::api::{
+    ServerSettings, ServerView, ToolCallResult, ToolInfo, TraySummary, Validation,
+};
+use gatehouse_core::mcp::JsonObject;
+use gatehouse_core::vault::VaultStatus;
+use gatehouse_core::{ConsentSink, Engine};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_autostart::ManagerExt;
+use tauri_plugin_opener::OpenerExt;
+use ts_rs::TS;
+
+use crate::error::{IpcError, Result};
+
+/// Runs a blocking engine call off the async runtime.
+async fn blocking<T: Send + 'static>(
+    engine: &Engine,
+    f: impl FnOnce(Engine) -> std::result::Result<T, gatehouse_core::Error> + Send + 'static,
+) -> Result<T> {
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || f(engine))
+        .await
+        .map_err(|e| IpcError::new("internal", e.to_string()))?
+        .map_err(IpcError::from)
+}
+
+/// What the window's header shows: the tray summary and any problem with
+/// the config file.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppState {
+    pub summary: TraySummary,
+    pub config_problem: Option<String>,
+}
+
+/// The overall state: the same summary the tray icon shows.
+#[tauri::command]
+pub fn app_state(engine: State<'_, Engine>) -> AppState {
+    AppState {
+        summary: TraySummary::of(&engine.servers()),
+        config_problem: engine.config_problem().map(str::to_owned),
+    }
+}
+
+/// Every configured server with its live status.
+#[tauri::command]
+pub fn list_servers(engine: State<'_, Engine>) -> Vec<ServerView> {
+    engine.servers()
+}
+
+/// One server's settings, for the editor.
+#[tauri::command]
+pub fn get_server(engine: State<'_, Engine>, id: String) -> Result<ServerSettings> {
+    Ok(ServerSettings::from(&engine.server_config(&id)?))
+}
+
+/// Validates editor input with the config loader's rules.
+#[tauri::command]
+pub fn validate_server(
+    engine: State<'_, Engine>,
+    settings: ServerSettings,
+    replacing: Option<String>,
+) -> Validation {
+    engine.validate_settings(&settings, replacing.as_deref())
+}
+
+/// Adds or replaces a server, then (re)connects that server only.
+#[tauri::command]
+pub async fn save_server(
+    engine: State<'_, Engine>,
+    settings: ServerSettings,
+    replacing: Option<String>,
+) -> Result<()> {
+    Ok(engine.save_settings(&settings, replacing.as_deref())?)
+}
+
+/// Removes a server and forgets its credentials.
+#[tauri::command]
+pub async fn remove_server(engine: State<'_, Engine>, id: String) -> Result<()> {
+    Ok(engine.remove_server(&id).await?)
+}
+
+/// Switches a server on or off.
+#[tauri::command]
+pub async fn set_server_enabled(
+    engine: State<'_, Engine>,
+    id: String,
+    enabled: bool,
+) -> Result<()> {
+    Ok(engine.set_enabled(&id, enabled)?)
+}
+
+/// The vault's secret names (never values).
+#[tauri::command]
+pub async fn list_secrets(engine: State<'_, Engine>) -> Result<Vec<String>> {
+    blocking(&engine, |engine| engine.secret_names()).await
+}
+
+/// Stores or replaces a secret.
+#[tauri::command]
+pub async fn set_secret(engine: State<'_, Engine>, name: String, value: String) -> Result<()> {
+    let value = SecretString::from(value);
+    blocking(&engine, move |engine| engine.set_secret(&name, &value)).await
+}
+
+/// Deletes a secret.
+#[tauri::command]
+pub async fn delete_secret(engine: State<'_, Engine>, name: String) -> Result<()> {
+    blocking(&engine, move |engine| engine.delete_secret(&name)).await
+}
+
+/// Whether the vault is usable, and if not, why.
+#[tauri::command]
+pub async fn vault_status(engine: State<'_, Engine>) -> Result<VaultStatus> {
+    blocking(&engine, |engine| Ok(engine.vault_status())).await
+}
+
+/// Unlocks a passphrase vault, or chooses a passphrase for a new one.
+#[tauri::command]
+pub async fn unlock_vault(engine: State<'_, Engine>, passphrase: String) -> Result<()> {
+    let passphrase = SecretString::from(passphrase);
+    blocking(&engine, move |engine| engine.use_passphrase(passphrase)).await
+}
+
+/// A connected server's tools.
+#[tauri::command]
+pub async fn list_tools(engine: State<'_, Engine>, id: String) -> Result<Vec<ToolInfo>> {
+    let tools = engine
+        .connections()
+        .list_tools(&id)
+        .await
+        .map_err(gatehouse_core::Error::from)?;
+    Ok(tools.iter().map(ToolInfo::from).collect())
+}
+
+/// Calls a tool with JSON arguments.
+#[tauri::command]
+pub async fn call_tool(
+    engine: State<'_, Engine>,
+    id: String,
+    tool: String,
+    arguments: JsonObject,
+) -> Result<ToolCallResult> {
+    let result = engine
+        .connections()
+        .call_tool(&id, &tool, Some(arguments))
+        .await
+        .map_err(gatehouse_core::Error::from)?;
+    Ok(ToolCallResult::from(&result))
+}
+
+/// Where the browser was sent to authorize.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationStarted {
+    pub url: String,
+}
+
+/// Opens consent pages in the system browser.
+pub struct BrowserConsent<R: Runtime> {
+    app: AppHandle<R>,
+}
+
+impl<R: Runtime> BrowserConsent<R> {
+    pub fn new(app: AppHandle<R>) -> Arc<Self> {
+        Arc::new(Self { app })
+    }
+}
+
+#[async_trait::async_trait]
+impl<R: Runtime> ConsentSink for BrowserConsent<R> {
+    async fn present(&self, _server: &str, url: &str) -> std::result::Result<(), String> {
+        self.app
+            .opener()
+            .open_url(url, None::<&str>)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Starts authorizing a server: the system browser opens at the consent
+/// page; progress arrives as events.
+#[tauri::command]
+pub async fn authorize<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+    id: String,
+) -> Result<AuthorizationStarted> {
+    let ticket = engine
+        .start_authorization(&id, BrowserConsent::new(app))
+        .await?;
+    Ok(AuthorizationStarted { url: ticket.url })
+}
+
+/// Starts authorizing from the tray menu; the result shows as events.
+pub fn authorize_from_tray<R: Runtime>(app: &AppHandle<R>, id: String) {
+    let engine = app.state::<Engine>().inner().clone();
+    let sink = BrowserConsent::new(app.clone());
+    tauri::async_runtime::spawn(async move {
+        if let Err(error) = engine.start_authorization(&id, sink).await {
+            tracing::warn!(server = %id, %error, "authorization from the tray failed");
+        }
+    });
+}
+
+/// Stops an authorization that is waiting for the browser.
+#[tauri::command]
+pub fn cancel_authorization(engine: State<'_, Engine>, id: String) {
+    engine.cancel_authorization(&id);
+}
+
+/// Signs out of a server: revokes (where supported) and forgets its tokens.
+#[tauri::command]
+pub async fn sign_out(engine: State<'_, Engine>, id: String) -> Result<()> {
+    if let Some(warning) = engine.sign_out(&id).await? {
+        tracing::warn!(server = %id, %warning, "sign-out");
+    }
+    Ok(())
+}
+
+/// Opens a pending authorization's URL in the system browser again. Only
+/// URLs of authorizations in progress are opened.
+#[tauri::command]
+pub fn open_url<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+    url: String,
+) -> Result<()> {
+    let pending = engine
+        .current_config()
+        .servers
+        .iter()
+        .any(|s| engine.pending_authorization_url(&s.id).as_deref() == Some(url.as_str()));
+    if !pending {
+        return Err(IpcError::new(
+            "unknown_authorization",
+            "only the address of an authorization in progress can be opened",
+        ));
+    }
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| IpcError::new("open_failed", e.to_string()))
+}
+
+/// Starts the built-in demo OAuth server and adds it as server `demo`.
+#[tauri::command]
+pub async fn start_demo_server(
+    engine: State<'_, Engine>,
+    demo: State<'_, crate::demo::DemoServer>,
+) -> Result<ServerView> {
+    demo.start(&engine).await
+}
+
+/// Desktop settings.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSettings {
+    pub start_at_login: bool,
+}
+
+/// The desktop settings.
+#[tauri::command]
+pub fn get_app_settings<R: Runtime>(app: AppHandle<R>) -> Result<AppSettings> {
+    let start_at_login = app
+        .autolaunch()
+        .is_enabled()
+        .map_err(|e| IpcError::new("autostart", e.to_string()))?;
+    Ok(AppSettings { start_at_login })
+}
+
+/// Turns starting Gatehouse at login on or off.
+#[tauri::command]
+pub fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<()> {
+    let autolaunch = app.autolaunch();
+    let result = if enabled {
+        autolaunch.enable()
+    } else {
+        autolaunch.disable()
+    };
+    result.map_err(|e| IpcError::new("autostart", e.to_string()))
+}

@@ -1,0 +1,103 @@
+// How a server's status reads in the window: the label next to its status dot, the dot's tone
+// (always paired with the label, never colour alone), and which actions make sense.
+
+import type { ErrorKind } from "./bindings/ErrorKind";
+import type { ServerStatus } from "./bindings/ServerStatus";
+import type { ServerView } from "./bindings/ServerView";
+import { explainAuthorizationReason } from "./messages";
+import type { AuthProgress } from "./stores/servers.svelte";
+
+export type Tone = "ok" | "warn" | "busy" | "error" | "idle";
+
+export type StatusDisplay = { label: string; tone: Tone; detail: string | null };
+
+export function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+const ERROR_KIND_LABELS: Record<ErrorKind, string> = {
+  missing_secret: "A secret is missing",
+  vault: "The vault is not available",
+  unreachable: "The server cannot be reached",
+  timeout: "The server did not answer in time",
+  unauthorized: "The server refused the credentials",
+  http: "The server answered with an HTTP error",
+  protocol: "The server does not speak MCP as expected",
+  authorization: "Authorization failed",
+};
+
+export function errorKindLabel(kind: ErrorKind): string {
+  return ERROR_KIND_LABELS[kind] ?? "Error";
+}
+
+const AUTH_STEP_LABELS: Record<AuthProgress["step"], string> = {
+  starting: "Opening browser…",
+  waiting: "Waiting for browser…",
+  exchanging: "Finishing sign-in…",
+};
+
+/** True while the row should show the authorization panel. */
+export function isAuthorizing(status: ServerStatus, progress: AuthProgress | undefined): boolean {
+  return status.state === "authorizing" || progress !== undefined;
+}
+
+export function statusDisplay(status: ServerStatus, progress: AuthProgress | undefined): StatusDisplay {
+  if (isAuthorizing(status, progress)) {
+    return { label: AUTH_STEP_LABELS[progress?.step ?? "waiting"], tone: "busy", detail: null };
+  }
+  switch (status.state) {
+    case "disabled":
+      return { label: "Disabled", tone: "idle", detail: null };
+    case "connecting":
+      return { label: "Connecting…", tone: "busy", detail: null };
+    case "connected":
+      return {
+        label: `Connected · ${plural(status.toolCount, "tool", "tools")}`,
+        tone: "ok",
+        detail: [status.serverName, status.serverVersion].filter((s) => s).join(" ") || null,
+      };
+    case "needs_authorization":
+      return { label: "Needs authorization", tone: "warn", detail: status.reason || null };
+    case "authorizing":
+      return { label: AUTH_STEP_LABELS.waiting, tone: "busy", detail: null };
+    case "error":
+      return { label: "Error", tone: "error", detail: errorKindLabel(status.kind) };
+  }
+}
+
+/** The plain-words error to show on a row for an `error` status. */
+export function statusErrorMessage(status: ServerStatus): string | null {
+  if (status.state !== "error") return null;
+  if (status.kind === "authorization") return explainAuthorizationReason(status.message);
+  return status.message;
+}
+
+export function canAuthorize(server: ServerView, progress: AuthProgress | undefined): boolean {
+  if (!server.enabled || isAuthorizing(server.status, progress)) return false;
+  const status = server.status;
+  if (status.state === "needs_authorization") return true;
+  if (status.state === "error") {
+    return status.kind === "authorization" || (status.kind === "unauthorized" && server.authMode === "oauth");
+  }
+  return false;
+}
+
+/** "token expires in 42 min" and the like, for an OAuth access token's expiry (unix seconds). */
+export function expiryText(expiresAt: number | null, now: number = Date.now() / 1000): string | null {
+  if (expiresAt === null) return null;
+  const seconds = expiresAt - now;
+  if (seconds <= 0) return "token expired";
+  if (seconds < 90) return "token expires in under a minute";
+  if (seconds < 90 * 60) return `token expires in ${Math.round(seconds / 60)} min`;
+  if (seconds < 36 * 3600) return `token expires in ${Math.round(seconds / 3600)} h`;
+  return `token expires in ${Math.round(seconds / 86400)} days`;
+}
+
+export function hostOf(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,59 @@
+// The stores of one window, created once by App and handed to components through Svelte context,
+// and the event subscription that keeps them current.
+
+import { getContext, setContext } from "svelte";
+import * as ipc from "../ipc";
+import { ServersStore } from "./servers.svelte";
+import { UiStore } from "./ui.svelte";
+import { VaultStore } from "./vault.svelte";
+
+export type AppState = {
+  servers: ServersStore;
+  vault: VaultStore;
+  ui: UiStore;
+  /** False when the page runs outside the Gatehouse app (e.g. `vite dev` in a browser). */
+  inGatehouse: boolean;
+};
+
+const KEY = Symbol("gatehouse-app-state");
+
+export function createAppState(): AppState {
+  return {
+    servers: new ServersStore(),
+    vault: new VaultStore(),
+    ui: new UiStore(),
+    inGatehouse: ipc.inGatehouse(),
+  };
+}
+
+export function provideAppState(state: AppState): void {
+  setContext(KEY, state);
+}
+
+export function appState(): AppState {
+  const state = getContext<AppState | undefined>(KEY);
+  if (!state) throw new Error("appState() used outside <App>");
+  return state;
+}
+
+/**
+ * Subscribes to backend events first (so nothing is missed), then fetches the initial state.
+ * Resolves to the unsubscribe function.
+ */
+export async function startSync(state: AppState): Promise<() => void> {
+  if (!state.inGatehouse) {
+    state.servers.loaded = true;
+    return () => {};
+  }
+  let stop: () => void = () => {};
+  try {
+    stop = await ipc.onEvent((event) => {
+      state.servers.handle(event);
+      if (event.type === "vault_changed") void state.vault.refresh();
+    });
+  } catch (error) {
+    state.servers.loadError = ipc.toIpcError(error);
+  }
+  await Promise.all([state.servers.load(), state.vault.refresh()]);
+  return stop;
+}

@@ -1,0 +1,92 @@
+// A scripted stand-in for the Gatehouse backend in component tests, built on Tauri's own IPC mocks
+// (`mockIPC` with event mocking). It exists only in tests: the app never ships a fake backend.
+// Tests import `@tauri-apps/api` here and nowhere else; app code goes through `lib/ipc.ts`.
+
+import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { act } from "@testing-library/svelte";
+import type { GatehouseEvent } from "../lib/bindings/GatehouseEvent";
+import type { IpcError } from "../lib/bindings/IpcError";
+import type { ServerStatus } from "../lib/bindings/ServerStatus";
+import type { ServerView } from "../lib/bindings/ServerView";
+import { EVENT_NAME } from "../lib/ipc";
+
+export type Args = Record<string, unknown>;
+export type Handler = (args: Args) => unknown;
+export type Call = { cmd: string; args: Args };
+
+/** Makes a handler reject the way the backend does, with an `IpcError`. */
+export function reject(error: IpcError): Handler {
+  return () => {
+    throw error;
+  };
+}
+
+const defaults: Record<string, Handler> = {
+  list_servers: () => [],
+  vault_status: () => ({ state: "unlocked", protection: "keyring" }),
+  list_secrets: () => [],
+  validate_server: () => ({ errors: [], warnings: [] }),
+  get_app_settings: () => ({ startAtLogin: false }),
+};
+
+export type Backend = {
+  calls: Call[];
+  /** Calls of one command, in order. */
+  callsTo: (cmd: string) => Call[];
+  /** Replaces or adds a handler mid-test. */
+  on: (cmd: string, handler: Handler) => void;
+};
+
+/** Installs the mock; commands without a handler reject with code "unmocked". */
+export function mockBackend(handlers: Record<string, Handler> = {}): Backend {
+  const table: Record<string, Handler> = { ...defaults, ...handlers };
+  const calls: Call[] = [];
+  mockIPC(
+    (cmd, payload) => {
+      const args = (payload ?? {}) as Args;
+      calls.push({ cmd, args });
+      const handler = table[cmd];
+      if (!handler) throw { code: "unmocked", message: `no mock for ${cmd}` } satisfies IpcError;
+      return handler(args);
+    },
+    { shouldMockEvents: true },
+  );
+  return {
+    calls,
+    callsTo: (cmd) => calls.filter((c) => c.cmd === cmd),
+    on: (cmd, handler) => {
+      table[cmd] = handler;
+    },
+  };
+}
+
+/** Delivers a backend event to the window, as the Tauri bridge would. */
+export async function emitEvent(event: GatehouseEvent): Promise<void> {
+  await act(() => emit(EVENT_NAME, event));
+}
+
+export function resetBackend(): void {
+  clearMocks();
+}
+
+export function server(id: string, status: ServerStatus, extra: Partial<ServerView> = {}): ServerView {
+  return {
+    id,
+    url: `https://${id}.example.com/mcp`,
+    enabled: status.state !== "disabled",
+    authMode: "none",
+    headerNames: [],
+    status,
+    oauth: null,
+    ...extra,
+  };
+}
+
+export function oauthServer(id: string, status: ServerStatus, extra: Partial<ServerView> = {}): ServerView {
+  return server(id, status, {
+    authMode: "oauth",
+    oauth: { expiresAt: null, scopes: [], issuer: null },
+    ...extra,
+  });
+}
