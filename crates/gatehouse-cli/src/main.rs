@@ -159,8 +159,7 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = gatehouse_core::logging::env_filter("warn");
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -208,7 +207,13 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
             let sink = Arc::new(consent::TerminalConsent {
                 open_browser: !no_browser,
             });
-            with_vault(engine, |engine| engine.server_config(&id).map(|_| ()))?;
+            let server = engine.server_config(&id).map_err(describe)?;
+            let storage = server.oauth_settings().map(|o| o.token_storage);
+            if storage == Some(gatehouse_core::config::TokenStorage::Vault) {
+                // Tokens and the client registration will go into the vault:
+                // settle its key (or ask for a passphrase) before the browser.
+                with_vault(engine, |engine| Ok(engine.vault().ensure_writable()?))?;
+            }
             engine.set_consent_sink(sink.clone());
             let ticket = engine
                 .start_authorization(&id, sink)

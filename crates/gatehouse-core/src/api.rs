@@ -121,6 +121,7 @@ pub struct ServerSettings {
     pub url: String,
     pub enabled: bool,
     /// Seconds; `None` for the default.
+    #[ts(type = "number | null")]
     pub timeout: Option<u64>,
     pub auth_mode: AuthMode,
     /// Used when `auth_mode` is `headers`.
@@ -149,6 +150,8 @@ pub struct OAuthSettings {
     pub client_metadata_url: Option<String>,
     pub token_storage: TokenStorage,
     pub send_resource_parameter: bool,
+    /// Seconds; `None` for the default.
+    #[ts(type = "number | null")]
     pub authorization_timeout: Option<u64>,
 }
 
@@ -176,7 +179,8 @@ pub struct ToolInfo {
     pub name: String,
     pub title: Option<String>,
     pub description: Option<String>,
-    /// The tool's JSON Schema for its arguments.
+    /// The tool's JSON Schema for its arguments (always an object).
+    #[ts(type = "Record<string, unknown>")]
     pub input_schema: serde_json::Value,
 }
 
@@ -197,7 +201,9 @@ impl From<&crate::mcp::Tool> for ToolInfo {
 #[serde(rename_all = "camelCase")]
 pub struct ToolCallResult {
     pub is_error: bool,
+    #[ts(type = "Array<unknown>")]
     pub content: Vec<serde_json::Value>,
+    #[ts(type = "unknown")]
     pub structured_content: Option<serde_json::Value>,
 }
 

@@ -149,6 +149,8 @@ impl Default for OAuthConfig {
 pub enum AuthMode {
     None,
     Headers,
+    /// `snake_case` alone would spell it `o_auth`.
+    #[serde(rename = "oauth")]
     OAuth,
 }
 

@@ -9,6 +9,7 @@ mod engine;
 pub mod events;
 mod fsutil;
 pub mod http;
+pub mod logging;
 pub mod oauth;
 pub mod paths;
 pub mod ssrf;

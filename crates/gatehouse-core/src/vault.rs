@@ -311,6 +311,20 @@ impl Vault {
         }
     }
 
+    /// Makes sure the vault can be written: opens it, or for a vault that
+    /// does not exist yet, settles its key (creating it in the keyring).
+    /// Lets a front end ask for a passphrase before work that will store
+    /// something, rather than in the middle of it.
+    pub fn ensure_writable(&self) -> Result<(), VaultError> {
+        let mut inner = self.lock();
+        inner.refresh()?;
+        if inner.key.is_none() {
+            let key = inner.new_key()?;
+            inner.key = Some(key);
+        }
+        Ok(())
+    }
+
     /// What the vault can do now.
     pub fn status(&self) -> VaultStatus {
         let mut inner = self.lock();

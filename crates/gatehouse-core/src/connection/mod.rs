@@ -381,6 +381,23 @@ impl ConnectionManager {
                 error,
                 ServiceError::TransportSend(_) | ServiceError::TransportClosed
             ) {
+                // The session may have just been ended on purpose (its
+                // authorization was rejected): say that rather than
+                // "transport closed".
+                let mut watch = runtime.watch_status();
+                let settled = tokio::time::timeout(
+                    Duration::from_millis(500),
+                    watch.wait_for(|s| !matches!(s, ServerStatus::Connected { .. })),
+                )
+                .await;
+                if let Ok(Ok(status)) = settled
+                    && matches!(*status, ServerStatus::NeedsAuthorization { .. })
+                {
+                    return Err(RequestError::NotConnected {
+                        id: id.to_owned(),
+                        status: status.clone(),
+                    });
+                }
                 runtime.report_broken();
             }
             return Err(RequestError::Failed {

@@ -549,7 +549,17 @@ impl ServerAuth {
     /// grant and its dynamic registration.
     pub(crate) async fn sign_out(&self) -> Result<Option<String>, AuthorizationError> {
         self.cancel_flow();
-        let grant = self.store.grant();
+        let grant = match self.store.grant() {
+            Some(grant) => Some(grant),
+            // Not loaded in this process yet (the CLI signs out at once).
+            None => {
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || store.reload())
+                    .await
+                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+            }
+        };
         let mut warning = None;
         if let Some(grant) = &grant {
             let discovered = self.discovery.lock().await.clone();

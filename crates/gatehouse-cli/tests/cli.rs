@@ -1,0 +1,327 @@
+//! The `gatehouse` program as a person uses it, against real servers on
+//! 127.0.0.1. The vault uses the passphrase path here
+//! (`GATEHOUSE_VAULT_PASSPHRASE`); the keyring path has its own tests.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const SECRET: &str = "s3cr3t-cli-canary-0d1e";
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .args(["--config", self.config().to_str().unwrap()])
+            .args(["--data-dir", self.dir.path().join("data").to_str().unwrap()])
+            .args(args)
+            .env("GATEHOUSE_VAULT_PASSPHRASE", "correct horse battery")
+            .env_remove("GATEHOUSE_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self.command(args).spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("the command finished")
+            .unwrap();
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, "").await
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert_eq!(out.code, 0, "gatehouse {args:?} failed: {}", out.stderr);
+        out.stdout
+    }
+}
+
+#[tokio::test]
+async fn the_header_server_walkthrough_from_the_readme() {
+    let cli = Cli::new();
+    let fixture = McpFixture::start(McpOptions {
+        access: Access::Bearer(SECRET.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+
+    let out = cli
+        .run_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "stored TOKEN");
+    cli.ok(&[
+        "servers",
+        "add",
+        "internal",
+        &fixture.url(),
+        "--header",
+        "Authorization: Bearer ${TOKEN}",
+    ])
+    .await;
+
+    let tools = cli.ok(&["tools", "internal"]).await;
+    assert!(tools.lines().any(|l| l.starts_with("echo\t")), "{tools}");
+    let result = cli
+        .ok(&[
+            "call",
+            "internal",
+            "echo",
+            r#"{"text": "hello from the CLI"}"#,
+        ])
+        .await;
+    assert_eq!(result.trim(), "hello from the CLI");
+    let sum = cli
+        .ok(&["call", "internal", "add", r#"{"a": 2, "b": 3}"#])
+        .await;
+    assert_eq!(sum.trim(), "5");
+
+    let list = cli.ok(&["servers", "list", "--json"]).await;
+    let servers: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(servers[0]["id"], "internal");
+    assert_eq!(servers[0]["authMode"], "headers");
+    assert_eq!(servers[0]["status"]["state"], "connected");
+    assert_eq!(servers[0]["status"]["toolCount"], 3);
+    let names = cli.ok(&["secrets", "list"]).await;
+    assert_eq!(names.trim(), "TOKEN");
+
+    // The secret is nowhere but in the encrypted vault.
+    let config = std::fs::read_to_string(cli.config()).unwrap();
+    assert!(config.contains("${TOKEN}"));
+    for text in [&list, &names, &config, &tools] {
+        assert!(!text.contains(SECRET));
+    }
+    let vault = std::fs::read(cli.dir.path().join("data/vault.age")).unwrap();
+    assert!(vault.starts_with(b"age-encryption.org/v1\n-> scrypt "));
+    assert!(!String::from_utf8_lossy(&vault).contains(SECRET));
+    for request in fixture.requests() {
+        assert_eq!(request.headers["authorization"], format!("Bearer {SECRET}"));
+    }
+
+    cli.ok(&["secrets", "delete", "TOKEN"]).await;
+    let out = cli.run(&["tools", "internal"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("secret \"TOKEN\" is not in the vault"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn failures_are_one_clear_line_and_a_non_zero_exit() {
+    let cli = Cli::new();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["tools", "nowhere"],
+            "error: no server has the id \"nowhere\"",
+        ),
+        (
+            vec!["servers", "add", "x", "http://example.com/mcp"],
+            "url: must use https",
+        ),
+        (
+            vec!["servers", "add", "bad id", "https://x.example/mcp"],
+            "id: \"bad id\" may use only",
+        ),
+        (
+            vec![
+                "servers",
+                "add",
+                "x",
+                "https://x.example/mcp",
+                "--header",
+                "NoColon",
+            ],
+            "--header must look like 'Name: value'",
+        ),
+        (
+            vec!["servers", "remove", "ghost"],
+            "no server has the id \"ghost\"",
+        ),
+        (
+            vec!["secrets", "delete", "NOPE"],
+            "secret \"NOPE\" is not in the vault",
+        ),
+        (
+            vec!["secrets", "set", "bad-name"],
+            "is not a valid secret name",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = cli.run(&args).await;
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = cli.run_with_stdin(&["secrets", "set", "EMPTY"], "").await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("the value is empty"), "{}", out.stderr);
+
+    let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    cli.ok(&["servers", "add", "open", &fixture.url()]).await;
+    let out = cli.run(&["call", "open", "echo", "{not json"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not valid JSON"), "{}", out.stderr);
+    let out = cli.run(&["call", "open", "echo", "[1]"]).await;
+    assert!(
+        out.stderr.contains("must be a JSON object"),
+        "{}",
+        out.stderr
+    );
+    let out = cli.run(&["call", "open", "nope", "{}"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("tool not found"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_broken_config_is_reported_with_its_location_and_left_alone() {
+    let cli = Cli::new();
+    let broken = "[[servers]]\nid = \"a\"\nurl = \"https://a.example/mcp\"\ncolour = \"red\"\n";
+    std::fs::write(cli.config(), broken).unwrap();
+    let out = cli.run(&["servers", "list"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("config.toml:4:1: unknown field `colour`"),
+        "{}",
+        out.stderr
+    );
+    let out = cli
+        .run(&["servers", "add", "b", "https://b.example/mcp"])
+        .await;
+    assert_eq!(out.code, 1);
+    assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), broken);
+}
+
+#[tokio::test]
+async fn a_wrong_passphrase_is_refused_without_damage() {
+    let cli = Cli::new();
+    cli.run_with_stdin(&["secrets", "set", "A"], "value").await;
+    let vault_path = cli.dir.path().join("data/vault.age");
+    let before = std::fs::read(&vault_path).unwrap();
+    let out = cli
+        .command(&["secrets", "list"])
+        .env("GATEHOUSE_VAULT_PASSPHRASE", "not the passphrase")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the passphrase does not open the vault"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&vault_path).unwrap(), before);
+}
+
+/// `gatehouse auth` when the browser cannot reach the loopback listener:
+/// the person pastes the address the browser ended on.
+#[tokio::test]
+async fn oauth_with_paste_back_then_a_new_process_needs_no_browser() {
+    let cli = Cli::new();
+    let fixture = OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        ..OAuthOptions::default()
+    })
+    .await
+    .unwrap();
+    cli.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    let out = cli.run(&["tools", "demo"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("needs authorization"), "{}", out.stderr);
+
+    let mut child = cli
+        .command(&["auth", "demo", "--no-browser"])
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        url.starts_with(&format!("{}/authorize?", fixture.issuer())),
+        "{url}"
+    );
+    // The browser went through consent and ended on the loopback address,
+    // which (on this pretend remote machine) it could not load.
+    let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{landed}\n").as_bytes())
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let last = stdout.next_line().await.unwrap().unwrap_or_default();
+    assert!(status.success(), "auth failed; last line: {last}");
+    assert!(last.starts_with("demo: connected"), "{last}");
+
+    // A new process uses the stored tokens.
+    let tools = cli.ok(&["tools", "demo"]).await;
+    assert!(tools.contains("echo"), "{tools}");
+    let list = cli.ok(&["servers", "list"]).await;
+    assert!(list.contains("token expires in"), "{list}");
+    assert!(list.contains("scopes: mcp:read"), "{list}");
+    assert_eq!(fixture.authorization_requests().len(), 1);
+
+    cli.ok(&["logout", "demo"]).await;
+    assert!(!fixture.revocations().is_empty());
+    let out = cli.run(&["tools", "demo"]).await;
+    assert_eq!(out.code, 1);
+}

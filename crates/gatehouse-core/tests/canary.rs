@@ -1,0 +1,177 @@
+//! A canary secret and real OAuth tokens must never show up in logs (at
+//! debug level, every crate), error messages, the server list as the front
+//! ends serialize it, or the config file.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Approve, Setup, is_connected, needs_authorization, wait_for};
+use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use gatehouse_core::events::ServerStatus;
+use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
+use secrecy::SecretString;
+
+const CANARY: &str = "canary-7f3a9c2e51d84b06";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn secrets_and_tokens_never_leak() {
+    let logs = Captured::default();
+    tracing_subscriber::fmt()
+        .with_env_filter(gatehouse_core::logging::capped("trace"))
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .init();
+
+    let s = Setup::new();
+    let good = McpFixture::start(McpOptions {
+        access: Access::Bearer(CANARY.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let wrong = McpFixture::start(McpOptions {
+        access: Access::Bearer("something-else".into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    s.engine
+        .set_secret("CANARY", &SecretString::from(CANARY))
+        .unwrap();
+    let header = |id: &str, url: String, value: &str| {
+        let mut server = ServerConfig::new(id, url);
+        server.headers.insert("Authorization".into(), value.into());
+        server
+    };
+    s.engine
+        .add_server(header("good", good.url(), "Bearer ${CANARY}"))
+        .unwrap();
+    s.engine
+        .add_server(header("rejected", wrong.url(), "Bearer ${CANARY}"))
+        .unwrap();
+    s.engine
+        .add_server(header("missing", good.url(), "Bearer ${ABSENT}"))
+        .unwrap();
+
+    // OAuth: real tokens, codes and a client secret-less registration.
+    let oauth = OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        access_token_ttl: Duration::from_secs(3),
+        ..OAuthOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut server = ServerConfig::new("oauth", oauth.url());
+    server.oauth = Some(OAuthConfig::default());
+    s.engine.add_server(server).unwrap();
+    wait_for(
+        &s.engine,
+        "oauth",
+        Duration::from_secs(20),
+        needs_authorization,
+    )
+    .await;
+    s.engine
+        .authorize("oauth", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+
+    wait_for(&s.engine, "good", Duration::from_secs(20), is_connected).await;
+    let mut texts = Vec::new();
+    for id in ["rejected", "missing"] {
+        let status = wait_for(&s.engine, id, Duration::from_secs(20), |s| {
+            matches!(s, ServerStatus::Error { .. })
+        })
+        .await;
+        texts.push(format!("{status:?}"));
+    }
+    let call = s
+        .engine
+        .connections()
+        .call_tool(
+            "good",
+            "echo",
+            serde_json::json!({"text": "x"}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    texts.push(format!("{call:?}"));
+    texts.push(
+        s.engine
+            .connections()
+            .list_tools("rejected")
+            .await
+            .unwrap_err()
+            .to_string(),
+    );
+    // Let a background refresh happen too.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    s.engine.connections().list_tools("oauth").await.unwrap();
+
+    texts.push(serde_json::to_string(&s.engine.servers()).unwrap());
+    texts.push(format!("{:?}", s.engine.current_config()));
+    texts.push(std::fs::read_to_string(s.dir.path().join("config.toml")).unwrap());
+    texts.push(format!("{:?}", s.engine.vault()));
+    s.engine.shutdown().await;
+    texts.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+
+    let mut secrets = vec![CANARY.to_owned()];
+    secrets.extend(oauth.issued_tokens().into_iter().map(|t| t.token));
+    assert!(secrets.len() >= 3, "tokens were issued: {secrets:?}");
+    let logs_len = texts.last().unwrap().len();
+    assert!(
+        logs_len > 10_000,
+        "debug logging was captured ({logs_len} bytes)"
+    );
+    for text in &texts {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into: {}",
+                &text[text.find(secret.as_str()).unwrap().saturating_sub(200)..]
+                    .chars()
+                    .take(400)
+                    .collect::<String>()
+            );
+        }
+    }
+    // Codes are single-use secrets too.
+    for request in oauth.token_requests() {
+        if let Some(code) = request.param("code") {
+            for text in &texts {
+                if let Some(at) = text.find(code) {
+                    panic!(
+                        "a code leaked: {}",
+                        text[at.saturating_sub(300)..]
+                            .chars()
+                            .take(500)
+                            .collect::<String>()
+                    );
+                }
+            }
+        }
+    }
+}

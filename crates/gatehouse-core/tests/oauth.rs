@@ -1,0 +1,837 @@
+//! OAuth against a real authorization server and MCP server on 127.0.0.1
+//! (the in-repo fixture): the browser flow, restarts, refresh, rejection,
+//! step-up, sign-out, awkward and hostile servers.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Approve, Ignore, Recorder, Setup, is_connected, needs_authorization, wait_for};
+use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use gatehouse_core::events::{AuthorizationStep, Event, ServerStatus};
+use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_fixture::{ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient};
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn oauth_server(id: &str, url: &str) -> ServerConfig {
+    let mut server = ServerConfig::new(id, url);
+    server.oauth = Some(OAuthConfig::default());
+    server
+}
+
+async fn fixture(options: OAuthOptions) -> OAuthFixture {
+    OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        ..options
+    })
+    .await
+    .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn authorization_error(result: Result<ServerStatus, Error>) -> AuthorizationError {
+    match result {
+        Err(Error::Authorization(e)) => e,
+        other => panic!("expected an authorization error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn full_flow_then_a_restart_reuses_the_tokens_without_a_browser() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    let events = Recorder::start(&s.engine);
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    match wait_for(&s.engine, "demo", LONG, needs_authorization).await {
+        ServerStatus::NeedsAuthorization { reason } => {
+            assert!(reason.contains("not authorized"), "{reason}")
+        }
+        _ => unreachable!(),
+    }
+
+    let sink = Arc::new(Approve::default());
+    let status = s.engine.authorize("demo", sink.clone()).await.unwrap();
+    assert!(is_connected(&status), "{status:?}");
+
+    // What went over the wire is what the specification asks for.
+    let authorizations = fixture.authorization_requests();
+    assert_eq!(authorizations.len(), 1);
+    let request = &authorizations[0];
+    assert_eq!(request.param("code_challenge_method"), Some("S256"));
+    assert!(
+        request
+            .param("code_challenge")
+            .is_some_and(|c| c.len() >= 43)
+    );
+    assert!(request.param("state").is_some_and(|s| s.len() >= 16));
+    assert_eq!(request.param("resource"), Some(fixture.url().as_str()));
+    assert_eq!(
+        request.param("scope"),
+        Some("mcp:read"),
+        "the challenge's scope"
+    );
+    let redirect = request.param("redirect_uri").unwrap();
+    assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
+    let exchange = fixture
+        .token_requests()
+        .into_iter()
+        .find(|t| t.grant_type.as_deref() == Some("authorization_code"))
+        .unwrap();
+    assert_eq!(exchange.status, 200);
+    assert_eq!(exchange.param("resource"), Some(fixture.url().as_str()));
+    assert!(exchange.param("code_verifier").is_some());
+    assert_eq!(fixture.registrations().len(), 1);
+    assert_eq!(
+        fixture.registrations()[0].body["application_type"],
+        "native"
+    );
+
+    // Each step was announced.
+    let steps: Vec<AuthorizationStep> = events
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Authorization { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(steps[0], AuthorizationStep::WaitingForBrowser { .. }),
+        "{steps:?}"
+    );
+    assert_eq!(steps[1], AuthorizationStep::ExchangingCode);
+    wait_for(&s.engine, "demo", LONG, is_connected).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        events.events().iter().any(|e| matches!(
+            e,
+            Event::Authorization {
+                step: AuthorizationStep::Connected,
+                ..
+            }
+        )),
+        "{:?}",
+        events.events()
+    );
+
+    let result = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "echo",
+            serde_json::json!({"text": "hi"}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "hi");
+    let view = s.engine.servers().remove(0);
+    let oauth = view.oauth.expect("token facts are shown");
+    assert_eq!(oauth.scopes, ["mcp:read"]);
+    assert!(oauth.expires_at.is_some());
+    s.engine.shutdown().await;
+
+    // A restart connects with the stored tokens; no browser is involved.
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, is_connected).await;
+    assert_eq!(
+        fixture.authorization_requests().len(),
+        1,
+        "no new authorization"
+    );
+    assert_eq!(sink.presented.lock().unwrap().len(), 1);
+    restarted.connections().list_tools("demo").await.unwrap();
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_expiry_and_rotated_tokens_persisted() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        access_token_ttl: Duration::from_secs(4),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+
+    // At 80 % of the 4 s lifetime the refresher renews the token by itself.
+    let refreshes = || {
+        fixture
+            .token_requests()
+            .into_iter()
+            .filter(|t| t.grant_type.as_deref() == Some("refresh_token") && t.status == 200)
+            .count()
+    };
+    let deadline = std::time::Instant::now() + LONG;
+    while refreshes() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no background refresh"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(is_connected(
+        &s.engine.connections().status("demo").unwrap()
+    ));
+
+    // The rotated refresh token is the one in the vault: a fresh engine
+    // (another process) can use it.
+    s.engine.shutdown().await;
+    let active_refresh: Vec<String> = fixture
+        .issued_tokens()
+        .into_iter()
+        .filter(|t| t.kind == gatehouse_fixture::oauth::TokenKind::Refresh && t.active)
+        .map(|t| t.token)
+        .collect();
+    assert_eq!(
+        active_refresh.len(),
+        1,
+        "rotation leaves one live refresh token"
+    );
+    fixture.expire_access_tokens();
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, is_connected).await;
+    let last_refresh = fixture
+        .token_requests()
+        .into_iter()
+        .rfind(|t| t.grant_type.as_deref() == Some("refresh_token"))
+        .unwrap();
+    assert_eq!(last_refresh.status, 200, "{:?}", last_refresh.error);
+    assert_eq!(
+        last_refresh.refresh_token_hash.as_deref(),
+        Some(gatehouse_fixture::oauth::token_hash(&active_refresh[0]).as_str())
+    );
+    assert_eq!(fixture.authorization_requests().len(), 1);
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_refresh_token_needs_authorization_exactly_once() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        access_token_ttl: Duration::from_secs(3),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let events = Recorder::start(&s.engine);
+    fixture.reject_refresh(true);
+
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    // Give a looping client time to hammer the server.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let rejected = fixture
+        .token_requests()
+        .into_iter()
+        .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
+        .count();
+    assert_eq!(
+        rejected, 1,
+        "one refresh attempt, no retries against a rejection"
+    );
+    let announcements = events
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::ReauthorizationNeeded { .. }))
+        .count();
+    assert_eq!(announcements, 1);
+    assert!(needs_authorization(
+        &s.engine.connections().status("demo").unwrap()
+    ));
+    // The dead tokens are gone from the vault.
+    let view = s.engine.servers().remove(0);
+    assert_eq!(view.oauth.and_then(|o| o.expires_at), None);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn access_denied_is_reported_in_plain_words() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        consent: ConsentMode::Deny,
+        ..OAuthOptions::default()
+    })
+    .await;
+    // `fixture()` forces auto-approve; switch to deny for this test.
+    fixture.set_consent_mode(ConsentMode::Deny);
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let error = authorization_error(
+        s.engine
+            .authorize("demo", Arc::new(Approve::default()))
+            .await,
+    );
+    assert_eq!(error.code(), "access_denied");
+    assert!(error.to_string().contains("declined"), "{error}");
+    match s.engine.connections().status("demo").unwrap() {
+        ServerStatus::NeedsAuthorization { reason } => assert!(reason.contains("declined")),
+        other => panic!("{other:?}"),
+    }
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_browser_that_never_comes_back_times_out_and_frees_the_port() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    let mut server = oauth_server("demo", &fixture.url());
+    server.oauth.as_mut().unwrap().authorization_timeout = Some(10);
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let ticket = s
+        .engine
+        .start_authorization("demo", Arc::new(Ignore))
+        .await
+        .unwrap();
+    let port = url::Url::parse(&ticket.url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .and_then(|(_, v)| url::Url::parse(&v).ok())
+        .and_then(|u| u.port())
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok(),
+        "listening"
+    );
+    let result = tokio::time::timeout(Duration::from_secs(15), ticket.done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.unwrap_err().code(), "authorization_timeout");
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "no listener is left bound"
+    );
+    assert!(needs_authorization(
+        &s.engine.connections().status("demo").unwrap()
+    ));
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancelling_stops_waiting() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let ticket = s
+        .engine
+        .start_authorization("demo", Arc::new(Ignore))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.engine.pending_authorization_url("demo").as_deref(),
+        Some(ticket.url.as_str())
+    );
+    assert!(s.engine.cancel_authorization("demo"));
+    let result = tokio::time::timeout(Duration::from_secs(5), ticket.done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+    assert_eq!(s.engine.pending_authorization_url("demo"), None);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_servers_on_one_authorization_server_authorize_at_once_and_keep_separate_tokens() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("work", &fixture.url()))
+        .unwrap();
+    s.engine
+        .add_server(oauth_server("personal", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "work", LONG, needs_authorization).await;
+    wait_for(&s.engine, "personal", LONG, needs_authorization).await;
+    let (a, b) = tokio::join!(
+        s.engine.authorize("work", Arc::new(Approve::default())),
+        s.engine.authorize("personal", Arc::new(Approve::default())),
+    );
+    assert!(is_connected(&a.unwrap()));
+    assert!(is_connected(&b.unwrap()));
+    let redirects: std::collections::BTreeSet<String> = fixture
+        .authorization_requests()
+        .iter()
+        .filter_map(|r| r.param("redirect_uri").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        redirects.len(),
+        2,
+        "two listeners on two ephemeral ports: {redirects:?}"
+    );
+    // Each server sends its own token.
+    let bearer = |fixture: &OAuthFixture| {
+        fixture
+            .mcp_requests()
+            .iter()
+            .filter_map(|r| {
+                r.headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_owned())
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    s.engine.connections().list_tools("work").await.unwrap();
+    s.engine.connections().list_tools("personal").await.unwrap();
+    assert!(bearer(&fixture).len() >= 2);
+    // Signing out of one leaves the other untouched.
+    s.engine.sign_out("work").await.unwrap();
+    wait_for(&s.engine, "work", LONG, needs_authorization).await;
+    s.engine.connections().list_tools("personal").await.unwrap();
+    s.engine.shutdown().await;
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "personal", LONG, is_connected).await;
+    wait_for(&restarted, "work", LONG, needs_authorization).await;
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stored_registration_is_reused_and_a_busy_port_registers_again() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    for id in ["one", "two", "three"] {
+        s.engine
+            .add_server(oauth_server(id, &fixture.url()))
+            .unwrap();
+        wait_for(&s.engine, id, LONG, needs_authorization).await;
+    }
+    s.engine
+        .authorize("one", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    s.engine
+        .authorize("two", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        fixture.registrations().len(),
+        1,
+        "the registration is reused"
+    );
+    let first_redirect = fixture.authorization_requests()[0]
+        .param("redirect_uri")
+        .unwrap()
+        .to_owned();
+    let port = url::Url::parse(&first_redirect).unwrap().port().unwrap();
+    // Something else now holds that port: register anew on another one.
+    let _squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    s.engine
+        .authorize("three", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert_eq!(fixture.registrations().len(), 2);
+    let last_redirect = fixture
+        .authorization_requests()
+        .last()
+        .unwrap()
+        .param("redirect_uri")
+        .unwrap()
+        .to_owned();
+    assert_ne!(last_redirect, first_redirect);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_preregistered_client_fails_clearly_when_its_port_is_taken() {
+    let s = Setup::new();
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let fixture = fixture(OAuthOptions {
+        dcr_supported: false,
+        preregistered_clients: vec![RegisteredClient::public(
+            "desk-client",
+            vec![format!("http://127.0.0.1:{port}/callback")],
+        )],
+        ..OAuthOptions::default()
+    })
+    .await;
+    let mut server = oauth_server("desk", &fixture.url());
+    let oauth = server.oauth.as_mut().unwrap();
+    oauth.client_id = Some("desk-client".into());
+    oauth.callback_port = port;
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "desk", LONG, needs_authorization).await;
+    let error = authorization_error(
+        s.engine
+            .authorize("desk", Arc::new(Approve::default()))
+            .await,
+    );
+    assert_eq!(error.code(), "port_in_use");
+    assert!(error.to_string().contains(&port.to_string()), "{error}");
+    drop(squatter);
+    let status = s
+        .engine
+        .authorize("desk", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status));
+    assert_eq!(
+        fixture.authorization_requests()[0].param("client_id"),
+        Some("desk-client")
+    );
+    assert!(fixture.registrations().is_empty());
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_without_dynamic_registration_asks_for_a_client_id() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        dcr_supported: false,
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("x", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "x", LONG, needs_authorization).await;
+    let error = authorization_error(s.engine.authorize("x", Arc::new(Approve::default())).await);
+    assert_eq!(error.code(), "needs_client_id");
+    assert!(fixture.authorization_requests().is_empty());
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_without_pkce_is_refused() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        pkce_advertised: false,
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("x", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "x", LONG, needs_authorization).await;
+    let sink = Arc::new(Approve::default());
+    let error = authorization_error(s.engine.authorize("x", sink.clone()).await);
+    assert_eq!(error.code(), "pkce_unsupported");
+    assert!(
+        fixture.authorization_requests().is_empty(),
+        "nothing was sent"
+    );
+    assert!(fixture.registrations().is_empty());
+    assert!(
+        sink.presented.lock().unwrap().is_empty(),
+        "no browser was opened"
+    );
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
+    let cases: Vec<(&str, OAuthOptions, &str)> = vec![
+        (
+            "javascript endpoint",
+            OAuthOptions {
+                authorization_endpoint_override: Some("javascript:alert(1)".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "metadata service",
+            OAuthOptions {
+                token_endpoint_override: Some("http://169.254.169.254/latest/meta-data".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "private network",
+            OAuthOptions {
+                registration_endpoint_override: Some("https://10.0.0.1/register".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "plain http elsewhere",
+            OAuthOptions {
+                authorization_endpoint_override: Some("http://login.example.com/authorize".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "issuer mismatch",
+            {
+                let port = free_port();
+                OAuthOptions {
+                    port,
+                    issuer_override: Some(format!("http://127.0.0.1:{port}/other")),
+                    prm_authorization_servers_override: Some(vec![format!(
+                        "http://127.0.0.1:{port}"
+                    )]),
+                    ..OAuthOptions::default()
+                }
+            },
+            "issuer_mismatch",
+        ),
+        (
+            "resource mismatch",
+            OAuthOptions {
+                prm_resource_override: Some("https://evil.example.com/mcp".into()),
+                ..OAuthOptions::default()
+            },
+            "resource_mismatch",
+        ),
+        (
+            "oversized metadata",
+            OAuthOptions {
+                oversized_metadata: true,
+                ..OAuthOptions::default()
+            },
+            "discovery_failed",
+        ),
+    ];
+    for (name, options, code) in cases {
+        let s = Setup::new();
+        let fixture = fixture(options).await;
+        s.engine
+            .add_server(oauth_server("x", &fixture.url()))
+            .unwrap();
+        wait_for(&s.engine, "x", LONG, needs_authorization).await;
+        let sink = Arc::new(Approve::default());
+        let error = authorization_error(s.engine.authorize("x", sink.clone()).await);
+        assert_eq!(error.code(), code, "{name}: {error}");
+        assert!(
+            fixture.authorization_requests().is_empty(),
+            "{name}: authorization requested"
+        );
+        assert!(
+            sink.presented.lock().unwrap().is_empty(),
+            "{name}: a browser was opened"
+        );
+        assert!(
+            fixture.token_requests().is_empty(),
+            "{name}: a token request was sent"
+        );
+        s.engine.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn insufficient_scope_steps_up_with_the_union_of_scopes() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
+        ..OAuthOptions::default()
+    })
+    .await;
+    let sink = Arc::new(Approve::default());
+    s.engine.set_consent_sink(sink.clone());
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine.authorize("demo", sink.clone()).await.unwrap();
+    let result = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "3");
+    let scopes: Vec<String> = fixture
+        .authorization_requests()
+        .iter()
+        .map(|r| r.param("scope").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(scopes.len(), 2, "{scopes:?}");
+    let second: Vec<&str> = scopes[1].split(' ').collect();
+    assert!(
+        second.contains(&"mcp:read") && second.contains(&"mcp:write"),
+        "{scopes:?}"
+    );
+    assert!(is_connected(
+        &s.engine.connections().status("demo").unwrap()
+    ));
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn signing_out_revokes_and_forgets() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    s.engine.sign_out("demo").await.unwrap();
+    let revoked: Vec<_> = fixture
+        .revocations()
+        .into_iter()
+        .filter_map(|r| r.revoked)
+        .collect();
+    assert!(
+        revoked.contains(&gatehouse_fixture::oauth::TokenKind::Refresh),
+        "{revoked:?}"
+    );
+    match wait_for(&s.engine, "demo", LONG, needs_authorization).await {
+        ServerStatus::NeedsAuthorization { reason } => assert_eq!(reason, "signed out"),
+        _ => unreachable!(),
+    }
+    assert!(s.engine.servers()[0].oauth.is_none(), "no grant is left");
+    s.engine.shutdown().await;
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, needs_authorization).await;
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_resource_parameter_can_be_turned_off() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    let mut server = oauth_server("entra", &fixture.url());
+    server.oauth.as_mut().unwrap().send_resource_parameter = false;
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "entra", LONG, needs_authorization).await;
+    s.engine
+        .authorize("entra", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert_eq!(fixture.authorization_requests()[0].param("resource"), None);
+    assert!(
+        fixture
+            .token_requests()
+            .iter()
+            .all(|t| t.param("resource").is_none())
+    );
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_kept_in_memory_are_not_written_to_the_vault() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    let mut server = oauth_server("ephemeral", &fixture.url());
+    server.oauth.as_mut().unwrap().token_storage = gatehouse_core::config::TokenStorage::Memory;
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "ephemeral", LONG, needs_authorization).await;
+    s.engine
+        .authorize("ephemeral", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(
+        !s.dir.path().join("data/vault.age").exists(),
+        "nothing was persisted"
+    );
+    s.engine.shutdown().await;
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "ephemeral", LONG, needs_authorization).await;
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_mid_session_lead_to_needs_authorization() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let events = Recorder::start(&s.engine);
+    fixture.revoke_all();
+    let err = s.engine.connections().list_tools("demo").await.unwrap_err();
+    assert!(err.to_string().contains("authoriz"), "{err}");
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        events
+            .events()
+            .iter()
+            .filter(|e| matches!(e, Event::ReauthorizationNeeded { .. }))
+            .count(),
+        1
+    );
+    // Authorizing again brings it back.
+    let status = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status));
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_callback_from_another_issuer_is_refused() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        iss_in_redirect: gatehouse_fixture::IssMode::Wrong,
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let error = authorization_error(
+        s.engine
+            .authorize("demo", Arc::new(Approve::default()))
+            .await,
+    );
+    assert_eq!(error.code(), "issuer_mismatch", "{error}");
+    assert!(
+        fixture
+            .token_requests()
+            .iter()
+            .all(|t| t.grant_type.as_deref() != Some("authorization_code")),
+        "the code was not exchanged"
+    );
+    s.engine.shutdown().await;
+}
