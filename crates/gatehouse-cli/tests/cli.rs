@@ -325,3 +325,129 @@ async fn oauth_with_paste_back_then_a_new_process_needs_no_browser() {
     let out = cli.run(&["tools", "demo"]).await;
     assert_eq!(out.code, 1);
 }
+
+/// A minimal forward proxy: records each request line and relays the
+/// connection to the host named in the absolute-form request target.
+async fn start_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = client.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                let line = text.lines().next().unwrap_or_default().to_owned();
+                log.lock().unwrap().push(line.clone());
+                let target = line.split(' ').nth(1).unwrap_or_default();
+                let Ok(url) = url::Url::parse(target) else {
+                    return;
+                };
+                let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(80));
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(addr).await else {
+                    return;
+                };
+                if upstream.write_all(&head).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn outbound_requests_honour_the_proxy_environment() {
+    let cli = Cli::new();
+    let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    cli.ok(&["servers", "add", "open", &fixture.url()]).await;
+    let (port, seen) = start_proxy().await;
+    let proxy = format!("http://127.0.0.1:{port}");
+
+    let out = cli
+        .command(&["tools", "open"])
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let through_proxy = seen.lock().unwrap().clone();
+    assert!(
+        through_proxy
+            .iter()
+            .any(|l| l.starts_with(&format!("POST {}", fixture.url()))),
+        "{through_proxy:?}"
+    );
+
+    seen.lock().unwrap().clear();
+    let out = cli
+        .command(&["tools", "open"])
+        .env("HTTP_PROXY", &proxy)
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "NO_PROXY bypasses the proxy"
+    );
+}
+
+#[tokio::test]
+async fn a_private_certificate_authority_from_the_system_store_is_trusted() {
+    let cli = Cli::new();
+    let plain = McpFixture::start(McpOptions::default()).await.unwrap();
+    let tls = gatehouse_fixture::TlsFront::start(plain.addr())
+        .await
+        .unwrap();
+    let url = format!("https://localhost:{}/mcp", tls.port());
+    cli.ok(&["servers", "add", "corp", &url]).await;
+
+    // Unknown issuer: refused, with a reason.
+    let out = cli.run(&["tools", "corp"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
+    assert!(plain.requests().is_empty(), "nothing got through TLS");
+
+    // The company CA, as the OS trust store would provide it.
+    let ca_file = cli.dir.path().join("company-ca.pem");
+    std::fs::write(&ca_file, tls.ca_pem()).unwrap();
+    let out = cli
+        .command(&["tools", "corp"])
+        .env("SSL_CERT_FILE", &ca_file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("echo"));
+}

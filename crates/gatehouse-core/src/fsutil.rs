@@ -79,11 +79,14 @@ impl FileLock {
     /// Blocks until the lock for `path` is held by this process.
     pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
         create_private_dir(parent_dir(path))?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path(path))?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(lock_path(path))?;
         file.lock()?;
         Ok(Self { file })
     }

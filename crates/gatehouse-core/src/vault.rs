@@ -767,6 +767,27 @@ mod tests {
     }
 
     #[test]
+    fn a_write_torn_by_a_crash_leaves_the_vault_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        let keys = Arc::new(MemoryKeyring::default());
+        Vault::new(&path, keys.clone(), None)
+            .set_secret("A", &secret("1"))
+            .unwrap();
+        // A crash between writing the temporary file and the rename leaves
+        // a partial temporary file beside the intact vault.
+        std::fs::write(
+            dir.path().join(".vault.age.x1y2z3.tmp"),
+            b"age-encryption.org/v1\n-> X2",
+        )
+        .unwrap();
+        let reopened = Vault::new(&path, keys, None);
+        assert_eq!(reopened.secret_names().unwrap(), ["A"]);
+        reopened.set_secret("B", &secret("2")).unwrap();
+        assert_eq!(reopened.secret_names().unwrap(), ["A", "B"]);
+    }
+
+    #[test]
     fn unknown_fields_survive_a_rewrite() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault.age");

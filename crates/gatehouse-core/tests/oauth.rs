@@ -835,3 +835,105 @@ async fn a_callback_from_another_issuer_is_refused() {
     );
     s.engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn startup_connects_plain_servers_first_and_then_oauth_servers_without_a_browser() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("oauth", &fixture.url()))
+        .unwrap();
+    s.engine
+        .add_server(oauth_server("unauthorized", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "oauth", LONG, needs_authorization).await;
+    s.engine
+        .authorize("oauth", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let hung = gatehouse_fixture::Blackhole::start().await.unwrap();
+    let plain = gatehouse_fixture::McpFixture::start(Default::default())
+        .await
+        .unwrap();
+    let mut slow = ServerConfig::new("hung", hung.url());
+    slow.timeout = Some(2);
+    s.engine.add_server(slow).unwrap();
+    s.engine
+        .add_server(ServerConfig::new("plain", plain.url()))
+        .unwrap();
+    s.engine.shutdown().await;
+
+    let restarted = s.reopen();
+    let started = std::time::Instant::now();
+    let before = fixture.mcp_requests().len();
+    restarted.start();
+    wait_for(&restarted, "plain", LONG, is_connected).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "plain servers go first, at once"
+    );
+    assert_eq!(
+        fixture.mcp_requests().len(),
+        before,
+        "OAuth servers wait for phase one"
+    );
+    wait_for(&restarted, "oauth", LONG, is_connected).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "phase two began once the hung server had timed out"
+    );
+    wait_for(&restarted, "unauthorized", LONG, needs_authorization).await;
+    assert_eq!(
+        fixture.authorization_requests().len(),
+        1,
+        "no browser at startup"
+    );
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_processes_sharing_a_vault_never_burn_each_others_refresh_tokens() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        access_token_ttl: Duration::from_secs(3),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    // A second engine over the same files: the CLI beside the app.
+    let other = s.reopen();
+    other.start();
+    wait_for(&other, "demo", LONG, is_connected).await;
+
+    // Several lifetimes pass; both refresh with rotating refresh tokens.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let refreshes: Vec<_> = fixture
+        .token_requests()
+        .into_iter()
+        .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
+        .collect();
+    assert!(
+        refreshes.len() >= 2,
+        "refreshes happened: {}",
+        refreshes.len()
+    );
+    assert!(
+        refreshes.iter().all(|t| t.status == 200),
+        "a refresh token was used twice: {:?}",
+        refreshes
+            .iter()
+            .map(|t| (t.status, t.error.clone()))
+            .collect::<Vec<_>>()
+    );
+    s.engine.connections().list_tools("demo").await.unwrap();
+    other.connections().list_tools("demo").await.unwrap();
+    s.engine.shutdown().await;
+    other.shutdown().await;
+}

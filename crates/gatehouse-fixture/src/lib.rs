@@ -5,6 +5,7 @@
 
 pub mod mcp;
 pub mod oauth;
+pub mod tls;
 
 pub use mcp::{
     Access, Blackhole, CallCheck, GatedRequest, McpFixture, McpOptions, RecordedRequest, RpcCall,
@@ -13,3 +14,4 @@ pub use oauth::{
     ClientAuthMethod, ConsentAnswer, ConsentMode, IssMode, OAuthFixture, OAuthOptions, PrmLocation,
     RegisteredClient, answer_consent, follow_consent,
 };
+pub use tls::TlsFront;
