@@ -293,11 +293,22 @@ impl Engine {
         Ok(())
     }
 
-    /// Replaces server `id`'s settings and restarts that connection only.
+    /// Replaces server `id`'s settings and restarts that connection only. A
+    /// renamed OAuth server keeps its tokens.
     pub fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
+        let (old_key, new_key) = (
+            crate::config::normalize_id(id),
+            crate::config::normalize_id(&server.id),
+        );
+        let renamed = old_key != new_key;
         let config = self.inner.config_file.update_server(id, server)?;
+        let migrated = if renamed {
+            crate::oauth::store::rename_grants(&self.inner.vault, &old_key, &new_key)
+        } else {
+            Ok(())
+        };
         self.config_changed(config);
-        Ok(())
+        Ok(migrated?)
     }
 
     /// Removes a server from the config file and disconnects it. An OAuth

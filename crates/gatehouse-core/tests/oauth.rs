@@ -937,3 +937,24 @@ async fn two_processes_sharing_a_vault_never_burn_each_others_refresh_tokens() {
     s.engine.shutdown().await;
     other.shutdown().await;
 }
+
+#[tokio::test]
+async fn renaming_a_server_keeps_its_authorization() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let mut renamed = s.engine.server_config("demo").unwrap();
+    renamed.id = "linear-work".into();
+    s.engine.update_server("demo", renamed).unwrap();
+    wait_for(&s.engine, "linear-work", LONG, is_connected).await;
+    assert_eq!(fixture.authorization_requests().len(), 1);
+    assert!(s.engine.connections().status("demo").is_none());
+    s.engine.shutdown().await;
+}

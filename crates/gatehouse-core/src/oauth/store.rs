@@ -348,6 +348,26 @@ impl CredentialStore for GrantStore {
     }
 }
 
+/// Moves a server's grants to its new id (a rename in the editor), so the
+/// person does not have to authorize again. Grants already stored under
+/// the new id are kept.
+pub(crate) fn rename_grants(vault: &Vault, old_key: &str, new_key: &str) -> Result<(), VaultError> {
+    if old_key == new_key {
+        return Ok(());
+    }
+    let present = vault.read(|doc| doc.oauth_credentials.contains_key(old_key))?;
+    if !present {
+        return Ok(());
+    }
+    vault.update(|doc| {
+        if let Some(grants) = doc.oauth_credentials.remove(old_key) {
+            doc.oauth_credentials
+                .entry(new_key.to_owned())
+                .or_insert(grants);
+        }
+    })
+}
+
 /// Dynamic client registrations, per issuer, shared by all servers.
 pub(crate) struct Registrations;
 
