@@ -500,27 +500,45 @@ impl Inner {
         };
         let decryptor = age::Decryptor::new_buffered(bytes)
             .map_err(|e| corrupted(format!("not an age file: {e}")))?;
-        let mut plaintext = Zeroizing::new(Vec::new());
-        let key = if decryptor.is_scrypt() {
+        // Decrypts with one identity; `refused` says which age errors mean
+        // "this key does not open it" as opposed to a damaged file.
+        let open = |decryptor: age::Decryptor<&[u8]>,
+                    identity: &dyn age::Identity,
+                    refused: fn(&age::DecryptError) -> bool,
+                    wrong_key: VaultError| {
+            let mut reader = decryptor.decrypt(std::iter::once(identity)).map_err(|e| {
+                if refused(&e) {
+                    wrong_key
+                } else {
+                    corrupted(e.to_string())
+                }
+            })?;
+            let mut plaintext = Zeroizing::new(Vec::new());
+            reader
+                .read_to_end(&mut plaintext)
+                .map_err(|e| corrupted(e.to_string()))?;
+            Ok::<_, VaultError>(plaintext)
+        };
+        let (plaintext, key) = if decryptor.is_scrypt() {
             let passphrase = self
                 .passphrase
                 .clone()
                 .ok_or(VaultError::PassphraseRequired)?;
             let identity = age::scrypt::Identity::new(passphrase.clone());
-            let mut reader = decryptor
-                .decrypt(std::iter::once(&identity as &dyn age::Identity))
-                .map_err(|e| match e {
-                    age::DecryptError::DecryptionFailed
-                    | age::DecryptError::KeyDecryptionFailed
-                    | age::DecryptError::NoMatchingKeys => {
-                        VaultError::WrongPassphrase { path: path.clone() }
-                    }
-                    other => corrupted(other.to_string()),
-                })?;
-            reader
-                .read_to_end(&mut plaintext)
-                .map_err(|e| corrupted(e.to_string()))?;
-            Key::Passphrase(passphrase)
+            let plaintext = open(
+                decryptor,
+                &identity,
+                |e| {
+                    matches!(
+                        e,
+                        age::DecryptError::DecryptionFailed
+                            | age::DecryptError::KeyDecryptionFailed
+                            | age::DecryptError::NoMatchingKeys
+                    )
+                },
+                VaultError::WrongPassphrase { path: path.clone() },
+            )?;
+            (plaintext, Key::Passphrase(passphrase))
         } else {
             let account = keyring_account(path);
             let stored = self
@@ -530,18 +548,13 @@ impl Inner {
                 .ok_or_else(|| VaultError::KeyMissing { path: path.clone() })?;
             let identity = age::x25519::Identity::from_str(stored.expose_secret())
                 .map_err(|_| VaultError::WrongKey { path: path.clone() })?;
-            let mut reader = decryptor
-                .decrypt(std::iter::once(&identity as &dyn age::Identity))
-                .map_err(|e| match e {
-                    age::DecryptError::NoMatchingKeys => {
-                        VaultError::WrongKey { path: path.clone() }
-                    }
-                    other => corrupted(other.to_string()),
-                })?;
-            reader
-                .read_to_end(&mut plaintext)
-                .map_err(|e| corrupted(e.to_string()))?;
-            Key::Identity(identity)
+            let plaintext = open(
+                decryptor,
+                &identity,
+                |e| matches!(e, age::DecryptError::NoMatchingKeys),
+                VaultError::WrongKey { path: path.clone() },
+            )?;
+            (plaintext, Key::Identity(identity))
         };
         let doc: VaultDocument = serde_json::from_slice(&plaintext)
             .map_err(|e| corrupted(format!("contents are not a Gatehouse vault: {e}")))?;

@@ -527,10 +527,9 @@ impl ServerRuntime {
                 () = self.broken.notified() => {
                     // One failed request does not prove the session dead:
                     // ask the server before starting over.
-                    let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
-                    if !matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(_))) {
+                    if let Err(ended) = self.check_alive(&peer, auth.is_some()).await {
                         session.cancel();
-                        break Held::Dropped("the server stopped answering".into());
+                        break ended;
                     }
                 }
                 () = self.tools_changed.notified() => {
@@ -539,29 +538,40 @@ impl ServerRuntime {
                     }
                 }
                 _ = ping.tick() => {
-                    let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
-                    match tokio::time::timeout(timeout, ping).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => {
-                            session.cancel();
-                            let failure = Failure::from_service(&e, mode);
-                            if auth.is_some() && failure.kind == ErrorKind::Unauthorized {
-                                break Held::NeedsAuthorization(
-                                    "the server no longer accepts the authorization; authorize again".into(),
-                                );
-                            }
-                            break Held::Dropped(format!("ping failed: {}", failure.message));
-                        }
-                        Err(_) => {
-                            session.cancel();
-                            break Held::Dropped("ping timed out".into());
-                        }
+                    if let Err(ended) = self.check_alive(&peer, auth.is_some()).await {
+                        session.cancel();
+                        break ended;
                     }
                 }
             }
         };
         self.peer.send_replace(None);
         outcome
+    }
+
+    /// Pings the server; says how the session ended when it does not answer.
+    async fn check_alive(&self, peer: &Peer<RoleClient>, oauth: bool) -> Result<(), Held> {
+        let timeout = self.config.timeout();
+        let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => {
+                let failure = Failure::from_service(&e, self.config.auth_mode());
+                if oauth && failure.kind == ErrorKind::Unauthorized {
+                    Err(Held::NeedsAuthorization(
+                        "the server no longer accepts the authorization; authorize again".into(),
+                    ))
+                } else {
+                    Err(Held::Dropped(format!(
+                        "the server stopped answering: {}",
+                        failure.message
+                    )))
+                }
+            }
+            Err(_) => Err(Held::Dropped(
+                "the server stopped answering (ping timed out)".into(),
+            )),
+        }
     }
 
     /// A request was refused for want of authorization: reconnect through
