@@ -958,3 +958,73 @@ async fn renaming_a_server_keeps_its_authorization() {
     assert!(s.engine.connections().status("demo").is_none());
     s.engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_locked_vault_holds_servers_until_it_is_unlocked() {
+    use gatehouse_core::events::ErrorKind;
+    use gatehouse_core::paths::Paths;
+    use gatehouse_core::vault::{MemoryKeyStore, Vault};
+    use secrecy::SecretString;
+
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path().join("config.toml"), dir.path().join("data"));
+    let open = |passphrase: Option<&str>| {
+        let vault = Vault::new(
+            paths.vault_file(),
+            Arc::new(MemoryKeyStore::default()),
+            passphrase.map(SecretString::from),
+        );
+        gatehouse_core::Engine::with_vault(paths.clone(), vault).unwrap()
+    };
+    let fixture = fixture(OAuthOptions::default()).await;
+    let header = gatehouse_fixture::McpFixture::start(gatehouse_fixture::McpOptions {
+        access: gatehouse_fixture::Access::Bearer("tok".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let engine = open(Some("a long passphrase"));
+    engine
+        .set_secret("TOKEN", &SecretString::from("tok"))
+        .unwrap();
+    let mut plain = ServerConfig::new("plain", header.url());
+    plain
+        .headers
+        .insert("Authorization".into(), "Bearer ${TOKEN}".into());
+    engine.add_server(plain).unwrap();
+    engine
+        .add_server(oauth_server("oauth", &fixture.url()))
+        .unwrap();
+    wait_for(&engine, "oauth", LONG, needs_authorization).await;
+    engine
+        .authorize("oauth", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    engine.shutdown().await;
+
+    // The app starts without the passphrase: both servers wait for it.
+    let locked = open(None);
+    locked.start();
+    for id in ["plain", "oauth"] {
+        match wait_for(&locked, id, LONG, |s| {
+            matches!(s, ServerStatus::Error { .. })
+        })
+        .await
+        {
+            ServerStatus::Error { kind, message } => {
+                assert_eq!(kind, ErrorKind::Vault, "{id}: {message}");
+                assert!(message.contains("passphrase"), "{id}: {message}");
+            }
+            _ => unreachable!(),
+        }
+    }
+    let wrong = locked.use_passphrase(SecretString::from("not it"));
+    assert_eq!(wrong.unwrap_err().code(), "vault_wrong_passphrase");
+    locked
+        .use_passphrase(SecretString::from("a long passphrase"))
+        .unwrap();
+    wait_for(&locked, "plain", LONG, is_connected).await;
+    wait_for(&locked, "oauth", LONG, is_connected).await;
+    assert_eq!(fixture.authorization_requests().len(), 1);
+    locked.shutdown().await;
+}

@@ -313,6 +313,11 @@ impl ServerRuntime {
                 self.set_status(ServerStatus::error(ErrorKind::Unreachable, detail));
                 Err(Some(Duration::from_secs(15)))
             }
+            Readiness::VaultUnavailable(detail) => {
+                // Unlocking the vault retries waiting servers.
+                self.set_status(ServerStatus::error(ErrorKind::Vault, detail));
+                Err(None)
+            }
         }
     }
 

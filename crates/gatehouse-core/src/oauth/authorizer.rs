@@ -49,6 +49,8 @@ pub(crate) enum Readiness {
     NeedsConsent(String),
     /// Something failed that may pass (the network).
     Unavailable(String),
+    /// The vault cannot be read (locked, no keyring): wait for the person.
+    VaultUnavailable(String),
 }
 
 /// See the module documentation.
@@ -144,7 +146,7 @@ impl ServerAuth {
         let store = self.store.clone();
         let grant = match tokio::task::spawn_blocking(move || store.reload()).await {
             Ok(Ok(grant)) => grant,
-            Ok(Err(e)) => return Readiness::Unavailable(e.to_string()),
+            Ok(Err(e)) => return Readiness::VaultUnavailable(e.to_string()),
             Err(e) => return Readiness::Unavailable(e.to_string()),
         };
         let Some(grant) = grant.filter(GrantRecord::has_token) else {
