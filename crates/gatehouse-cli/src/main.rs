@@ -17,7 +17,7 @@ use gatehouse_core::config::{OAuthConfig, ServerConfig, looks_like_literal_secre
 use gatehouse_core::events::ServerStatus;
 use gatehouse_core::mcp::{CallToolResult, ContentBlock};
 use gatehouse_core::paths::Paths;
-use gatehouse_core::vault::VaultError;
+use gatehouse_core::vault::{Protection, VaultError, VaultStatus};
 use gatehouse_core::{Engine, Error, ServerView};
 
 #[derive(Parser)]
@@ -45,6 +45,9 @@ enum Command {
     /// Store, list and delete vault secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Show the vault's state, or export its key for backups.
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// List a server's tools.
     Tools {
         id: String,
@@ -128,6 +131,15 @@ struct AddArgs {
     /// Add the server switched off.
     #[arg(long)]
     disabled: bool,
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Where the vault is and how it is protected.
+    Status,
+    /// Print the vault's age identity (its private key), to decrypt a
+    /// backup with `age -d -i`. Keep it as safe as the vault itself.
+    ExportIdentity,
 }
 
 #[derive(Subcommand)]
@@ -259,6 +271,33 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
         Command::Secrets(SecretsCommand::Delete { name }) => {
             with_vault(engine, |engine| engine.delete_secret(&name))?;
             println!("deleted {name}");
+        }
+        Command::Vault(VaultCommand::Status) => {
+            let status = engine.vault_status();
+            println!("{}", engine.paths().vault_file().display());
+            println!(
+                "{}",
+                match status {
+                    VaultStatus::NotCreated =>
+                        "not created yet (storing the first secret creates it)".to_owned(),
+                    VaultStatus::Unlocked {
+                        protection: Protection::Keyring,
+                    } => "unlocked, key in the OS keyring".to_owned(),
+                    VaultStatus::Unlocked {
+                        protection: Protection::Passphrase,
+                    } => "unlocked, protected by a passphrase".to_owned(),
+                    VaultStatus::NeedsPassphrase => format!(
+                        "locked: protected by a passphrase (set {})",
+                        gatehouse_core::vault::PASSPHRASE_ENV
+                    ),
+                    VaultStatus::Unavailable { message, .. } => format!("unavailable: {message}"),
+                }
+            );
+        }
+        Command::Vault(VaultCommand::ExportIdentity) => {
+            let identity = with_vault(engine, |engine| Ok(engine.vault().export_identity()?))?;
+            eprintln!("This key decrypts the vault. Store it somewhere safe and private.");
+            println!("{}", secrecy::ExposeSecret::expose_secret(&identity));
         }
         Command::Tools { id, json } => {
             connect_one(engine, &id)?;

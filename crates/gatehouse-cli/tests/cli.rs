@@ -451,3 +451,16 @@ async fn a_private_certificate_authority_from_the_system_store_is_trusted() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("echo"));
 }
+
+#[tokio::test]
+async fn vault_status_says_how_the_vault_is_protected() {
+    let cli = Cli::new();
+    let status = cli.ok(&["vault", "status"]).await;
+    assert!(status.contains("not created yet"), "{status}");
+    cli.run_with_stdin(&["secrets", "set", "A"], "1").await;
+    let status = cli.ok(&["vault", "status"]).await;
+    assert!(status.contains("protected by a passphrase"), "{status}");
+    let out = cli.run(&["vault", "export-identity"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("age -d"), "{}", out.stderr);
+}

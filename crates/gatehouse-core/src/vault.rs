@@ -113,6 +113,12 @@ pub enum VaultError {
     EmptySecret,
     #[error("secret {name:?} is not in the vault")]
     NotFound { name: String },
+    #[error(
+        "this vault is protected by a passphrase and has no identity to export; decrypt a copy with `age -d` and the passphrase"
+    )]
+    NoIdentity,
+    #[error("there is no vault yet; it is created when the first secret is stored")]
+    NotCreated,
 }
 
 impl VaultError {
@@ -131,6 +137,8 @@ impl VaultError {
             Self::InvalidName(_) => "invalid_secret_name",
             Self::EmptySecret => "empty_secret",
             Self::NotFound { .. } => "secret_not_found",
+            Self::NoIdentity => "vault_no_identity",
+            Self::NotCreated => "vault_not_created",
         }
     }
 }
@@ -323,6 +331,19 @@ impl Vault {
             inner.key = Some(key);
         }
         Ok(())
+    }
+
+    /// The vault's age identity (`AGE-SECRET-KEY-1…`), for decrypting a
+    /// backup with the `age` or `rage` tools. Only keyring vaults have one;
+    /// a passphrase vault opens with `age -d` and its passphrase.
+    pub fn export_identity(&self) -> Result<SecretString, VaultError> {
+        let mut inner = self.lock();
+        inner.refresh()?;
+        match &inner.key {
+            Some(Key::Identity(identity)) => Ok(identity.to_string()),
+            Some(Key::Passphrase(_)) => Err(VaultError::NoIdentity),
+            None => Err(VaultError::NotCreated),
+        }
     }
 
     /// What the vault can do now.
@@ -672,6 +693,43 @@ mod tests {
             ["TOKEN"],
             "sees the other writer"
         );
+    }
+
+    #[test]
+    fn the_identity_exports_for_age_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        let vault = Vault::new(&path, Arc::new(MemoryKeyring::default()), None);
+        assert!(matches!(
+            vault.export_identity(),
+            Err(VaultError::NotCreated)
+        ));
+        vault.set_secret("A", &secret("1")).unwrap();
+        let identity: age::x25519::Identity = vault
+            .export_identity()
+            .unwrap()
+            .expose_secret()
+            .parse()
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let decryptor = age::Decryptor::new(&bytes[..]).unwrap();
+        let mut text = String::new();
+        decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(text.contains("\"A\""));
+        let with_passphrase = Vault::new(
+            dir.path().join("p.age"),
+            Arc::new(MemoryKeyring::default()),
+            Some(secret("pass phrase")),
+        );
+        with_passphrase.set_secret("A", &secret("1")).unwrap();
+        assert!(matches!(
+            with_passphrase.export_identity(),
+            Err(VaultError::NoIdentity)
+        ));
     }
 
     #[test]
