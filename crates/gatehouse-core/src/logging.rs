@@ -11,9 +11,18 @@ pub const LOG_ENV: &str = "GATEHOUSE_LOG";
 /// Targets whose detailed logs contain secrets, and the most they may show.
 const CAPPED: &[&str] = &["rmcp::transport::auth=info"];
 
+/// Quiet by default: rmcp's transport worker logs every failed connection
+/// at error level, which the engine already reports as the server's status
+/// (a server waiting for authorization is not an error). `GATEHOUSE_LOG`
+/// brings them back.
+const QUIET_BY_DEFAULT: &str = "rmcp::transport::worker=off";
+
 /// `GATEHOUSE_LOG` (or `default`), with the secret-bearing targets capped.
 pub fn env_filter(default: &str) -> EnvFilter {
-    let requested = std::env::var(LOG_ENV).unwrap_or_else(|_| default.to_owned());
+    let requested = std::env::var(LOG_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("{default},{QUIET_BY_DEFAULT}"));
     capped(&requested)
 }
 

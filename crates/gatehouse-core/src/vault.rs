@@ -34,6 +34,17 @@ pub const KEYRING_SERVICE: &str = "gatehouse";
 
 const DOCUMENT_VERSION: u32 = 1;
 
+/// scrypt work factor (N = 2^18, about a second on a laptop) for passphrase
+/// vaults. Fixed rather than calibrated per write, so a machine under load
+/// does not quietly weaken the vault.
+const SCRYPT_WORK_FACTOR: u8 = 18;
+/// The most work a passphrase vault may demand to be opened. Fixed rather
+/// than estimated from the machine's current speed, which under load would
+/// refuse a perfectly good vault; high enough for vaults written by age or
+/// rage at their defaults, low enough that a hostile file cannot tie the
+/// machine up for hours.
+const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
+
 /// How the vault file is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +104,11 @@ pub enum VaultError {
         path.display()
     )]
     NewerFormat { path: PathBuf, version: u32 },
+    #[error(
+        "opening the vault {} would take too much work (scrypt work factor {work_factor}); it was left untouched",
+        path.display()
+    )]
+    TooCostly { path: PathBuf, work_factor: u8 },
     #[error("cannot read the vault {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -132,6 +148,7 @@ impl VaultError {
             Self::WrongKey { .. } => "vault_wrong_key",
             Self::Corrupted { .. } => "vault_corrupted",
             Self::NewerFormat { .. } => "vault_newer_format",
+            Self::TooCostly { .. } => "vault_too_costly",
             Self::Read { .. } => "vault_read_failed",
             Self::Write { .. } | Self::KeyringWrite { .. } => "vault_write_failed",
             Self::InvalidName(_) => "invalid_secret_name",
@@ -357,6 +374,21 @@ impl Vault {
                 Some(Key::Passphrase(_)) => VaultStatus::Unlocked {
                     protection: Protection::Passphrase,
                 },
+                // Not created yet: say now whether it can be, so a person
+                // without a keyring chooses a passphrase before the first
+                // secret rather than after a failed save.
+                None if inner.passphrase.is_none() => {
+                    match inner.keys.load(&keyring_account(&inner.path)) {
+                        Ok(_) => VaultStatus::NotCreated,
+                        Err(detail) => {
+                            let error = VaultError::NoKeyring { detail };
+                            VaultStatus::Unavailable {
+                                code: error.code().to_owned(),
+                                message: error.to_string(),
+                            }
+                        }
+                    }
+                }
                 None => VaultStatus::NotCreated,
             },
             Err(VaultError::PassphraseRequired) => VaultStatus::NeedsPassphrase,
@@ -527,13 +559,16 @@ impl Inner {
                     identity: &dyn age::Identity,
                     refused: fn(&age::DecryptError) -> bool,
                     wrong_key: VaultError| {
-            let mut reader = decryptor.decrypt(std::iter::once(identity)).map_err(|e| {
-                if refused(&e) {
-                    wrong_key
-                } else {
-                    corrupted(e.to_string())
-                }
-            })?;
+            let mut reader = decryptor
+                .decrypt(std::iter::once(identity))
+                .map_err(|e| match e {
+                    e if refused(&e) => wrong_key,
+                    age::DecryptError::ExcessiveWork { required, .. } => VaultError::TooCostly {
+                        path: path.clone(),
+                        work_factor: required,
+                    },
+                    e => corrupted(e.to_string()),
+                })?;
             let mut plaintext = Zeroizing::new(Vec::new());
             reader
                 .read_to_end(&mut plaintext)
@@ -545,7 +580,8 @@ impl Inner {
                 .passphrase
                 .clone()
                 .ok_or(VaultError::PassphraseRequired)?;
-            let identity = age::scrypt::Identity::new(passphrase.clone());
+            let mut identity = age::scrypt::Identity::new(passphrase.clone());
+            identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
             let plaintext = open(
                 decryptor,
                 &identity,
@@ -628,7 +664,12 @@ impl Inner {
                 age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                     .map_err(io::Error::other)?
             }
-            Key::Passphrase(passphrase) => age::Encryptor::with_user_passphrase(passphrase.clone()),
+            Key::Passphrase(passphrase) => {
+                let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+                recipient.set_work_factor(SCRYPT_WORK_FACTOR);
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                    .map_err(io::Error::other)?
+            }
         };
         let mut out = Vec::with_capacity(plaintext.len() + 256);
         let mut writer = encryptor.wrap_output(&mut out)?;
@@ -761,6 +802,42 @@ mod tests {
     }
 
     #[test]
+    fn passphrase_vaults_use_a_fixed_work_factor_and_refuse_hostile_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        let keys = Arc::new(MemoryKeyring::default());
+        Vault::new(&path, keys.clone(), Some(secret("pw for test")))
+            .set_secret("A", &secret("1"))
+            .unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let header = String::from_utf8_lossy(&bytes[..120]).into_owned();
+        let stanza = header.lines().nth(1).unwrap().to_owned();
+        assert!(
+            stanza.starts_with("-> scrypt ") && stanza.ends_with(" 18"),
+            "{stanza}"
+        );
+        // A file demanding far more work is refused as such, not as damage,
+        // and left alone.
+        let at = bytes.windows(3).position(|w| w == b" 18").unwrap();
+        bytes[at + 1..at + 3].copy_from_slice(b"30");
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Vault::new(&path, keys, Some(secret("pw for test")))
+            .secret_names()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VaultError::TooCostly {
+                    work_factor: 30,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
     fn a_missing_or_wrong_key_never_overwrites_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault.age");
@@ -821,8 +898,13 @@ mod tests {
         keys.unreachable
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let vault = Vault::new(&path, keys, None);
-        // Reading an empty vault needs no key.
+        // Reading an empty vault needs no key…
         assert!(vault.secret_names().unwrap().is_empty());
+        // …but the state says up front that a passphrase will be needed.
+        assert!(matches!(
+            vault.status(),
+            VaultStatus::Unavailable { ref code, .. } if code == "vault_no_keyring"
+        ));
         let err = vault.set_secret("A", &secret("1")).unwrap_err();
         assert!(matches!(err, VaultError::NoKeyring { .. }), "{err}");
         assert!(err.to_string().contains(PASSPHRASE_ENV));

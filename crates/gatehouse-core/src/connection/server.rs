@@ -371,10 +371,7 @@ impl ServerRuntime {
             Err(ResolveError::Missing(missing)) => {
                 return Err(Failure::fatal(
                     ErrorKind::MissingSecret,
-                    format!(
-                        "secret {:?} is not in the vault; store it with `gatehouse secrets set {}`",
-                        missing.name, missing.name
-                    ),
+                    missing.to_string(),
                 ));
             }
             Err(ResolveError::Vault(e)) => {
