@@ -3,6 +3,8 @@
 //! that forwards engine events to the window and the tray, and the window's
 //! lifecycle (closing hides it; a second launch focuses it).
 
+#[cfg(test)]
+mod bindings;
 mod bridge;
 pub mod commands;
 pub mod demo;
@@ -16,12 +18,44 @@ use tauri::{Builder, Manager, Runtime, WindowEvent};
 /// The event name the window listens on.
 pub const EVENT_NAME: &str = "gatehouse://event";
 
+/// The parts of the person's desktop session the app hooks into. The real
+/// app takes all of them; a test on Tauri's mock runtime takes none, because
+/// the mock runtime runs no GTK main loop (which the tray icon needs), and
+/// the single-instance lock claims a name on the D-Bus session bus: a test
+/// process that found a running Gatehouse would forward to it and exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Desktop {
+    /// The tray icon and its menu.
+    pub tray: bool,
+    /// One Gatehouse per session: a second launch focuses the first.
+    pub single_instance: bool,
+}
+
+impl Desktop {
+    /// Everything: the desktop app.
+    pub const FULL: Self = Self {
+        tray: true,
+        single_instance: true,
+    };
+    /// Nothing outside the app's own window and engine: tests.
+    pub const NONE: Self = Self {
+        tray: false,
+        single_instance: false,
+    };
+}
+
 /// Builds the app on any runtime (the real one, or the mock one in tests).
-pub fn run_app<R: Runtime>(builder: Builder<R>, engine: Engine) -> tauri::App<R> {
-    builder
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+pub fn run_app<R: Runtime>(
+    mut builder: Builder<R>,
+    engine: Engine,
+    desktop: Desktop,
+) -> tauri::App<R> {
+    if desktop.single_instance {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             show_main_window(app);
-        }))
+        }));
+    }
+    builder
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::Builder::new().build())
@@ -50,10 +84,12 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, engine: Engine) -> tauri::App<R>
             commands::get_app_settings,
             commands::set_start_at_login,
         ])
-        .setup(|app| {
+        .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
             engine.set_consent_sink(commands::BrowserConsent::new(app.handle().clone()));
-            tray::create(app.handle())?;
+            if desktop.tray {
+                tray::create(app.handle())?;
+            }
             bridge::spawn(app.handle().clone(), engine.clone());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -86,8 +122,7 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 /// The desktop entry point.
 pub fn run() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = gatehouse_core::logging::env_filter("info");
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -100,10 +135,82 @@ pub fn run() {
         }
     };
     let engine = Engine::open_tolerant(paths);
-    let app = run_app(tauri::Builder::default(), engine.clone());
+    let app = run_app(tauri::Builder::default(), engine.clone(), Desktop::FULL);
     app.run(move |_app, event| {
         if let tauri::RunEvent::Exit = event {
             tauri::async_runtime::block_on(engine.shutdown());
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::vault::{MemoryKeyStore, Vault};
+    use std::sync::Arc;
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder};
+    use tauri::webview::InvokeRequest;
+
+    fn invoke(
+        window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+    ) -> serde_json::Value {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::default(),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(window, request)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+            .deserialize()
+            .unwrap()
+    }
+
+    /// The whole app (commands, capabilities, plugins, setup) boots on the
+    /// mock runtime over a throwaway engine, and the window's first calls
+    /// answer through the real IPC path.
+    #[test]
+    fn boots_on_the_mock_runtime_and_answers_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            "[[servers]]\nid = \"off\"\nurl = \"https://off.example/mcp\"\nenabled = false\n",
+        )
+        .unwrap();
+        let paths = Paths::new(&config, dir.path().join("data"));
+        let vault = Vault::new(
+            paths.vault_file(),
+            Arc::new(MemoryKeyStore::default()),
+            None,
+        );
+        let engine = Engine::with_vault(paths, vault).unwrap();
+
+        let mut app = run_app(mock_builder(), engine, Desktop::NONE);
+        // One iteration runs setup (the config's windows, then ours); this
+        // is not the busy loop the deprecation warns about.
+        #[allow(deprecated)]
+        app.run_iteration(|_, _| {});
+        let window = app
+            .get_webview_window("main")
+            .expect("the main window comes from tauri.conf.json");
+
+        let servers = invoke(&window, "list_servers");
+        assert_eq!(servers[0]["id"], "off");
+        assert_eq!(servers[0]["status"]["state"], "disabled");
+
+        let state = invoke(&window, "app_state");
+        assert_eq!(
+            state,
+            serde_json::json!({
+                "summary": {"state": "nothing_configured", "total": 0, "connected": 0, "needsAttention": 0, "errors": 0},
+                "configProblem": null
+            })
+        );
+    }
 }

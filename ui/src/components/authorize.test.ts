@@ -13,8 +13,9 @@ function linearNeedingConsent() {
 describe("click-to-authorize", () => {
   test("Authorize shows the consent URL with copy, open again and cancel, then turns connected", async () => {
     const user = userEvent.setup();
+    let list = linearNeedingConsent();
     const backend = mockBackend({
-      list_servers: linearNeedingConsent,
+      list_servers: () => list,
       authorize: () => ({ url: CONSENT_URL }),
       open_url: () => undefined,
     });
@@ -39,14 +40,24 @@ describe("click-to-authorize", () => {
     await emitEvent({ type: "authorization", server: "linear", step: { step: "exchanging_code" } });
     expect(screen.getByTestId("server-status-linear")).toHaveTextContent("Finishing sign-in…");
     await emitEvent({ type: "authorization", server: "linear", step: { step: "connected" } });
-    await emitEvent({
-      type: "status",
-      server: "linear",
-      status: { state: "connected", serverName: "Linear", serverVersion: "2.0", toolCount: 12 },
-    });
+    list = [
+      oauthServer(
+        "linear",
+        { state: "connected", serverName: "Linear", serverVersion: "2.0", toolCount: 12 },
+        { oauth: { expiresAt: Math.floor(Date.now() / 1000) + 3600, scopes: ["read"], issuer: "https://auth.linear.example" } },
+      ),
+    ];
+    const listsBefore = backend.callsTo("list_servers").length;
+    await emitEvent({ type: "status", server: "linear", status: list[0]!.status });
 
     expect(screen.getByTestId("server-status-linear")).toHaveTextContent("Connected · 12 tools");
     expect(screen.queryByTestId("auth-url-linear")).toBeNull();
+    // The new grant's facts come with the list, read again once the server connected.
+    await waitFor(() =>
+      expect(screen.getByTestId("server-detail-linear")).toHaveTextContent("signed in with auth.linear.example"),
+    );
+    expect(screen.getByTestId("server-detail-linear")).toHaveTextContent("token expires in 60 min");
+    expect(backend.callsTo("list_servers")).toHaveLength(listsBefore + 1);
   });
 
   test("the URL from authorize is shown even before any event arrives", async () => {

@@ -22,6 +22,7 @@ const headerServer: ServerSettings = {
     callbackPort: 0,
     clientId: null,
     clientSecret: null,
+    clientMetadataUrl: null,
     tokenStorage: "vault",
     sendResourceParameter: true,
     authorizationTimeout: null,
@@ -120,6 +121,7 @@ describe("server editor", () => {
           callbackPort: 0,
           clientId: null,
           clientSecret: null,
+          clientMetadataUrl: null,
           tokenStorage: "vault",
           sendResourceParameter: true,
           authorizationTimeout: null,
@@ -166,6 +168,28 @@ describe("server editor", () => {
     }
   });
 
+  test("a header referring to a secret the vault lacks is flagged, but may be saved", async () => {
+    const backend = mockBackend({ list_secrets: () => ["KNOWN_TOKEN"], save_server: () => undefined });
+    const { user } = await openNewEditor();
+
+    await user.type(screen.getByTestId("editor-url"), "https://mcp.example.com/mcp");
+    await user.type(screen.getByTestId("editor-id"), "example");
+    await user.click(screen.getByTestId("editor-mode-headers"));
+    await user.type(screen.getByTestId("header-name-0"), "Authorization");
+    await user.type(screen.getByTestId("header-value-0"), "Bearer ${{KNOWN_TOKEN}");
+    expect(screen.queryByTestId("header-missing-secret-0")).toBeNull();
+
+    await user.clear(screen.getByTestId("header-value-0"));
+    await user.type(screen.getByTestId("header-value-0"), "Bearer ${{NEW_TOKEN}");
+    expect(screen.getByTestId("header-missing-secret-0")).toHaveTextContent("no secret named NEW_TOKEN");
+
+    await user.click(screen.getByTestId("editor-save"));
+    await waitFor(() => expect(screen.queryByTestId("editor")).toBeNull());
+    expect(settingsOf(backend.callsTo("save_server")[0]!.args).headers).toEqual([
+      { name: "Authorization", value: "Bearer ${NEW_TOKEN}" },
+    ]);
+  });
+
   test("OAuth fields become the settings sent to the backend", async () => {
     const backend = mockBackend({ save_server: () => undefined });
     const { user } = await openNewEditor();
@@ -180,6 +204,7 @@ describe("server editor", () => {
     await user.selectOptions(screen.getByTestId("oauth-token-storage"), "memory");
     await user.click(screen.getByTestId("oauth-resource"));
     await user.type(screen.getByTestId("oauth-authorization-timeout"), "120");
+    await user.type(screen.getByTestId("oauth-client-metadata-url"), "https://example.com/client.json");
     await user.click(screen.getByTestId("editor-save"));
 
     await waitFor(() => expect(screen.queryByTestId("editor")).toBeNull());
@@ -191,6 +216,7 @@ describe("server editor", () => {
       callbackPort: 33418,
       clientId: "gatehouse-desktop",
       clientSecret: "${CLIENT_SECRET}",
+      clientMetadataUrl: "https://example.com/client.json",
       tokenStorage: "memory",
       sendResourceParameter: false,
       authorizationTimeout: 120,

@@ -105,6 +105,42 @@ describe("secrets", () => {
     ]);
   });
 
+  test("a first save that finds no keyring offers to choose a passphrase, then saves", async () => {
+    let status: VaultStatus = { state: "not_created" };
+    let passphrase: string | null = null;
+    const backend = mockBackend({
+      vault_status: () => status,
+      list_secrets: () => (passphrase ? ["FIRST"] : []),
+      set_secret: () => {
+        if (!passphrase) throw { code: "vault_no_keyring", message: "no Secret Service provider is reachable" };
+        status = { state: "unlocked", protection: "passphrase" };
+      },
+      unlock_vault: (args) => {
+        passphrase = args.passphrase as string;
+      },
+    });
+    const user = await openSecrets();
+    expect(await screen.findByTestId("vault-status")).toHaveTextContent("The vault is empty");
+    expect(screen.queryByTestId("vault-passphrase")).toBeNull();
+
+    await user.type(screen.getByTestId("secret-name-input"), "FIRST");
+    await user.type(screen.getByTestId("secret-value-input"), "v1");
+    await user.click(screen.getByTestId("secret-save"));
+
+    expect(await screen.findByTestId("secret-error")).toHaveTextContent("No OS keyring is reachable");
+    expect(screen.getByTestId("vault-status")).toHaveTextContent("Choose a passphrase instead");
+    await user.type(screen.getByTestId("vault-passphrase"), "long enough one");
+    await user.type(screen.getByTestId("vault-passphrase-repeat"), "long enough one");
+    await user.click(screen.getByTestId("vault-unlock"));
+    await waitFor(() => expect(screen.queryByTestId("vault-passphrase")).toBeNull());
+    expect(backend.callsTo("unlock_vault")[0]!.args).toEqual({ passphrase: "long enough one" });
+
+    await user.type(screen.getByTestId("secret-value-input"), "v1");
+    await user.click(screen.getByTestId("secret-save"));
+    expect(await screen.findByTestId("secret-row-FIRST")).toBeInTheDocument();
+    expect(screen.getByTestId("vault-status")).toHaveTextContent("Unlocked with your passphrase");
+  });
+
   test("without a keyring the person chooses a passphrase (twice, at least 8 characters)", async () => {
     let status: VaultStatus = {
       state: "unavailable",

@@ -79,6 +79,24 @@ describe("server list", () => {
     expect(within(screen.getByTestId("server-row-api")).getByRole("button", { name: "Open Secrets" })).toBeVisible();
   });
 
+  test("a missing secret is explained for the window, not the command line", async () => {
+    mockBackend({
+      list_servers: () => [
+        server("api", {
+          state: "error",
+          kind: "missing_secret",
+          message: 'secret "API_TOKEN" is not in the vault; store it with `gatehouse secrets set API_TOKEN`',
+        }),
+      ],
+    });
+    render(App);
+
+    const problem = await screen.findByTestId("server-error-api");
+    expect(problem).toHaveTextContent("The vault has no secret named API_TOKEN. Store it on the Secrets page");
+    expect(problem).not.toHaveTextContent("gatehouse secrets set");
+    expect(screen.getByTestId("server-detail-api")).toHaveTextContent("A secret is missing");
+  });
+
   test("remove asks for confirmation and only then calls remove_server", async () => {
     const user = userEvent.setup();
     let list = [server("internal", { state: "connecting" }), server("other", { state: "connecting" })];

@@ -9,7 +9,8 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { AppSettings } from "./bindings/AppSettings";
-import type { AuthorizeResponse } from "./bindings/AuthorizeResponse";
+import type { AppState } from "./bindings/AppState";
+import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
 import type { IpcError } from "./bindings/IpcError";
 import type { ServerSettings } from "./bindings/ServerSettings";
@@ -64,6 +65,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+export const appState = () => call<AppState>("app_state");
 export const listServers = () => call<ServerView[]>("list_servers");
 export const getServer = (id: string) => call<ServerSettings>("get_server", { id });
 export const validateServer = (settings: ServerSettings, replacing: string | null) =>
@@ -84,7 +86,7 @@ export const listTools = (id: string) => call<ToolInfo[]>("list_tools", { id });
 export const callTool = (id: string, tool: string, args: Record<string, unknown>) =>
   call<ToolCallResult>("call_tool", { id, tool, arguments: args });
 
-export const authorize = (id: string) => call<AuthorizeResponse>("authorize", { id });
+export const authorize = (id: string) => call<AuthorizationStarted>("authorize", { id });
 export const cancelAuthorization = (id: string) => call<void>("cancel_authorization", { id });
 export const signOut = (id: string) => call<void>("sign_out", { id });
 export const openUrl = (url: string) => call<void>("open_url", { url });

@@ -61,3 +61,12 @@ export function insertReference(value: string, name: string, caret: number | nul
   const gap = before !== "" && !/[\s:=]$/.test(before) && /[A-Za-z0-9]$/.test(before) ? " " : "";
   return `${before}${gap}${reference(name)}${after}`;
 }
+
+/** The vault names a value refers to as `${NAME}`, in order, without repeats. */
+export function referencedNames(value: string): string[] {
+  const names: string[] = [];
+  for (const match of value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    if (!names.includes(match[1]!)) names.push(match[1]!);
+  }
+  return names;
+}

@@ -11,6 +11,10 @@ export type Tone = "ok" | "warn" | "busy" | "error" | "idle";
 
 export type StatusDisplay = { label: string; tone: Tone; detail: string | null };
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -57,7 +61,7 @@ export function statusDisplay(status: ServerStatus, progress: AuthProgress | und
         detail: [status.serverName, status.serverVersion].filter((s) => s).join(" ") || null,
       };
     case "needs_authorization":
-      return { label: "Needs authorization", tone: "warn", detail: status.reason || null };
+      return { label: "Needs authorization", tone: "warn", detail: capitalized(status.reason) || null };
     case "authorizing":
       return { label: AUTH_STEP_LABELS.waiting, tone: "busy", detail: null };
     case "error":
@@ -69,7 +73,21 @@ export function statusDisplay(status: ServerStatus, progress: AuthProgress | und
 export function statusErrorMessage(status: ServerStatus): string | null {
   if (status.state !== "error") return null;
   if (status.kind === "authorization") return explainAuthorizationReason(status.message);
+  if (status.kind === "missing_secret") return missingSecretMessage(status.message);
   return status.message;
+}
+
+/**
+ * The engine words a missing secret for the command line (`secret "X" is not in the vault; store
+ * it with \`gatehouse secrets set X\``); in the window the way to fix it is the Secrets page.
+ */
+function missingSecretMessage(message: string): string {
+  const names = [...message.matchAll(/secret "([^"]+)"/g)].map((m) => m[1]!);
+  if (names.length === 0) return message;
+  const list = names.join(", ");
+  return names.length === 1
+    ? `The vault has no secret named ${list}. Store it on the Secrets page, or change the header that uses it.`
+    : `The vault has no secrets named ${list}. Store them on the Secrets page, or change the headers that use them.`;
 }
 
 export function canAuthorize(server: ServerView, progress: AuthProgress | undefined): boolean {

@@ -9,6 +9,7 @@ import type { GatehouseEvent } from "../lib/bindings/GatehouseEvent";
 import type { IpcError } from "../lib/bindings/IpcError";
 import type { ServerStatus } from "../lib/bindings/ServerStatus";
 import type { ServerView } from "../lib/bindings/ServerView";
+import type { TraySummary } from "../lib/bindings/TraySummary";
 import { EVENT_NAME } from "../lib/ipc";
 
 export type Args = Record<string, unknown>;
@@ -38,9 +39,37 @@ export type Backend = {
   on: (cmd: string, handler: Handler) => void;
 };
 
-/** Installs the mock; commands without a handler reject with code "unmocked". */
+/** The tray summary of a server list, as the backend computes it (`TraySummary::of`). */
+export function summarize(servers: ServerView[]): TraySummary {
+  const active = servers.filter((s) => s.status.state !== "disabled");
+  const count = (states: string[]) => active.filter((s) => states.includes(s.status.state)).length;
+  const connected = count(["connected"]);
+  const needsAttention = count(["needs_authorization", "authorizing"]);
+  const errors = count(["error"]);
+  const state =
+    active.length === 0
+      ? "nothing_configured"
+      : errors > 0
+        ? "errors"
+        : needsAttention > 0
+          ? "needs_attention"
+          : "all_connected";
+  return { state, total: active.length, connected, needsAttention, errors };
+}
+
+/**
+ * Installs the mock; commands without a handler reject with code "unmocked". Unless a test
+ * scripts `app_state`, it answers with the summary of whatever `list_servers` answers.
+ */
 export function mockBackend(handlers: Record<string, Handler> = {}): Backend {
-  const table: Record<string, Handler> = { ...defaults, ...handlers };
+  const table: Record<string, Handler> = {
+    ...defaults,
+    app_state: (args) => ({
+      summary: summarize((table.list_servers?.(args) ?? []) as ServerView[]),
+      configProblem: null,
+    }),
+    ...handlers,
+  };
   const calls: Call[] = [];
   mockIPC(
     (cmd, payload) => {

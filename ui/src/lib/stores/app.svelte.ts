@@ -4,11 +4,14 @@
 import { getContext, setContext } from "svelte";
 import * as ipc from "../ipc";
 import { ServersStore } from "./servers.svelte";
+import { SummaryStore } from "./summary.svelte";
 import { UiStore } from "./ui.svelte";
 import { VaultStore } from "./vault.svelte";
 
 export type AppState = {
   servers: ServersStore;
+  /** The tray's summary and any config-file problem (`app_state`). */
+  summary: SummaryStore;
   vault: VaultStore;
   ui: UiStore;
   /** False when the page runs outside the Gatehouse app (e.g. `vite dev` in a browser). */
@@ -20,6 +23,7 @@ const KEY = Symbol("gatehouse-app-state");
 export function createAppState(): AppState {
   return {
     servers: new ServersStore(),
+    summary: new SummaryStore(),
     vault: new VaultStore(),
     ui: new UiStore(),
     inGatehouse: ipc.inGatehouse(),
@@ -49,11 +53,12 @@ export async function startSync(state: AppState): Promise<() => void> {
   try {
     stop = await ipc.onEvent((event) => {
       state.servers.handle(event);
+      if (event.type === "status" || event.type === "servers_changed") void state.summary.refresh();
       if (event.type === "vault_changed") void state.vault.refresh();
     });
   } catch (error) {
     state.servers.loadError = ipc.toIpcError(error);
   }
-  await Promise.all([state.servers.load(), state.vault.refresh()]);
+  await Promise.all([state.servers.load(), state.summary.refresh(), state.vault.refresh()]);
   return stop;
 }

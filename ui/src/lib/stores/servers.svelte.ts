@@ -57,30 +57,36 @@ export class ServersStore {
       this.#again = true;
       return this.#inFlight;
     }
-    this.#inFlight = this.#fetchUntilSettled().finally(() => {
-      this.#inFlight = null;
-    });
+    this.#inFlight = this.#fetchUntilSettled();
     return this.#inFlight;
   }
 
+  /**
+   * Fetches until no request came in meanwhile. `#inFlight` is cleared in the same microtask as
+   * the last `#again` check, so a request can never slip in between and be lost.
+   */
   async #fetchUntilSettled(): Promise<void> {
-    do {
-      this.#again = false;
-      this.#recent.clear();
-      try {
-        const list = await ipc.listServers();
-        for (const [id, status] of this.#recent) {
-          const row = list.find((s) => s.id === id);
-          if (row) row.status = status;
+    try {
+      do {
+        this.#again = false;
+        this.#recent.clear();
+        try {
+          const list = await ipc.listServers();
+          for (const [id, status] of this.#recent) {
+            const row = list.find((s) => s.id === id);
+            if (row) row.status = status;
+          }
+          this.servers = list;
+          this.loadError = null;
+          for (const view of list) this.#settleLocalState(view.id, view.status);
+        } catch (error) {
+          this.loadError = ipc.toIpcError(error);
         }
-        this.servers = list;
-        this.loadError = null;
-        for (const view of list) this.#settleLocalState(view.id, view.status);
-      } catch (error) {
-        this.loadError = ipc.toIpcError(error);
-      }
-      this.loaded = true;
-    } while (this.#again);
+        this.loaded = true;
+      } while (this.#again);
+    } finally {
+      this.#inFlight = null;
+    }
   }
 
   /** Applies one backend event. */
@@ -106,8 +112,12 @@ export class ServersStore {
   applyStatus(id: string, status: ServerStatus): void {
     if (this.#inFlight) this.#recent.set(id, status);
     const row = this.find(id);
+    const wasConnected = row?.status.state === "connected";
     if (row) row.status = status;
     this.#settleLocalState(id, status);
+    // Status events carry no token facts: an OAuth server that just connected (a new grant, or a
+    // refreshed one) is read again for its issuer and expiry.
+    if (row?.authMode === "oauth" && status.state === "connected" && !wasConnected) void this.load();
   }
 
   /** Keeps the window-only state consistent with a status from the backend. */

@@ -12,6 +12,12 @@ export class VaultStore {
   /** Secret names, sorted. Empty while the vault is locked or unavailable. */
   names = $state<string[]>([]);
   loadError = $state<IpcError | null>(null);
+  /**
+   * A write failed because no OS keyring is reachable. `vault_status` cannot tell beforehand for a
+   * vault that does not exist yet (it answers `not_created`), so the window remembers it and
+   * offers to choose a passphrase instead.
+   */
+  noKeyring = $state(false);
 
   #inFlight: Promise<void> | null = null;
   #again = false;
@@ -27,40 +33,53 @@ export class VaultStore {
       this.#again = true;
       return this.#inFlight;
     }
-    this.#inFlight = this.#fetchUntilSettled().finally(() => {
-      this.#inFlight = null;
-    });
+    this.#inFlight = this.#fetchUntilSettled();
     return this.#inFlight;
   }
 
+  /**
+   * Fetches until no request came in meanwhile. `#inFlight` is cleared in the same microtask as
+   * the last `#again` check, so a request can never slip in between and be lost.
+   */
   async #fetchUntilSettled(): Promise<void> {
-    do {
-      this.#again = false;
-      try {
-        const status = await ipc.vaultStatus();
-        this.status = status;
-        this.loadError = null;
-        if (status.state === "unlocked" || status.state === "not_created") {
-          const names = await ipc.listSecrets();
-          this.names = [...names].sort((a, b) => a.localeCompare(b));
-        } else {
-          this.names = [];
+    try {
+      do {
+        this.#again = false;
+        try {
+          const status = await ipc.vaultStatus();
+          this.status = status;
+          this.loadError = null;
+          if (status.state === "unlocked" || status.state === "not_created") {
+            const names = await ipc.listSecrets();
+            this.names = [...names].sort((a, b) => a.localeCompare(b));
+          } else {
+            this.names = [];
+          }
+        } catch (error) {
+          this.loadError = ipc.toIpcError(error);
         }
-      } catch (error) {
-        this.loadError = ipc.toIpcError(error);
-      }
-    } while (this.#again);
+      } while (this.#again);
+    } finally {
+      this.#inFlight = null;
+    }
   }
 
   /** Opens the vault with a passphrase (or sets one when no keyring is reachable). */
   async unlock(passphrase: string): Promise<void> {
     await ipc.unlockVault(passphrase);
+    this.noKeyring = false;
     await this.refresh();
   }
 
   /** Sets or replaces a secret. Rejects with an `IpcError`. */
   async set(name: string, value: string): Promise<void> {
-    await ipc.setSecret(name, value);
+    try {
+      await ipc.setSecret(name, value);
+    } catch (error) {
+      const failure = ipc.toIpcError(error);
+      if (failure.code === "vault_no_keyring") this.noKeyring = true;
+      throw failure;
+    }
     if (!this.names.includes(name)) {
       this.names = [...this.names, name].sort((a, b) => a.localeCompare(b));
     }
