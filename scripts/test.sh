@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# Sets up and runs every Gatehouse test, stage by stage, stopping at the first
+# stage that fails:
+#   setup        Debian packages (apt when root), npm ci, .tools/ (MCP conformance
+#                suite on Node 22, TypeScript SDK example server), tauri-driver
+#   ui           npm run ui:check, ui:test, ui:build
+#   build        cargo build --workspace --all-targets
+#   rust         cargo test --workspace, then the #[ignore]d TypeScript-peer tests
+#   conformance  the MCP conformance suites auth, backcompat, draft against the CLI
+#   e2e          npm run test:e2e: the desktop app through tauri-driver + WebKitWebDriver
+#
+# Usage: scripts/test.sh [--only STAGE[,STAGE...]]...
+#   --only runs just the named stages (setup always runs first: it is quick when
+#   everything is installed). The default runs every stage.
+# rust, conformance and e2e run under their own Xvfb display, a private D-Bus
+# session and an unlocked gnome-keyring. During the tests HOME and the XDG
+# folders point at a temporary folder, removed on exit. CARGO_TARGET_DIR is
+# honoured. Logs of the conformance suites go to .tmp/test-logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source scripts/lib.sh
+
+STAGES=(setup ui build rust conformance e2e)
+declare -A STAGE_DESC=(
+  [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver"
+  [ui]="npm run ui:check, ui:test, ui:build"
+  [build]="cargo build --workspace --all-targets"
+  [rust]="cargo test --workspace, then -- --ignored (TypeScript SDK peer) under Xvfb + D-Bus + keyring"
+  [conformance]="MCP conformance suites auth, backcompat, draft"
+  [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
+)
+SUITES=(auth backcompat draft)
+KEYRING_PASSWORD=gatehouse-test
+LOG_DIR=$PWD/.tmp/test-logs
+
+TEST_TMP=""
+XVFB_PID=""
+REASON_FILE=${GH_TEST_REASON_FILE:-}
+STAGE_RC=0
+
+usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
+
+# Records what a stage is doing, so a failure can be summarised in one line.
+reason() { printf '%s\n' "$*" >"$REASON_FILE"; }
+# Runs one command of a stage, announcing it.
+step() {
+  reason "\`$*\` failed"
+  printf '\n%s\n' "${GH_BOLD}\$ $*${GH_RESET}"
+  "$@"
+}
+
+# ---------------------------------------------------------------------------
+# The test environment: private home, virtual display, D-Bus, keyring.
+
+cleanup() {
+  if [[ -n $XVFB_PID ]]; then
+    kill "$XVFB_PID" 2>/dev/null || true
+    wait "$XVFB_PID" 2>/dev/null || true
+    XVFB_PID=""
+  fi
+  if [[ -n $TEST_TMP ]]; then
+    rm -rf "$TEST_TMP"
+    TEST_TMP=""
+  fi
+}
+
+# HOME and the XDG folders under a temporary folder, so no test touches the real
+# home, config or keyring. CARGO_HOME, RUSTUP_HOME and npm's cache were pinned
+# to the real home by gh_init_env beforehand.
+isolate_home() {
+  [[ -z $TEST_TMP ]] || return 0
+  TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-test.XXXXXX") || return 1
+  mkdir -p "$TEST_TMP"/{home,config,data,cache,state} || return 1
+  mkdir -m 0700 "$TEST_TMP/runtime" || return 1
+  export HOME=$TEST_TMP/home XDG_CONFIG_HOME=$TEST_TMP/config XDG_DATA_HOME=$TEST_TMP/data \
+    XDG_CACHE_HOME=$TEST_TMP/cache XDG_STATE_HOME=$TEST_TMP/state XDG_RUNTIME_DIR=$TEST_TMP/runtime
+  gh_log "tests run with HOME and XDG_* folders under $TEST_TMP"
+}
+
+# Xvfb on the first free display (-displayfd), stopped on exit.
+start_display() {
+  [[ -z $XVFB_PID ]] || return 0
+  local fdfile=$TEST_TMP/xvfb.display i
+  : >"$fdfile"
+  Xvfb -displayfd 3 -screen 0 1400x900x24 -nolisten tcp 3>"$fdfile" >"$LOG_DIR/xvfb.log" 2>&1 &
+  XVFB_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    [[ ! -s $fdfile ]] || break
+    if ! kill -0 "$XVFB_PID" 2>/dev/null; then
+      XVFB_PID=""
+      gh_err "Xvfb exited at start:"
+      cat "$LOG_DIR/xvfb.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  [[ -s $fdfile ]] || { gh_err "Xvfb did not report a display within 10s"; return 1; }
+  DISPLAY=":$(tr -d '[:space:]' <"$fdfile")"
+  export DISPLAY
+  unset WAYLAND_DISPLAY
+  # GTK on the X display; no accessibility bus; WebKit without DMA-BUF, which
+  # a virtual framebuffer lacks.
+  export GDK_BACKEND=x11 NO_AT_BRIDGE=1
+  export WEBKIT_DISABLE_DMABUF_RENDERER="${WEBKIT_DISABLE_DMABUF_RENDERER:-1}"
+  gh_log "Xvfb running on display $DISPLAY (pid $XVFB_PID)"
+}
+
+# Inside dbus-run-session: an unlocked gnome-keyring providing the Secret Service.
+start_keyring() {
+  local out line i
+  out=$(printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets) || {
+    gh_err "gnome-keyring-daemon --unlock failed"
+    return 1
+  }
+  while IFS= read -r line; do
+    if [[ $line =~ ^[A-Z_]+= ]]; then export "${line?}"; fi
+  done <<<"$out"
+  for ((i = 0; i < 100; i++)); do
+    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
+      gh_log "private D-Bus session with an unlocked gnome-keyring (Secret Service)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  gh_err "gnome-keyring's Secret Service did not appear on the private D-Bus session"
+  return 1
+}
+
+# Runs session_NAME in a private D-Bus session (this script, re-entered).
+in_session() {
+  reason "could not start a private D-Bus session (dbus-run-session)"
+  dbus-run-session -- "$PWD/scripts/test.sh" __session "$@"
+}
+
+# ---------------------------------------------------------------------------
+# Stages. Each runs in a subshell with `set -e`.
+
+stage_setup() {
+  reason "set-up failed"
+  gh_setup test
+}
+
+stage_ui() {
+  step npm run ui:check
+  step npm run ui:test
+  step npm run ui:build
+}
+
+stage_build() {
+  if [[ ! -f ui/dist/index.html ]]; then
+    gh_log "ui/dist is missing and the app embeds it: building the UI first"
+    step npm run ui:build
+  fi
+  step cargo build --workspace --all-targets
+}
+
+stage_rust() { in_session rust; }
+session_rust() {
+  GATEHOUSE_TS_SDK_SERVER=$(gh_ts_sdk_server)
+  export GATEHOUSE_TS_SDK_SERVER
+  if [[ ! -f $GATEHOUSE_TS_SDK_SERVER ]]; then
+    reason "TypeScript SDK example server missing: $GATEHOUSE_TS_SDK_SERVER"
+    gh_err "$GATEHOUSE_TS_SDK_SERVER is missing (the setup stage installs it)"
+    return 1
+  fi
+  step cargo test --workspace
+  gh_log "GATEHOUSE_TS_SDK_SERVER=$GATEHOUSE_TS_SDK_SERVER"
+  # The #[ignore]d tests: the TypeScript-peer end-to-end tests. --tests leaves
+  # out doc-tests, whose `ignore` blocks are not meant to compile.
+  step cargo test --workspace --tests -- --ignored
+}
+
+stage_conformance() { in_session conformance; }
+session_conformance() {
+  local bin=$CARGO_TARGET_DIR/debug/gatehouse-conformance node22 s log rc total failed=() t0
+  if [[ ! -x $bin ]]; then
+    reason "$bin is not built"
+    gh_err "$bin is not built: run the build stage first (scripts/test.sh --only build,conformance)"
+    return 1
+  fi
+  node22=$(gh_conformance_node)
+  for s in "${SUITES[@]}"; do
+    log=$LOG_DIR/conformance-$s.log
+    printf '%s\n' "${GH_BOLD}\$ npx --no-install conformance client --command $bin --suite $s${GH_RESET}  (Node 22, log: ${log#"$PWD"/})"
+    t0=$SECONDS
+    if (cd "$GH_CONFORMANCE_DIR" && PATH="$node22:$PATH" NO_COLOR=1 FORCE_COLOR=0 \
+      npx --no-install conformance client --command "$bin" --suite "$s") >"$log" 2>&1 </dev/null; then
+      rc=0
+    else
+      rc=$?
+    fi
+    total=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[[:space:]]*Total:' | tail -n 1 | sed 's/^[[:space:]]*//') || true
+    printf '    %-11s %s  (exit %d, %s)\n' "$s" "${total:-no Total: line in the output}" "$rc" "$(gh_fmt_duration $((SECONDS - t0)))"
+    if ((rc != 0)); then
+      failed+=("$s")
+      gh_err "conformance suite '$s' failed (exit $rc); the end of its output:"
+      tail -n 80 "$log" | sed 's/^/      | /'
+      printf '      (full output: %s)\n' "$log"
+    fi
+  done
+  if ((${#failed[@]} > 0)); then
+    reason "conformance suite(s) failed: ${failed[*]} (logs in ${LOG_DIR#"$PWD"/})"
+    return 1
+  fi
+}
+
+stage_e2e() { in_session e2e; }
+session_e2e() {
+  local app=$CARGO_TARGET_DIR/debug/gatehouse-app
+  if ! node -e 'const p=JSON.parse(require("fs").readFileSync("package.json","utf8")); process.exit(p.scripts && p.scripts["test:e2e"] ? 0 : 1)'; then
+    reason "package.json has no \"test:e2e\" script: the WebDriver end-to-end tests cannot run"
+    gh_err "package.json has no \"test:e2e\" npm script, so the WebDriver end-to-end tests cannot run"
+    return 1
+  fi
+  local tool
+  for tool in tauri-driver WebKitWebDriver; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      reason "$tool is not on PATH"
+      gh_err "$tool is not on PATH (the setup stage installs it)"
+      return 1
+    fi
+  done
+  if [[ ! -x $app ]]; then
+    reason "$app is not built"
+    gh_err "$app is not built: run the build stage first (scripts/test.sh --only build,e2e)"
+    return 1
+  fi
+  step npm run test:e2e
+}
+
+# ---------------------------------------------------------------------------
+
+declare -A RESULT=() DURATION=() REASON=()
+
+# Environment the stage after setup needs, prepared in this shell so that the
+# cleanup trap sees it. Returns non-zero (with a message) on failure.
+prepare_stage() {
+  case $1 in
+    setup) return 0 ;;
+  esac
+  if [[ -z ${GH_TARGET_READY:-} ]]; then
+    gh_init_target_dir || return 1
+    GH_TARGET_READY=1
+    gh_log "cargo target directory: $CARGO_TARGET_DIR"
+  fi
+  isolate_home || return 1
+  case $1 in
+    rust | conformance | e2e) start_display || return 1 ;;
+  esac
+}
+
+run_stage() {
+  local name=$1 num=$2 of=$3 t0 rc
+  printf '\n%s\n' "${GH_BOLD}========================================================================"
+  printf '%s\n' "[$num/$of] $name: ${STAGE_DESC[$name]}"
+  printf '%s\n' "========================================================================${GH_RESET}"
+  t0=$SECONDS
+  : >"$REASON_FILE"
+  if ! prepare_stage "$name"; then
+    rc=1
+    reason "could not prepare the test environment"
+  else
+    set +e
+    (
+      set -e
+      "stage_$name"
+    )
+    rc=$?
+    set -e
+  fi
+  DURATION[$name]=$((SECONDS - t0))
+  if ((rc == 0)); then
+    RESULT[$name]=passed
+    printf '%s\n' "${GH_GREEN}--- $name passed in $(gh_fmt_duration "${DURATION[$name]}")${GH_RESET}"
+  else
+    RESULT[$name]=FAILED
+    REASON[$name]=$(head -n 1 "$REASON_FILE" 2>/dev/null || true)
+    REASON[$name]="${REASON[$name]:-failed} (exit $rc)"
+    printf '%s\n' "${GH_RED}--- $name FAILED after $(gh_fmt_duration "${DURATION[$name]}"): ${REASON[$name]}${GH_RESET}"
+  fi
+  STAGE_RC=$rc
+}
+
+summary() {
+  local s npass=0 nfail=0 nskip=0 total=0 failed_stage=""
+  printf '\n%s\n' "${GH_BOLD}==================================== Summary ====================================${GH_RESET}"
+  printf '  %-12s %-8s %8s\n' stage result time
+  for s in "$@"; do
+    case ${RESULT[$s]:-} in
+      passed) npass=$((npass + 1)) ;;
+      FAILED) nfail=$((nfail + 1)) failed_stage=$s ;;
+      *) nskip=$((nskip + 1)) ;;
+    esac
+    if [[ -n ${RESULT[$s]:-} ]]; then
+      total=$((total + DURATION[$s]))
+      printf '  %-12s %-8s %8s\n' "$s" "${RESULT[$s]}" "$(gh_fmt_duration "${DURATION[$s]}")"
+    else
+      printf '  %-12s %-8s %8s\n' "$s" "not run" "-"
+    fi
+  done
+  printf '  %-12s %-8s %8s\n' total "" "$(gh_fmt_duration "$total")"
+  if [[ -n $failed_stage ]]; then
+    printf '%s\n' "${GH_RED}FAILED at stage '$failed_stage': ${REASON[$failed_stage]}${GH_RESET}"
+  else
+    printf '%s\n' "${GH_GREEN}All $npass stages passed.${GH_RESET}"
+  fi
+  if ((nskip > 0)); then
+    printf '%d passed, %d failed, %d skipped\n' "$npass" "$nfail" "$nskip"
+  else
+    printf '%d passed, %d failed\n' "$npass" "$nfail"
+  fi
+}
+
+main() {
+  local only=() names=() arg s selected=()
+  while (($# > 0)); do
+    arg=$1
+    case $arg in
+      --only=*) IFS=', ' read -r -a names <<<"${arg#--only=}"; only+=("${names[@]}") ;;
+      --only)
+        [[ $# -ge 2 ]] || { gh_err "--only needs a stage name: ${STAGES[*]}"; exit 2; }
+        IFS=', ' read -r -a names <<<"$2"
+        only+=("${names[@]}")
+        shift
+        ;;
+      -h | --help) usage; exit 0 ;;
+      *) gh_err "unknown argument: $arg (try --help)"; exit 2 ;;
+    esac
+    shift
+  done
+  for s in "${only[@]}"; do
+    [[ " ${STAGES[*]} " == *" $s "* ]] || { gh_err "unknown stage '$s'; stages: ${STAGES[*]}"; exit 2; }
+  done
+  for s in "${STAGES[@]}"; do
+    if ((${#only[@]} == 0)) || [[ $s == setup || " ${only[*]} " == *" $s "* ]]; then selected+=("$s"); fi
+  done
+
+  gh_init_env
+  mkdir -p "$LOG_DIR"
+  rm -f "$LOG_DIR"/*.log
+  REASON_FILE=$(mktemp "${TMPDIR:-/tmp}/gatehouse-test-reason.XXXXXX")
+  export GH_TEST_REASON_FILE=$REASON_FILE
+  trap 'cleanup; rm -f "$REASON_FILE"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  local i=0 rc=0
+  for s in "${selected[@]}"; do
+    i=$((i + 1))
+    # Not in a condition: that would switch `set -e` off inside the stage.
+    run_stage "$s" "$i" "${#selected[@]}"
+    if ((STAGE_RC != 0)); then
+      rc=1
+      break
+    fi
+  done
+  # Stop Xvfb and remove the temporary home before the summary, so that its
+  # lines come last.
+  cleanup
+  summary "${selected[@]}"
+  return "$rc"
+}
+
+if [[ ${1:-} == __session ]]; then
+  # Re-entered by in_session inside dbus-run-session: the environment
+  # (HOME, DISPLAY, CARGO_TARGET_DIR, REASON_FILE, ...) is inherited.
+  start_keyring || { reason "could not start an unlocked gnome-keyring"; exit 1; }
+  "session_$2"
+  exit 0
+fi
+
+main "$@"
