@@ -10,6 +10,7 @@ import type { GatehouseEvent } from "../bindings/GatehouseEvent";
 import type { IpcError } from "../bindings/IpcError";
 import type { ServerStatus } from "../bindings/ServerStatus";
 import type { ServerView } from "../bindings/ServerView";
+import { CoalescedRefresh } from "../coalesce";
 import * as ipc from "../ipc";
 import { describeError, explainAuthorizationReason } from "../messages";
 
@@ -35,8 +36,7 @@ export class ServersStore {
   /** Servers whose Authorize button should stand out (the demo, a server asking to re-authorize). */
   attention = $state<Record<string, boolean>>({});
 
-  #inFlight: Promise<void> | null = null;
-  #again = false;
+  #refresh = new CoalescedRefresh(() => this.#fetchOnce());
   /** Status events that arrived while `list_servers` was in flight, applied over its answer. */
   #recent = new Map<string, ServerStatus>();
   #cancelling = new Set<string>();
@@ -53,40 +53,24 @@ export class ServersStore {
 
   /** Fetches the list; concurrent calls share one request and re-fetch once after it. */
   load(): Promise<void> {
-    if (this.#inFlight) {
-      this.#again = true;
-      return this.#inFlight;
-    }
-    this.#inFlight = this.#fetchUntilSettled();
-    return this.#inFlight;
+    return this.#refresh.run();
   }
 
-  /**
-   * Fetches until no request came in meanwhile. `#inFlight` is cleared in the same microtask as
-   * the last `#again` check, so a request can never slip in between and be lost.
-   */
-  async #fetchUntilSettled(): Promise<void> {
+  async #fetchOnce(): Promise<void> {
+    this.#recent.clear();
     try {
-      do {
-        this.#again = false;
-        this.#recent.clear();
-        try {
-          const list = await ipc.listServers();
-          for (const [id, status] of this.#recent) {
-            const row = list.find((s) => s.id === id);
-            if (row) row.status = status;
-          }
-          this.servers = list;
-          this.loadError = null;
-          for (const view of list) this.#settleLocalState(view.id, view.status);
-        } catch (error) {
-          this.loadError = ipc.toIpcError(error);
-        }
-        this.loaded = true;
-      } while (this.#again);
-    } finally {
-      this.#inFlight = null;
+      const list = await ipc.listServers();
+      for (const [id, status] of this.#recent) {
+        const row = list.find((s) => s.id === id);
+        if (row) row.status = status;
+      }
+      this.servers = list;
+      this.loadError = null;
+      for (const view of list) this.#settleLocalState(view.id, view.status);
+    } catch (error) {
+      this.loadError = ipc.toIpcError(error);
     }
+    this.loaded = true;
   }
 
   /** Applies one backend event. */
@@ -110,7 +94,7 @@ export class ServersStore {
   }
 
   applyStatus(id: string, status: ServerStatus): void {
-    if (this.#inFlight) this.#recent.set(id, status);
+    if (this.#refresh.busy) this.#recent.set(id, status);
     const row = this.find(id);
     const wasConnected = row?.status.state === "connected";
     if (row) row.status = status;

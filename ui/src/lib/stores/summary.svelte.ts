@@ -7,6 +7,7 @@
 
 import type { AppState } from "../bindings/AppState";
 import type { TrayState } from "../bindings/TrayState";
+import { CoalescedRefresh } from "../coalesce";
 import * as ipc from "../ipc";
 
 const LABELS: Record<TrayState, string> = {
@@ -24,34 +25,15 @@ export class SummaryStore {
   /** The last answer of `app_state`; null before the first one. */
   current = $state<AppState | null>(null);
 
-  #inFlight: Promise<void> | null = null;
-  #again = false;
+  #refresh = new CoalescedRefresh(async () => {
+    try {
+      this.current = await ipc.appState();
+    } catch {
+      // Keep the last known summary; the next event fetches it again.
+    }
+  });
 
   refresh(): Promise<void> {
-    if (this.#inFlight) {
-      this.#again = true;
-      return this.#inFlight;
-    }
-    this.#inFlight = this.#fetchUntilSettled();
-    return this.#inFlight;
-  }
-
-  /**
-   * Fetches until no request came in meanwhile. `#inFlight` is cleared in the same microtask as
-   * the last `#again` check, so a request can never slip in between and be lost.
-   */
-  async #fetchUntilSettled(): Promise<void> {
-    try {
-      do {
-        this.#again = false;
-        try {
-          this.current = await ipc.appState();
-        } catch {
-          // Keep the last known summary; the next event fetches it again.
-        }
-      } while (this.#again);
-    } finally {
-      this.#inFlight = null;
-    }
+    return this.#refresh.run();
   }
 }

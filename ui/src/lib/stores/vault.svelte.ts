@@ -5,6 +5,7 @@
 
 import type { IpcError } from "../bindings/IpcError";
 import type { VaultStatus } from "../bindings/VaultStatus";
+import { CoalescedRefresh } from "../coalesce";
 import * as ipc from "../ipc";
 
 export class VaultStore {
@@ -13,14 +14,12 @@ export class VaultStore {
   names = $state<string[]>([]);
   loadError = $state<IpcError | null>(null);
   /**
-   * A write failed because no OS keyring is reachable. `vault_status` cannot tell beforehand for a
-   * vault that does not exist yet (it answers `not_created`), so the window remembers it and
-   * offers to choose a passphrase instead.
+   * A write failed because no OS keyring is reachable (`vault_status` also says so up front, as
+   * `unavailable` with code `vault_no_keyring`); the window then offers to choose a passphrase.
    */
   noKeyring = $state(false);
 
-  #inFlight: Promise<void> | null = null;
-  #again = false;
+  #refresh = new CoalescedRefresh(() => this.#fetchOnce());
 
   /** True when secrets can be listed and written. */
   get usable(): boolean {
@@ -29,38 +28,22 @@ export class VaultStore {
   }
 
   refresh(): Promise<void> {
-    if (this.#inFlight) {
-      this.#again = true;
-      return this.#inFlight;
-    }
-    this.#inFlight = this.#fetchUntilSettled();
-    return this.#inFlight;
+    return this.#refresh.run();
   }
 
-  /**
-   * Fetches until no request came in meanwhile. `#inFlight` is cleared in the same microtask as
-   * the last `#again` check, so a request can never slip in between and be lost.
-   */
-  async #fetchUntilSettled(): Promise<void> {
+  async #fetchOnce(): Promise<void> {
     try {
-      do {
-        this.#again = false;
-        try {
-          const status = await ipc.vaultStatus();
-          this.status = status;
-          this.loadError = null;
-          if (status.state === "unlocked" || status.state === "not_created") {
-            const names = await ipc.listSecrets();
-            this.names = [...names].sort((a, b) => a.localeCompare(b));
-          } else {
-            this.names = [];
-          }
-        } catch (error) {
-          this.loadError = ipc.toIpcError(error);
-        }
-      } while (this.#again);
-    } finally {
-      this.#inFlight = null;
+      const status = await ipc.vaultStatus();
+      this.status = status;
+      this.loadError = null;
+      if (status.state === "unlocked" || status.state === "not_created") {
+        const names = await ipc.listSecrets();
+        this.names = [...names].sort((a, b) => a.localeCompare(b));
+      } else {
+        this.names = [];
+      }
+    } catch (error) {
+      this.loadError = ipc.toIpcError(error);
     }
   }
 
