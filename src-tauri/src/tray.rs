@@ -59,40 +59,60 @@ fn update<R: Runtime>(
     Ok(())
 }
 
-fn menu<R: Runtime>(app: &AppHandle<R>, servers: &[ServerView]) -> tauri::Result<Menu<R>> {
-    let menu = Menu::new(app)?;
+/// One line of the tray menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// Information only (a server's status).
+    Note(String),
+    Separator,
+    /// A clickable item: (id, label).
+    Action(String, String),
+}
+
+/// The menu for these servers: each with its status, "Authorize <id>" for
+/// those waiting for consent, then "Open Gatehouse" and "Quit".
+fn entries(servers: &[ServerView]) -> Vec<Entry> {
+    let mut entries = Vec::new();
     if servers.is_empty() {
-        menu.append(&MenuItem::new(app, "No servers yet", false, None::<&str>)?)?;
+        entries.push(Entry::Note("No servers yet".into()));
     }
     for server in servers {
-        let label = format!("{} — {}", server.id, status_label(&server.status));
-        menu.append(&MenuItem::new(app, label, false, None::<&str>)?)?;
+        entries.push(Entry::Note(format!(
+            "{} — {}",
+            server.id,
+            status_label(&server.status)
+        )));
     }
     let needing: Vec<&ServerView> = servers
         .iter()
         .filter(|s| matches!(s.status, ServerStatus::NeedsAuthorization { .. }))
         .collect();
     if !needing.is_empty() {
-        menu.append(&PredefinedMenuItem::separator(app)?)?;
+        entries.push(Entry::Separator);
         for server in needing {
-            menu.append(&MenuItem::with_id(
-                app,
+            entries.push(Entry::Action(
                 format!("{AUTHORIZE_PREFIX}{}", server.id),
                 format!("Authorize {}", server.id),
-                true,
-                None::<&str>,
-            )?)?;
+            ));
         }
     }
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        OPEN,
-        "Open Gatehouse",
-        true,
-        None::<&str>,
-    )?)?;
-    menu.append(&MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>)?)?;
+    entries.push(Entry::Separator);
+    entries.push(Entry::Action(OPEN.into(), "Open Gatehouse".into()));
+    entries.push(Entry::Action(QUIT.into(), "Quit".into()));
+    entries
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, servers: &[ServerView]) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    for entry in entries(servers) {
+        match entry {
+            Entry::Note(label) => menu.append(&MenuItem::new(app, label, false, None::<&str>)?)?,
+            Entry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+            Entry::Action(id, label) => {
+                menu.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?
+            }
+        }
+    }
     Ok(menu)
 }
 
@@ -115,6 +135,86 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
             if let Some(server) = other.strip_prefix(AUTHORIZE_PREFIX) {
                 crate::show_main_window(app);
                 crate::commands::authorize_from_tray(app, server.to_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::config::AuthMode;
+    use gatehouse_core::events::ErrorKind;
+
+    fn view(id: &str, status: ServerStatus) -> ServerView {
+        ServerView {
+            id: id.into(),
+            url: "https://x.example/mcp".into(),
+            enabled: true,
+            auth_mode: AuthMode::OAuth,
+            header_names: vec![],
+            status,
+            oauth: None,
+        }
+    }
+
+    #[test]
+    fn the_menu_lists_each_server_and_offers_to_authorize_those_waiting() {
+        let servers = [
+            view(
+                "linear",
+                ServerStatus::Connected {
+                    server_name: "l".into(),
+                    server_version: "1".into(),
+                    tool_count: 12,
+                },
+            ),
+            view(
+                "sentry",
+                ServerStatus::NeedsAuthorization {
+                    reason: "not authorized yet".into(),
+                },
+            ),
+            view(
+                "internal",
+                ServerStatus::Error {
+                    kind: ErrorKind::Timeout,
+                    message: "the server did not answer within 30 s".into(),
+                },
+            ),
+        ];
+        assert_eq!(
+            entries(&servers),
+            [
+                Entry::Note("linear — connected (12 tools)".into()),
+                Entry::Note("sentry — needs authorization".into()),
+                Entry::Note("internal — error: the server did not answer within 30 s".into()),
+                Entry::Separator,
+                Entry::Action("authorize:sentry".into(), "Authorize sentry".into()),
+                Entry::Separator,
+                Entry::Action("open".into(), "Open Gatehouse".into()),
+                Entry::Action("quit".into(), "Quit".into()),
+            ]
+        );
+        assert_eq!(
+            entries(&[])[0],
+            Entry::Note("No servers yet".into()),
+            "an empty menu still says something"
+        );
+    }
+
+    #[test]
+    fn every_tray_state_has_its_own_icon() {
+        let states = [
+            TrayState::NothingConfigured,
+            TrayState::AllConnected,
+            TrayState::NeedsAttention,
+            TrayState::Errors,
+        ];
+        let images: Vec<Vec<u8>> = states.iter().map(|s| icon(*s).rgba().to_vec()).collect();
+        for (i, a) in images.iter().enumerate() {
+            for b in &images[i + 1..] {
+                assert_ne!(a, b);
             }
         }
     }
