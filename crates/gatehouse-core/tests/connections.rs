@@ -213,7 +213,7 @@ async fn a_hung_server_times_out_without_delaying_others() {
     let hung = Blackhole::start().await.unwrap();
     let healthy = McpFixture::start(McpOptions::default()).await.unwrap();
     let mut slow = ServerConfig::new("hung", hung.url());
-    slow.timeout = Some(2);
+    slow.timeout = Some(5);
     s.engine.add_server(slow).unwrap();
     let started = Instant::now();
     s.engine
@@ -224,7 +224,7 @@ async fn a_hung_server_times_out_without_delaying_others() {
         ServerStatus::Connected { .. }
     ));
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(4),
         "healthy server waited for the hung one: {:?}",
         started.elapsed()
     );
