@@ -232,12 +232,7 @@ pub fn open_url<R: Runtime>(
     engine: State<'_, Engine>,
     url: String,
 ) -> Result<()> {
-    let pending = engine
-        .current_config()
-        .servers
-        .iter()
-        .any(|s| engine.pending_authorization_url(&s.id).as_deref() == Some(url.as_str()));
-    if !pending {
+    if !engine.is_pending_authorization_url(&url) {
         return Err(IpcError::new(
             "unknown_authorization",
             "only the address of an authorization in progress can be opened",

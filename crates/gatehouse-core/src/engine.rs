@@ -397,6 +397,16 @@ impl Engine {
         self.inner.connections.pending_authorization_url(id)
     }
 
+    /// Whether `url` is the consent page of an authorization in progress
+    /// (the only kind of address a front end should reopen on request).
+    pub fn is_pending_authorization_url(&self, url: &str) -> bool {
+        let config = self.config().clone();
+        config
+            .servers
+            .iter()
+            .any(|s| self.pending_authorization_url(&s.id).as_deref() == Some(url))
+    }
+
     /// Completes an authorization with the URL the browser ended on.
     pub async fn deliver_callback(&self, id: &str, url: String) -> bool {
         self.inner.connections.deliver_callback(id, url).await
