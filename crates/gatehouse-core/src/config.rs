@@ -371,36 +371,34 @@ impl Config {
                 message: redact_serde_message(e.message()),
             }
         })?;
-        let mut issues = config.validate();
+        let issues = config.validate();
         if !issues.is_empty() {
-            let located = toml_edit::Document::parse(text).ok();
-            for issue in &mut issues {
-                issue.location = located
-                    .as_ref()
-                    .and_then(|doc| locate(doc, issue))
-                    .map(|offset| line_column(text, offset));
-            }
+            let doc = toml_edit::Document::parse(text).ok();
+            let locations = issues
+                .iter()
+                .map(|issue| {
+                    doc.as_ref()
+                        .and_then(|d| locate_issue(d, issue))
+                        .map(|offset| line_column(text, offset))
+                })
+                .collect();
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
-                issues: issues.into_iter().map(|i| i.issue).collect(),
-                locations: Vec::new(),
-            }
-            .with_locations_from(text));
+                issues,
+                locations,
+            });
         }
         Ok(config)
     }
 
     /// Checks every server and the uniqueness of ids.
-    fn validate(&self) -> Vec<LocatedIssue> {
+    fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         let mut keys: HashMap<String, &str> = HashMap::new();
         for (index, server) in self.servers.iter().enumerate() {
             for mut issue in server.validate() {
                 issue.index = Some(index);
-                issues.push(LocatedIssue {
-                    issue,
-                    location: None,
-                });
+                issues.push(issue);
             }
             if check_id(&server.id).is_err() {
                 continue;
@@ -416,14 +414,11 @@ impl Config {
                         "collides with server {previous:?} (ids ignore case, and `_` equals `-`)"
                     )
                 };
-                issues.push(LocatedIssue {
-                    issue: ConfigIssue {
-                        server: server.id.clone(),
-                        index: Some(index),
-                        field: "id".into(),
-                        message,
-                    },
-                    location: None,
+                issues.push(ConfigIssue {
+                    server: server.id.clone(),
+                    index: Some(index),
+                    field: "id".into(),
+                    message,
                 });
             }
         }
@@ -489,11 +484,6 @@ impl fmt::Display for ConfigIssue {
     }
 }
 
-struct LocatedIssue {
-    issue: ConfigIssue,
-    location: Option<(usize, usize)>,
-}
-
 /// Why a config could not be loaded or changed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -529,28 +519,6 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn with_locations_from(self, text: &str) -> Self {
-        match self {
-            ConfigError::Invalid { path, issues, .. } => {
-                let doc = toml_edit::Document::parse(text).ok();
-                let locations = issues
-                    .iter()
-                    .map(|issue| {
-                        doc.as_ref()
-                            .and_then(|d| locate_issue(d, issue))
-                            .map(|offset| line_column(text, offset))
-                    })
-                    .collect();
-                ConfigError::Invalid {
-                    path,
-                    issues,
-                    locations,
-                }
-            }
-            other => other,
-        }
-    }
-
     /// The validation problems, when that is what went wrong.
     pub fn issues(&self) -> &[ConfigIssue] {
         match self {
@@ -574,10 +542,6 @@ fn display_invalid(
         })
         .collect();
     lines.join("\n")
-}
-
-fn locate(doc: &toml_edit::Document<&str>, issue: &LocatedIssue) -> Option<usize> {
-    locate_issue(doc, &issue.issue)
 }
 
 /// Byte offset of the key an issue is about (or of its server's table).
