@@ -493,12 +493,7 @@ impl ConnectionManager {
     /// Token facts of an OAuth server, when its state is loaded.
     pub fn oauth_view(&self, id: &str) -> Option<crate::api::OAuthView> {
         let auth = self.runtime(id).ok()?.existing_auth()?;
-        let grant = auth.store().grant()?;
-        Some(crate::api::OAuthView {
-            expires_at: grant.has_token().then(|| grant.expires_at()).flatten(),
-            scopes: grant.credentials.granted_scopes.clone(),
-            issuer: grant.credentials.issuer.clone(),
-        })
+        Some(auth.store().grant()?.view())
     }
 
     /// Stops every connection and waits for the tasks to end.

@@ -31,12 +31,7 @@ pub(crate) fn stored_view(
         settings.token_storage,
         vault.clone(),
     );
-    let grant = store.reload().ok()??;
-    Some(crate::api::OAuthView {
-        expires_at: grant.has_token().then(|| grant.expires_at()).flatten(),
-        scopes: grant.credentials.granted_scopes.clone(),
-        issuer: grant.credentials.issuer.clone(),
-    })
+    Some(store.reload().ok()??.view())
 }
 
 /// Shows the person the authorization server's consent page. The desktop

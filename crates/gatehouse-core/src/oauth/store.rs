@@ -103,6 +103,15 @@ impl GrantRecord {
         Some(self.credentials.token_received_at? + lifetime * 4 / 5)
     }
 
+    /// What the front ends may show about the grant (never a token).
+    pub(crate) fn view(&self) -> crate::api::OAuthView {
+        crate::api::OAuthView {
+            expires_at: self.has_token().then(|| self.expires_at()).flatten(),
+            scopes: self.credentials.granted_scopes.clone(),
+            issuer: self.credentials.issuer.clone(),
+        }
+    }
+
     fn refresh_token(&self) -> Option<String> {
         self.credentials
             .token_response
