@@ -10,7 +10,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse_core::config::{OAuthConfig, ServerConfig, looks_like_literal_secret};
@@ -232,19 +231,11 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
                 .await
                 .map_err(describe)?;
             consent::read_pasted_urls(engine.clone(), id.clone());
-            let result = ticket.done.await;
-            result
-                .unwrap_or(Err(gatehouse_core::AuthorizationError::Cancelled))
-                .map_err(|e| e.to_string())?;
-            eprintln!("Authorized {id}.");
             let status = engine
-                .connections()
-                .wait_settled(
-                    &id,
-                    engine.server_config(&id).map_err(describe)?.timeout() + Duration::from_secs(5),
-                )
+                .finish_authorization(&id, ticket)
                 .await
-                .unwrap_or(ServerStatus::Connecting);
+                .map_err(describe)?;
+            eprintln!("Authorized {id}.");
             println!("{id}: {}", status_text(&status));
             if !matches!(status, ServerStatus::Connected { .. }) {
                 return Ok(ExitCode::FAILURE);

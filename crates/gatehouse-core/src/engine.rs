@@ -361,30 +361,32 @@ impl Engine {
         sink: Arc<dyn ConsentSink>,
     ) -> Result<ServerStatus, Error> {
         let ticket = self.start_authorization(id, sink).await?;
+        self.finish_authorization(id, ticket).await
+    }
+
+    /// Waits for a started authorization to end and then for the server to
+    /// connect (or fail to); returns the status it settled in.
+    pub async fn finish_authorization(
+        &self,
+        id: &str,
+        ticket: AuthorizationTicket,
+    ) -> Result<ServerStatus, Error> {
         ticket
             .done
             .await
             .unwrap_or(Err(AuthorizationError::Cancelled))?;
-        let timeout = self.server_config(id)?.timeout() + Duration::from_secs(5);
-        let mut status = self.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let current = self
-                .inner
-                .connections
-                .status(id)
-                .unwrap_or(ServerStatus::Connecting);
-            if !matches!(
-                current,
-                ServerStatus::Connecting | ServerStatus::Authorizing { .. }
-            ) {
-                return Ok(current);
-            }
-            match tokio::time::timeout_at(deadline, status.recv()).await {
-                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
-                _ => return Ok(current),
-            }
-        }
+        let limit = self.server_config(id)?.timeout() + Duration::from_secs(5);
+        let status = self
+            .inner
+            .connections
+            .wait_until(id, limit, |s| {
+                !matches!(
+                    s,
+                    ServerStatus::Connecting | ServerStatus::Authorizing { .. }
+                )
+            })
+            .await;
+        Ok(status.unwrap_or(ServerStatus::Connecting))
     }
 
     /// Cancels the authorization of `id` that waits for the browser.

@@ -88,7 +88,7 @@ impl Failure {
             }
             AuthMode::OAuth => "the server requires authorization",
         };
-        let insufficient_scope = challenge.is_some_and(|c| c.contains("insufficient_scope"));
+        let insufficient_scope = challenge.is_some_and(crate::oauth::is_insufficient_scope);
         let message = if insufficient_scope {
             "the server requires more permissions (scopes) than were granted"
         } else {

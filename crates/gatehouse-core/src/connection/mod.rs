@@ -291,8 +291,19 @@ impl ConnectionManager {
     /// Waits until the server's status is no longer transient (or `limit`
     /// passes) and returns it.
     pub async fn wait_settled(&self, id: &str, limit: Duration) -> Option<ServerStatus> {
+        self.wait_until(id, limit, |s| !s.is_transient()).await
+    }
+
+    /// Waits until the server's status satisfies `done` (or `limit` passes)
+    /// and returns it.
+    pub async fn wait_until(
+        &self,
+        id: &str,
+        limit: Duration,
+        done: impl FnMut(&ServerStatus) -> bool,
+    ) -> Option<ServerStatus> {
         let mut watch = self.servers().get(id)?.runtime.watch_status();
-        let _ = tokio::time::timeout(limit, watch.wait_for(|s| !s.is_transient())).await;
+        let _ = tokio::time::timeout(limit, watch.wait_for(done)).await;
         let status = watch.borrow().clone();
         Some(status)
     }

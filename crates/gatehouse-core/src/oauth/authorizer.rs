@@ -239,7 +239,7 @@ impl ServerAuth {
         let challenge = self.challenge();
         let step_up = challenge
             .as_deref()
-            .is_some_and(|c| WWWAuthenticateParams::parse(c, &self.url).is_insufficient_scope());
+            .is_some_and(super::is_insufficient_scope);
 
         let mut manager = self.client.auth_manager.lock().await;
         let found = discover(&manager, &self.http, &self.url, challenge.as_deref()).await?;
@@ -447,11 +447,7 @@ impl ServerAuth {
         if persist {
             let vault = self.vault.clone();
             let issuer_key = issuer.to_owned();
-            let stored =
-                tokio::task::spawn_blocking(move || Registrations::for_issuer(&vault, &issuer_key))
-                    .await
-                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
-                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+            let stored = on_vault(move || Registrations::for_issuer(&vault, &issuer_key)).await?;
             for record in stored {
                 let Some(port) = loopback_port(&record.redirect_uri) else {
                     continue;
@@ -484,10 +480,7 @@ impl ServerAuth {
         if persist {
             let (vault, issuer_key, saved) =
                 (self.vault.clone(), issuer.to_owned(), record.clone());
-            tokio::task::spawn_blocking(move || Registrations::save(&vault, &issuer_key, &saved))
-                .await
-                .map_err(|e| AuthorizationError::Vault(e.to_string()))?
-                .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+            on_vault(move || Registrations::save(&vault, &issuer_key, &saved)).await?;
         }
         Ok((listener, record))
     }
@@ -556,10 +549,7 @@ impl ServerAuth {
             // Not loaded in this process yet (the CLI signs out at once).
             None => {
                 let store = self.store.clone();
-                tokio::task::spawn_blocking(move || store.reload())
-                    .await
-                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
-                    .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+                on_vault(move || store.reload()).await?
             }
         };
         let mut warning = None;
@@ -579,7 +569,7 @@ impl ServerAuth {
         }
         let (store, vault) = (self.store.clone(), self.vault.clone());
         let storage = self.settings.token_storage;
-        tokio::task::spawn_blocking(move || {
+        on_vault(move || {
             store.forget_all()?;
             if let Some(grant) = grant
                 && grant.client.kind == ClientKind::Dynamic
@@ -589,11 +579,23 @@ impl ServerAuth {
             }
             Ok::<_, crate::vault::VaultError>(())
         })
-        .await
-        .map_err(|e| AuthorizationError::Vault(e.to_string()))?
-        .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+        .await?;
         Ok(warning)
     }
+}
+
+/// Runs a blocking vault call off the async runtime.
+async fn on_vault<T, E>(
+    call: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, AuthorizationError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| AuthorizationError::Vault(e.to_string()))?
+        .map_err(|e| AuthorizationError::Vault(e.to_string()))
 }
 
 struct ClearOnDrop<'a>(&'a Mutex<Option<(CancellationToken, PasteHandle, String)>>);

@@ -20,6 +20,14 @@ pub(crate) use authorizer::{Readiness, ServerAuth};
 
 use crate::ssrf::UnsafeAddress;
 
+/// Whether a `WWW-Authenticate` challenge says the token lacks scopes
+/// (RFC 6750 `error="insufficient_scope"`).
+pub(crate) fn is_insufficient_scope(challenge: &str) -> bool {
+    // The base URL only resolves `resource_metadata`, which is not read here.
+    let base = url::Url::parse("http://localhost/").expect("a valid URL");
+    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).is_insufficient_scope()
+}
+
 /// Token facts of a server from the vault, without starting anything.
 pub(crate) fn stored_view(
     server: &crate::config::ServerConfig,
