@@ -280,9 +280,11 @@ export class App {
     return (text ?? "").trim();
   }
 
-  /** Waits until the element's text matches `pattern` (a RegExp or a substring); returns it. */
-  async waitText(testid, pattern, { timeout = WAIT_MS } = {}) {
-    const matches = (text) => (pattern instanceof RegExp ? pattern.test(text) : text.includes(pattern));
+  /**
+   * Polls the element until `read(element)` gives a value `matches` accepts; returns that value.
+   * On timeout, throws `failure(last)`, `last` being the last value read ("(absent)" if none).
+   */
+  async #waitValueOf(testid, read, matches, failure, timeout) {
     let last = "(absent)";
     try {
       await this.browser.waitUntil(
@@ -290,7 +292,7 @@ export class App {
           try {
             const element = this.el(testid);
             if (!(await element.isExisting())) return false;
-            last = await this.#innerText(element);
+            last = await read(element);
             return matches(last);
           } catch {
             return false; // replaced while we looked: look again
@@ -299,53 +301,44 @@ export class App {
         { timeout, interval: 150 },
       );
     } catch {
-      throw new Error(`data-testid="${testid}" never matched ${pattern} within ${timeout} ms; last text: ${JSON.stringify(last)}`);
+      throw new Error(failure(last));
     }
     return last;
   }
 
+  /** Waits until the element's text matches `pattern` (a RegExp or a substring); returns it. */
+  async waitText(testid, pattern, { timeout = WAIT_MS } = {}) {
+    const matches = (text) => (pattern instanceof RegExp ? pattern.test(text) : text.includes(pattern));
+    return this.#waitValueOf(
+      testid,
+      (element) => this.#innerText(element),
+      matches,
+      (last) => `data-testid="${testid}" never matched ${pattern} within ${timeout} ms; last text: ${JSON.stringify(last)}`,
+      timeout,
+    );
+  }
+
   /** Waits until an input's value equals `value`. */
   async waitValue(testid, value, { timeout = WAIT_MS } = {}) {
-    let last = "(absent)";
-    try {
-      await this.browser.waitUntil(
-        async () => {
-          try {
-            const element = this.el(testid);
-            if (!(await element.isExisting())) return false;
-            last = await element.getValue();
-            return last === value;
-          } catch {
-            return false; // replaced while we looked: look again
-          }
-        },
-        { timeout, interval: 150 },
-      );
-    } catch {
-      throw new Error(`data-testid="${testid}" never held ${JSON.stringify(value)} within ${timeout} ms; last: ${JSON.stringify(last)}`);
-    }
+    await this.#waitValueOf(
+      testid,
+      (element) => element.getValue(),
+      (last) => last === value,
+      (last) => `data-testid="${testid}" never held ${JSON.stringify(value)} within ${timeout} ms; last: ${JSON.stringify(last)}`,
+      timeout,
+    );
   }
 
   /** Waits until the element's attribute equals `value`. */
   async waitAttr(testid, name, value, { timeout = WAIT_MS } = {}) {
-    let last = "(absent)";
-    try {
-      await this.browser.waitUntil(
-        async () => {
-          try {
-            const element = this.el(testid);
-            if (!(await element.isExisting())) return false;
-            last = await element.getAttribute(name);
-            return last === value;
-          } catch {
-            return false; // replaced while we looked: look again
-          }
-        },
-        { timeout, interval: 150 },
-      );
-    } catch {
-      throw new Error(`data-testid="${testid}" ${name} never became ${JSON.stringify(value)} within ${timeout} ms; last: ${JSON.stringify(last)}`);
-    }
+    await this.#waitValueOf(
+      testid,
+      (element) => element.getAttribute(name),
+      (last) => last === value,
+      (last) =>
+        `data-testid="${testid}" ${name} never became ${JSON.stringify(value)} within ${timeout} ms; last: ${JSON.stringify(last)}`,
+      timeout,
+    );
   }
 
   async click(testid) {
