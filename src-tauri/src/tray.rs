@@ -1,6 +1,7 @@
 //! The tray icon: one image per aggregate state, a tooltip with counts, and
-//! a menu with each server's status, "Authorize <id>" for servers that need
-//! it, "Open Gatehouse" and "Quit". Fed by the same events as the window.
+//! a menu with the same counts (Linux tray icons have no tooltip), each
+//! server's status, "Authorize <id>" for servers that need it, "Open
+//! Gatehouse" and "Quit". Fed by the same events as the window.
 
 use gatehouse_core::api::{ServerView, TrayState, TraySummary};
 use gatehouse_core::events::ServerStatus;
@@ -69,12 +70,13 @@ enum Entry {
     Action(String, String),
 }
 
-/// The menu for these servers: each with its status, "Authorize <id>" for
-/// those waiting for consent, then "Open Gatehouse" and "Quit".
+/// The menu for these servers: the counts, each server with its status,
+/// "Authorize <id>" for those waiting for consent, then "Open Gatehouse"
+/// and "Quit".
 fn entries(servers: &[ServerView]) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    if servers.is_empty() {
-        entries.push(Entry::Note("No servers yet".into()));
+    let mut entries = vec![Entry::Note(TraySummary::of(servers).tooltip())];
+    if !servers.is_empty() {
+        entries.push(Entry::Separator);
     }
     for server in servers {
         entries.push(Entry::Note(format!(
@@ -186,6 +188,10 @@ mod tests {
         assert_eq!(
             entries(&servers),
             [
+                Entry::Note(
+                    "Gatehouse: 1 of 3 connected, 1 needs authorization, 1 with errors".into()
+                ),
+                Entry::Separator,
                 Entry::Note("linear — connected (12 tools)".into()),
                 Entry::Note("sentry — needs authorization".into()),
                 Entry::Note("internal — error: the server did not answer within 30 s".into()),
@@ -197,8 +203,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            entries(&[])[0],
-            Entry::Note("No servers yet".into()),
+            entries(&[]),
+            [
+                Entry::Note("Gatehouse: no servers".into()),
+                Entry::Separator,
+                Entry::Action("open".into(), "Open Gatehouse".into()),
+                Entry::Action("quit".into(), "Quit".into()),
+            ],
             "an empty menu still says something"
         );
     }

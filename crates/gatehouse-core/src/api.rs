@@ -93,7 +93,12 @@ impl TraySummary {
         }
         let mut text = format!("Gatehouse: {} of {} connected", self.connected, self.total);
         if self.needs_attention > 0 {
-            text.push_str(&format!(", {} need authorization", self.needs_attention));
+            let verb = if self.needs_attention == 1 {
+                "needs"
+            } else {
+                "need"
+            };
+            text.push_str(&format!(", {} {verb} authorization", self.needs_attention));
         }
         if self.errors > 0 {
             text.push_str(&format!(", {} with errors", self.errors));
@@ -405,7 +410,7 @@ mod tests {
         assert_eq!(summary.state, TrayState::NeedsAttention);
         assert_eq!(
             summary.tooltip(),
-            "Gatehouse: 2 of 3 connected, 1 need authorization"
+            "Gatehouse: 2 of 3 connected, 1 needs authorization"
         );
         servers.push(view(
             "d",

@@ -24,6 +24,7 @@ export const repoRoot = resolve(here, "../../..");
 const targetDir = resolve(repoRoot, process.env.CARGO_TARGET_DIR || "target");
 export const appBinary = join(targetDir, "debug", "gatehouse-app");
 export const fixtureBinary = join(targetDir, "debug", "gatehouse-fixture");
+export const trayHostBinary = join(targetDir, "debug", "gatehouse-tray-host");
 const fakeBrowserDir = join(repoRoot, "tests", "e2e", "bin");
 
 /** How long a condition in the window may take to come true. */
@@ -523,5 +524,6 @@ export function missingPrerequisites() {
   const missing = [];
   if (!existsSync(appBinary)) missing.push(`the app binary ${appBinary} (npm run ui:build && cargo build -p gatehouse-app)`);
   if (!existsSync(fixtureBinary)) missing.push(`the fixture binary ${fixtureBinary} (cargo build -p gatehouse-fixture)`);
+  if (!existsSync(trayHostBinary)) missing.push(`the tray host binary ${trayHostBinary} (cargo build -p gatehouse-fixture)`);
   return missing;
 }

@@ -113,12 +113,12 @@ export class Proc {
  * Starts `command` with `args` in its own process group; stdout and stderr go to `logFile`
  * (stdout is also handed to `onStdout` line by line, when given).
  */
-export function start(name, command, args, { env, logFile, onStdout, cwd } = {}) {
+export function start(name, command, args, { env, logFile, onStdout, cwd, stdin = false } = {}) {
   const child = spawn(command, args, {
     env,
     cwd,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
   const log = createWriteStream(logFile, { flags: "a" });
   let pending = "";

@@ -18,7 +18,7 @@ describe("window header", () => {
     const badge = await screen.findByTestId("app-summary");
     await waitFor(() => expect(badge).toHaveAttribute("data-state", "needs_attention"));
     expect(badge).toHaveTextContent("Needs attention");
-    expect(badge).toHaveAttribute("title", "1 of 2 connected, 1 need authorization");
+    expect(badge).toHaveAttribute("title", "1 of 2 connected, 1 needs authorization");
   });
 
   test("shows No servers when nothing is configured", async () => {
