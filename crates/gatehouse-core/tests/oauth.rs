@@ -268,6 +268,25 @@ async fn a_rejected_refresh_token_needs_authorization_exactly_once() {
     // The dead tokens are gone from the vault.
     let view = s.engine.servers().remove(0);
     assert_eq!(view.oauth.and_then(|o| o.expires_at), None);
+
+    // Authorizing again gives a session that stays: the old rejection does
+    // not linger and end it.
+    fixture.reject_refresh(false);
+    let status = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(status, ServerStatus::Connected { .. }),
+        "{status:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = s.engine.connections().status("demo").unwrap();
+    assert!(
+        matches!(status, ServerStatus::Connected { .. }),
+        "still connected after authorizing again, not {status:?}"
+    );
     s.engine.shutdown().await;
 }
 

@@ -1,6 +1,11 @@
 //! `gatehouse-fixture`: runs a fixture MCP server for end-to-end tests and
 //! screenshots (header-authenticated, or with `--oauth` the OAuth-protected
 //! demo server), printing its MCP URL on the first line of stdout.
+//!
+//! With `--control`, an OAuth fixture takes commands on stdin, one per line,
+//! so a test can change what the authorization server does while the app
+//! under test holds its tokens: `revoke-all`, `expire-access-tokens`,
+//! `reject-refresh on|off`. Each is acknowledged with `ok <command>`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -33,6 +38,9 @@ struct Args {
     /// With --oauth: a tool that needs an extra scope, as TOOL=SCOPE (repeatable).
     #[arg(long, value_name = "TOOL=SCOPE", value_parser = tool_scope, requires = "oauth")]
     tool_scope: Vec<(String, String)>,
+    /// With --oauth: take control commands on stdin (see the crate docs).
+    #[arg(long, requires = "oauth")]
+    control: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,7 +108,47 @@ async fn main() -> std::io::Result<()> {
     writeln!(stdout, "{}", running.url())?;
     stdout.flush()?;
     drop(stdout);
-    tokio::signal::ctrl_c().await?;
+    match (&running, args.control) {
+        (Running::OAuth(fixture), true) => {
+            tokio::select! {
+                result = control(fixture) => result?,
+                result = tokio::signal::ctrl_c() => result?,
+            }
+        }
+        _ => tokio::signal::ctrl_c().await?,
+    }
     drop(running);
     Ok(())
+}
+
+/// Carries out the commands on stdin until it ends.
+async fn control(fixture: &OAuthFixture) -> std::io::Result<()> {
+    // A blocking reader on its own thread (tokio's stdin is not built here).
+    let (sender, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines.recv().await {
+        let command = line.trim();
+        match command {
+            "revoke-all" => fixture.revoke_all(),
+            "expire-access-tokens" => fixture.expire_access_tokens(),
+            "reject-refresh on" => fixture.reject_refresh(true),
+            "reject-refresh off" => fixture.reject_refresh(false),
+            "" => continue,
+            other => {
+                eprintln!("unknown control command {other:?}");
+                continue;
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "ok {command}")?;
+        stdout.flush()?;
+    }
+    // The test closed stdin: keep serving until Ctrl-C.
+    tokio::signal::ctrl_c().await
 }

@@ -45,14 +45,23 @@ async function freePort() {
   });
 }
 
-/** Starts the in-repo fixture server; resolves once it printed its MCP URL. */
-export async function startFixture(dir, name, args) {
+/**
+ * Starts the in-repo fixture server; resolves once it printed its MCP URL. With `control`, the
+ * fixture takes commands on stdin (`--control`) and `command(text)` sends one and waits for its
+ * acknowledgement.
+ */
+export async function startFixture(dir, name, args, { control = false } = {}) {
   let resolveUrl;
   const url = new Promise((r) => (resolveUrl = r));
-  const proc = start(name, fixtureBinary, args, {
+  const acks = [];
+  const proc = start(name, fixtureBinary, control ? [...args, "--control"] : args, {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     logFile: join(dir, `${name}.log`),
-    onStdout: (line) => resolveUrl(line.trim()),
+    stdin: control,
+    onStdout: (line) => {
+      if (line.startsWith("ok ")) acks.push(line.slice(3));
+      else resolveUrl(line.trim());
+    },
   });
   const timeout = sleep(15000).then(() => null);
   const exited = proc.exited.then(() => null);
@@ -61,7 +70,16 @@ export async function startFixture(dir, name, args) {
     await proc.stop();
     throw new Error(`fixture ${name} did not print its URL; see ${proc.logFile}:\n${tail(proc.logFile)}`);
   }
-  return { url: found, proc };
+  const command = async (text) => {
+    proc.child.stdin.write(`${text}\n`);
+    const deadline = Date.now() + 5000;
+    while (!acks.includes(text)) {
+      if (Date.now() > deadline) throw new Error(`fixture ${name} did not carry out ${text}`);
+      await sleep(20);
+    }
+    acks.splice(acks.indexOf(text), 1);
+  };
+  return { url: found, proc, command };
 }
 
 function tail(file, lines = 40) {
@@ -109,6 +127,13 @@ export class World {
     const fixture = await startFixture(this.dir, name, args);
     this.procs.push(fixture.proc);
     return fixture.url;
+  }
+
+  /** An OAuth fixture steered while the app runs: `{ url, command("revoke-all") }`. */
+  async controlledFixture(name, args) {
+    const fixture = await startFixture(this.dir, name, args, { control: true });
+    this.procs.push(fixture.proc);
+    return fixture;
   }
 
   get configFile() {

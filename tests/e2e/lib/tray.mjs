@@ -1,8 +1,10 @@
-// The app's real tray icon, seen the way a desktop panel sees it. Xvfb has no panel, so the test
-// runs one: gatehouse-tray-host owns org.kde.StatusNotifierWatcher on the session bus, the app's
-// tray (libayatana-appindicator behind Tauri) registers its StatusNotifierItem there, and the host
-// reports the item's icon (recognised by its pixels among icons/*.png), its menu (dbusmenu) and
-// clicks menu entries. Start it before the app: the app looks for a watcher when it starts.
+// The app's real tray icon and desktop notifications, seen the way a desktop panel sees them.
+// Xvfb has no panel, so the test runs one: gatehouse-tray-host owns org.kde.StatusNotifierWatcher
+// and org.freedesktop.Notifications on the session bus; the app's tray (libayatana-appindicator
+// behind Tauri) registers its StatusNotifierItem there, and its notifications arrive there. The
+// host reports the item's icon (recognised by its pixels among icons/*.png) and menu (dbusmenu),
+// clicks menu entries, and lists the notifications. Start it before the app: the app looks for a
+// watcher when it starts.
 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -91,6 +93,11 @@ export class TrayHost {
       const labels = TrayHost.labels(item);
       return item.icon === icon && entries.every((entry) => has(labels, entry));
     });
+  }
+
+  /** The desktop notifications received so far: `[{ appName, summary, body }]`. */
+  async notifications() {
+    return (await this.#ask("notifications")).notifications;
   }
 
   /** Chooses the menu entry labelled `label`, as a person would in the panel. */

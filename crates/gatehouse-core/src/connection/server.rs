@@ -460,6 +460,7 @@ impl ServerRuntime {
 
         let mut unauthorized = self.unauthorized.subscribe();
         unauthorized.mark_unchanged();
+        let mut rejections = auth.as_ref().map(|auth| auth.store().rejections());
         let health_interval = self.shared.health_interval();
         let mut waiting = std::pin::pin!(running.waiting());
         let mut ping = tokio::time::interval_at(
@@ -480,8 +481,12 @@ impl ServerRuntime {
                 }
             };
             let rejected = async {
-                match &auth {
-                    Some(auth) => auth.store().rejected().await,
+                match rejections.as_mut() {
+                    Some(rejections) => {
+                        if rejections.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
                     None => std::future::pending().await,
                 }
             };

@@ -21,7 +21,6 @@ use rmcp::transport::auth::{
     StoredAuthorizationState, StoredCredentials,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
 use crate::config::TokenStorage;
 use crate::fsutil::FileLock;
@@ -146,8 +145,10 @@ struct GrantInner {
     /// The client and metadata the next saved tokens belong to.
     pending: Mutex<Option<(ClientRecord, Option<AuthorizationMetadata>)>>,
     refresh: Arc<tokio::sync::Mutex<()>>,
-    /// Fired when the authorization server rejects the refresh token.
-    rejected: Notify,
+    /// Counts the refresh tokens the authorization server rejected. A watch,
+    /// not a `Notify`: a rejection nobody was waiting for must not linger and
+    /// end the next session, the one a new authorization started.
+    rejections: tokio::sync::watch::Sender<u64>,
 }
 
 impl GrantStore {
@@ -164,7 +165,7 @@ impl GrantStore {
                 current: Mutex::new(None),
                 pending: Mutex::new(None),
                 refresh: Arc::new(tokio::sync::Mutex::new(())),
-                rejected: Notify::new(),
+                rejections: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -201,9 +202,9 @@ impl GrantStore {
         *self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((client, metadata));
     }
 
-    /// Resolves when a refresh token was rejected.
-    pub(crate) async fn rejected(&self) {
-        self.inner.rejected.notified().await
+    /// Watches for refresh tokens being rejected from now on.
+    pub(crate) fn rejections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.rejections.subscribe()
     }
 
     fn persist(&self, record: Option<&GrantRecord>, issuer: &str) -> Result<(), VaultError> {
@@ -332,7 +333,7 @@ impl CredentialStore for GrantStore {
         if let Some(grant) = cleared {
             let issuer = grant.issuer();
             self.persist_async(Some(grant), issuer).await?;
-            self.inner.rejected.notify_one();
+            self.inner.rejections.send_modify(|count| *count += 1);
         }
         Ok(())
     }

@@ -1,18 +1,21 @@
-//! A stand-in for a desktop panel's tray, so end-to-end tests can see the
-//! real tray icon of the Gatehouse app on a bare X server (Xvfb has no
-//! panel). It owns `org.kde.StatusNotifierWatcher` on the D-Bus session bus,
-//! where libayatana-appindicator (behind Tauri's tray icon) registers the
-//! app's StatusNotifierItem, and answers on stdin/stdout, one JSON line per
+//! A stand-in for a desktop panel's tray and notification area, so
+//! end-to-end tests can see the real tray icon and desktop notifications of
+//! the Gatehouse app on a bare X server (Xvfb has no panel). It owns
+//! `org.kde.StatusNotifierWatcher` on the D-Bus session bus, where
+//! libayatana-appindicator (behind Tauri's tray icon) registers the app's
+//! StatusNotifierItem, and `org.freedesktop.Notifications`, where desktop
+//! notifications arrive. It answers on stdin/stdout, one JSON line per
 //! command:
 //!
 //! - `snapshot`: every registered item with its icon (the name of the file
 //!   in `--icons` whose pixels it shows, when one matches) and its menu
 //!   (`com.canonical.dbusmenu` layout: label, enabled, separator);
 //! - `click <label>`: clicks the menu entry with that label, as a person
-//!   choosing it in the panel would.
+//!   choosing it in the panel would;
+//! - `notifications`: the notifications received so far (summary, body).
 //!
-//! It prints `ready` once it owns the watcher's name and exits at the end
-//! of its input.
+//! It prints `ready` once it owns both names and exits at the end of its
+//! input.
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
@@ -95,6 +98,60 @@ mod linux {
         }
     }
 
+    /// Notifications received, in order.
+    type Inbox = Arc<Mutex<Vec<Notification>>>;
+
+    #[derive(Clone, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Notification {
+        app_name: String,
+        summary: String,
+        body: String,
+    }
+
+    struct Notifications {
+        inbox: Inbox,
+    }
+
+    #[zbus::interface(name = "org.freedesktop.Notifications")]
+    impl Notifications {
+        #[allow(clippy::too_many_arguments)]
+        fn notify(
+            &self,
+            app_name: String,
+            _replaces_id: u32,
+            _app_icon: String,
+            summary: String,
+            body: String,
+            _actions: Vec<String>,
+            _hints: HashMap<String, OwnedValue>,
+            _expire_timeout: i32,
+        ) -> u32 {
+            let mut inbox = self.inbox.lock().expect("inbox lock");
+            inbox.push(Notification {
+                app_name,
+                summary,
+                body,
+            });
+            u32::try_from(inbox.len()).unwrap_or(u32::MAX)
+        }
+
+        fn close_notification(&self, _id: u32) {}
+
+        fn get_capabilities(&self) -> Vec<String> {
+            vec!["body".into()]
+        }
+
+        fn get_server_information(&self) -> (String, String, String, String) {
+            (
+                "gatehouse-tray-host".into(),
+                "gatehouse".into(),
+                env!("CARGO_PKG_VERSION").into(),
+                "1.2".into(),
+            )
+        }
+    }
+
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Item {
@@ -130,6 +187,7 @@ mod linux {
             None => Vec::new(),
         };
         let items = Registry::default();
+        let inbox = Inbox::default();
         let connection = zbus::blocking::connection::Builder::session()?
             .serve_at(
                 "/StatusNotifierWatcher",
@@ -137,7 +195,14 @@ mod linux {
                     items: items.clone(),
                 },
             )?
+            .serve_at(
+                "/org/freedesktop/Notifications",
+                Notifications {
+                    inbox: inbox.clone(),
+                },
+            )?
             .name("org.kde.StatusNotifierWatcher")?
+            .name("org.freedesktop.Notifications")?
             .build()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "ready")?;
@@ -149,6 +214,10 @@ mod linux {
                     .map(|items| serde_json::json!({ "items": items })),
                 ("click", label) => {
                     click(&connection, &items, label).map(|()| serde_json::json!({ "ok": true }))
+                }
+                ("notifications", _) => {
+                    let received = inbox.lock().expect("inbox lock").clone();
+                    Ok(serde_json::json!({ "notifications": received }))
                 }
                 _ => Err(format!("unknown command {line:?}").into()),
             };
