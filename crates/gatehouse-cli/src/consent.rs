@@ -5,7 +5,7 @@
 
 use std::io::BufRead;
 
-use gatehouse_core::{ConsentSink, Engine};
+use gatehouse_core::{ConsentSink, Delivery, Engine};
 
 /// Prints the URL and, if asked, opens the system browser.
 pub struct TerminalConsent {
@@ -40,8 +40,11 @@ pub fn read_pasted_urls(engine: Engine, id: String) {
             if line.is_empty() {
                 continue;
             }
-            if !handle.block_on(engine.deliver_callback(&id, line)) {
-                break;
+            match handle.block_on(engine.deliver_callback(&id, line)) {
+                Delivery::Accepted | Delivery::NotWaiting => break,
+                Delivery::Rejected(reason) => eprintln!(
+                    "That address was not accepted: {reason}. Paste the whole address the browser ended on."
+                ),
             }
         }
     });

@@ -368,6 +368,23 @@ impl From<ConfigIssue> for FieldIssue {
     }
 }
 
+/// "10 seconds", "1 minute", "5 minutes", "1 minute 30 seconds".
+pub fn human_duration(duration: std::time::Duration) -> String {
+    let total = duration.as_secs();
+    let unit = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    match (total / 60, total % 60) {
+        (0, seconds) => unit(seconds, "second"),
+        (minutes, 0) => unit(minutes, "minute"),
+        (minutes, seconds) => format!("{} {}", unit(minutes, "minute"), unit(seconds, "second")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,3 +502,4 @@ mod tests {
         assert_eq!(v, Validation::default());
     }
 }
+

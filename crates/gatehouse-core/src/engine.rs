@@ -15,6 +15,7 @@ use crate::connection::{
     AuthorizationTicket, AuthorizeError, ConnectionManager, EVENT_CAPACITY, RequestError,
 };
 use crate::events::{Event, ServerStatus};
+use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::paths::Paths;
 use crate::template::Template;
@@ -410,7 +411,7 @@ impl Engine {
     }
 
     /// Completes an authorization with the URL the browser ended on.
-    pub async fn deliver_callback(&self, id: &str, url: String) -> bool {
+    pub async fn deliver_callback(&self, id: &str, url: String) -> Delivery {
         self.inner.connections.deliver_callback(id, url).await
     }
 

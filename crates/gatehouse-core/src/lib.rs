@@ -19,6 +19,7 @@ pub mod vault;
 pub use api::ServerView;
 pub use connection::AuthorizationTicket;
 pub use engine::{Engine, Error};
+pub use oauth::loopback::Delivery;
 pub use oauth::{AuthorizationError, ConsentSink};
 
 /// MCP protocol types the API hands out (tools, results, resources, prompts).

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{AuthMode, Config, ServerConfig};
 use crate::events::{ErrorKind, Event, ServerStatus};
+use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::vault::Vault;
 use failure::Failure;
@@ -487,10 +488,10 @@ impl ConnectionManager {
 
     /// Hands an authorization the URL the browser ended on (for browsers
     /// that cannot reach the loopback listener).
-    pub async fn deliver_callback(&self, id: &str, url: String) -> bool {
+    pub async fn deliver_callback(&self, id: &str, url: String) -> Delivery {
         match self.runtime(id).ok().and_then(|r| r.existing_auth()) {
             Some(auth) => auth.deliver_callback(url).await,
-            None => false,
+            None => Delivery::NotWaiting,
         }
     }
 

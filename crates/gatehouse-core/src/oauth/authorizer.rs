@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::transport::auth::{
-    AuthClient, AuthError, AuthorizationManager, OAuthClientConfig, WWWAuthenticateParams,
+    AuthClient, AuthError, AuthorizationManager, AuthorizationMetadata, OAuthClientConfig,
+    WWWAuthenticateParams,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use secrecy::ExposeSecret;
@@ -22,7 +23,7 @@ use url::Url;
 
 use super::discovery::{Discovery, discover};
 use super::http::{SafeOAuthHttp, strip_resource_param};
-use super::loopback::{Callback, CallbackListener, ListenerError, Outcome, PasteHandle};
+use super::loopback::{Callback, CallbackListener, Delivery, ListenerError, Outcome, PasteHandle};
 use super::store::{
     ClientKind, ClientRecord, GrantRecord, GrantStore, PendingStates, Registrations, now,
 };
@@ -211,7 +212,7 @@ impl ServerAuth {
     }
 
     /// Hands the flow the URL the browser ended on (paste-back).
-    pub(crate) async fn deliver_callback(&self, url: String) -> bool {
+    pub(crate) async fn deliver_callback(&self, url: String) -> Delivery {
         let paste = self
             .current_flow
             .lock()
@@ -220,7 +221,7 @@ impl ServerAuth {
             .map(|(_, paste, _)| paste.clone());
         match paste {
             Some(paste) => paste.deliver(url).await,
-            None => false,
+            None => Delivery::NotWaiting,
         }
     }
 
@@ -296,26 +297,31 @@ impl ServerAuth {
             .await;
         present.abort();
         let (callback, responder) = waited.map_err(|e| match e {
-            ListenerError::TimedOut(after) => AuthorizationError::TimedOut {
-                minutes: after.as_secs().div_ceil(60),
-            },
+            ListenerError::TimedOut(after) => AuthorizationError::TimedOut { after },
             ListenerError::Cancelled => AuthorizationError::Cancelled,
             ListenerError::PortInUse { port, .. } => AuthorizationError::PortInUse { port },
             ListenerError::Bind(detail) => AuthorizationError::Listener(detail),
         })?;
-        let answer = |outcome: Outcome| {
+        let answer = async |outcome: Outcome| {
             if let Some(responder) = responder {
-                let _ = responder.send(outcome);
+                responder.finish(outcome).await;
             }
         };
         let (code, issuer_param) = match callback {
-            Callback::Denied { error, description } => {
-                let failure = if error == "access_denied" {
-                    AuthorizationError::AccessDenied { description }
-                } else {
-                    AuthorizationError::Refused { error, description }
+            Callback::Denied {
+                error,
+                description,
+                issuer,
+            } => {
+                // RFC 9207 §2.4: error responses are checked for `iss` too.
+                let failure = match issuer_mismatch(&found.metadata, issuer.as_deref()) {
+                    Some(mismatch) => mismatch,
+                    None if error == "access_denied" => {
+                        AuthorizationError::AccessDenied { description }
+                    }
+                    None => AuthorizationError::Refused { error, description },
                 };
-                answer(Outcome::Failure(capitalized(&failure.to_string())));
+                answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
                 return Err(failure);
             }
             Callback::Code { code, issuer, .. } => (code, issuer),
@@ -330,7 +336,7 @@ impl ServerAuth {
             .await;
         match exchanged {
             Ok(_) => {
-                answer(Outcome::Success);
+                answer(Outcome::Success).await;
                 self.challenge
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -339,7 +345,7 @@ impl ServerAuth {
             }
             Err(error) => {
                 let failure = AuthorizationError::from_auth(error);
-                answer(Outcome::Failure(capitalized(&failure.to_string())));
+                answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
                 Err(failure)
             }
         }
@@ -621,6 +627,29 @@ fn loopback_port(redirect_uri: &str) -> Option<u16> {
         .flatten()
 }
 
+/// RFC 9207 for an error response: when the authorization server names
+/// itself (or promises to), it must be the one we sent the person to.
+fn issuer_mismatch(
+    metadata: &AuthorizationMetadata,
+    received: Option<&str>,
+) -> Option<AuthorizationError> {
+    let expected = metadata.issuer.as_deref()?;
+    let promised = metadata
+        .additional_fields
+        .get("authorization_response_iss_parameter_supported")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    match received {
+        Some(received) if received != expected => Some(AuthorizationError::IssuerMismatch(
+            format!("expected {expected:?}, got {received:?}"),
+        )),
+        None if promised => Some(AuthorizationError::IssuerMismatch(format!(
+            "no issuer given; expected {expected:?}"
+        ))),
+        _ => None,
+    }
+}
+
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -633,5 +662,37 @@ fn capitalized(text: &str) -> String {
             out
         }
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(iss_promised: bool) -> AuthorizationMetadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": "https://as.example",
+            "authorization_endpoint": "https://as.example/authorize",
+            "token_endpoint": "https://as.example/token",
+            "authorization_response_iss_parameter_supported": iss_promised,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn error_responses_are_checked_for_their_issuer() {
+        let plain = metadata(false);
+        assert!(issuer_mismatch(&plain, None).is_none());
+        assert!(issuer_mismatch(&plain, Some("https://as.example")).is_none());
+        assert!(matches!(
+            issuer_mismatch(&plain, Some("https://evil.example")),
+            Some(AuthorizationError::IssuerMismatch(_))
+        ));
+        let promised = metadata(true);
+        assert!(matches!(
+            issuer_mismatch(&promised, None),
+            Some(AuthorizationError::IssuerMismatch(_))
+        ));
+        assert!(issuer_mismatch(&promised, Some("https://as.example")).is_none());
     }
 }

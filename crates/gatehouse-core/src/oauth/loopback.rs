@@ -2,19 +2,24 @@
 //! (RFC 8252 §7.3).
 //!
 //! It binds 127.0.0.1 before the client is registered, so the redirect URI
-//! it reports is exactly the one the browser will use. It reads each request
-//! until the blank line that ends the headers, however the bytes are split
-//! across TCP reads; answers anything but `GET /callback` with 404; answers a
-//! callback whose `state` does not match with 400 and keeps waiting; and
-//! stops after one good callback, a cancellation or its timeout, releasing
-//! the port. The browser gets a small page saying what happened.
+//! it reports is exactly the one the browser will use. Each connection is
+//! served on its own task, so a connection that never sends anything (a
+//! browser's speculative preconnect, a port scanner) cannot hold up the real
+//! callback. It reads each request until the blank line that ends the
+//! headers, however the bytes are split across TCP reads; answers anything
+//! but `GET /callback` with 404; answers a callback whose `state` does not
+//! match with 400 and keeps waiting; and stops after one good callback, a
+//! cancellation or its timeout, releasing the port. The browser gets a small
+//! page saying what happened, written before the flow reports its result.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -24,6 +29,12 @@ pub const CALLBACK_PATH: &str = "/callback";
 const MAX_HEAD: usize = 16 * 1024;
 /// How long one browser connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 64;
+/// How long the browser's connection waits for the outcome of the exchange.
+const OUTCOME_WAIT: Duration = Duration::from_secs(60);
+/// How long the flow waits for the final page to reach the browser.
+const PAGE_WRITE_WAIT: Duration = Duration::from_secs(2);
 
 /// What the authorization server sent back, after `state` was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +45,12 @@ pub enum Callback {
         state: String,
         issuer: Option<String>,
     },
-    /// The authorization server (or the person) refused.
+    /// The authorization server (or the person) refused. `issuer` is
+    /// RFC 9207's `iss`, which error responses carry too.
     Denied {
         error: String,
         description: Option<String>,
+        issuer: Option<String>,
     },
 }
 
@@ -49,14 +62,38 @@ pub enum ListenerError {
     PortInUse { port: u16, detail: String },
     #[error("cannot listen on the loopback interface: {0}")]
     Bind(String),
-    #[error("the browser did not come back within {} minutes", .0.as_secs().div_ceil(60))]
+    #[error("the browser did not come back within {}", crate::api::human_duration(*.0))]
     TimedOut(Duration),
     #[error("the authorization was cancelled")]
     Cancelled,
 }
 
 /// How the flow answers the browser once it knows the outcome.
-pub type Responder = oneshot::Sender<Outcome>;
+pub struct Responder {
+    outcome: oneshot::Sender<Outcome>,
+    written: oneshot::Receiver<()>,
+}
+
+impl Responder {
+    /// Shows the browser the outcome, and waits (briefly) until the page is
+    /// written, so that a program ending right after still answers it.
+    pub async fn finish(self, outcome: Outcome) {
+        if self.outcome.send(outcome).is_ok() {
+            let _ = tokio::time::timeout(PAGE_WRITE_WAIT, self.written).await;
+        }
+    }
+}
+
+/// What became of a pasted URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// It is the callback the flow waited for.
+    Accepted,
+    /// It is not; the reason says why, in words for the person.
+    Rejected(&'static str),
+    /// No authorization is waiting.
+    NotWaiting,
+}
 
 /// The page the browser sees at the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,17 +106,23 @@ pub enum Outcome {
 pub struct CallbackListener {
     listener: TcpListener,
     addr: SocketAddr,
-    pasted: (mpsc::Sender<String>, mpsc::Receiver<String>),
+    pasted: (mpsc::Sender<Pasted>, mpsc::Receiver<Pasted>),
 }
+
+type Pasted = (String, oneshot::Sender<Delivery>);
 
 /// Delivers a URL the person pasted (the address their browser ended on)
 /// to a listener, for machines where the browser cannot reach it.
 #[derive(Clone)]
-pub struct PasteHandle(mpsc::Sender<String>);
+pub struct PasteHandle(mpsc::Sender<Pasted>);
 
 impl PasteHandle {
-    pub async fn deliver(&self, url: String) -> bool {
-        self.0.send(url).await.is_ok()
+    pub async fn deliver(&self, url: String) -> Delivery {
+        let (reply, verdict) = oneshot::channel();
+        if self.0.send((url, reply)).await.is_err() {
+            return Delivery::NotWaiting;
+        }
+        verdict.await.unwrap_or(Delivery::NotWaiting)
     }
 }
 
@@ -130,23 +173,39 @@ impl CallbackListener {
         cancel: &CancellationToken,
     ) -> Result<(Callback, Option<Responder>), ListenerError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let expected: Arc<str> = Arc::from(expected_state);
+        let (found_tx, mut found_rx) = mpsc::channel(1);
+        // Dropped on return: connections still being read are closed.
+        let mut connections = JoinSet::new();
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return Err(ListenerError::Cancelled),
                 () = tokio::time::sleep_until(deadline) => return Err(ListenerError::TimedOut(timeout)),
-                Some(pasted) = self.pasted.1.recv() => {
+                Some((pasted, reply)) = self.pasted.1.recv() => {
                     match parse_target(&pasted, expected_state) {
-                        Ok(callback) => return Ok((callback, None)),
+                        Ok(callback) => {
+                            let _ = reply.send(Delivery::Accepted);
+                            return Ok((callback, None));
+                        }
                         Err(rejection) => {
                             tracing::info!(reason = rejection.reason(), "pasted URL rejected");
+                            let _ = reply.send(Delivery::Rejected(rejection.pasted_reason()));
                         }
                     }
                 }
+                Some(found) = found_rx.recv() => return Ok(found),
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    if let Some(found) = serve(stream, expected_state, cancel).await {
-                        return Ok(found);
+                    if connections.len() >= MAX_CONNECTIONS {
+                        continue; // dropped: closed at once
                     }
+                    let (expected, found_tx) = (expected.clone(), found_tx.clone());
+                    connections.spawn(async move {
+                        if let Some(found) = serve(stream, &expected).await {
+                            let _ = found_tx.send(found).await;
+                        }
+                    });
                 }
             }
         }
@@ -157,14 +216,20 @@ impl CallbackListener {
 async fn serve(
     mut stream: TcpStream,
     expected_state: &str,
-    cancel: &CancellationToken,
 ) -> Option<(Callback, Option<Responder>)> {
-    let head = tokio::select! {
-        () = cancel.cancelled() => return None,
-        head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)) => match head {
-            Ok(Ok(head)) => head,
-            _ => return None,
-        },
+    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::InvalidData => {
+            respond(
+                &mut stream,
+                431,
+                "Request too large",
+                "This request is larger than a sign-in redirect can be.",
+            )
+            .await;
+            return None;
+        }
+        _ => return None,
     };
     let Some((method, target)) = request_line(&head) else {
         respond(
@@ -188,9 +253,13 @@ async fn serve(
     }
     match parse_target(&format!("http://127.0.0.1{target}"), expected_state) {
         Ok(callback) => {
-            let (tx, rx) = oneshot::channel();
+            let (outcome_tx, outcome_rx) = oneshot::channel();
+            let (written_tx, written_rx) = oneshot::channel();
+            // The page is written by a task of its own: the listener (and
+            // this connection's task with it) ends as soon as the callback
+            // is handed over.
             tokio::spawn(async move {
-                let outcome = tokio::time::timeout(Duration::from_secs(60), rx)
+                let outcome = tokio::time::timeout(OUTCOME_WAIT, outcome_rx)
                     .await
                     .ok()
                     .and_then(Result::ok);
@@ -209,8 +278,13 @@ async fn serve(
                     ),
                 };
                 respond(&mut stream, 200, title, &text).await;
+                let _ = written_tx.send(());
             });
-            Some((callback, Some(tx)))
+            let responder = Responder {
+                outcome: outcome_tx,
+                written: written_rx,
+            };
+            Some((callback, Some(responder)))
         }
         Err(Rejection::NotCallbackPath) => {
             respond(&mut stream, 404, "Not found", "Nothing is here.").await;
@@ -229,7 +303,9 @@ async fn serve(
     }
 }
 
-/// Reads until CRLFCRLF, across however many reads it takes.
+/// Reads until the blank line that ends the head (CRLFCRLF, or bare LFs as
+/// RFC 9112 §2.2 lets a recipient accept), across however many reads it
+/// takes. A head over `MAX_HEAD` is `InvalidData`.
 async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 2048];
@@ -239,7 +315,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(end) = head_end(&head) {
             head.truncate(end);
             return Ok(head);
         }
@@ -247,6 +323,21 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
             return Err(std::io::ErrorKind::InvalidData.into());
         }
     }
+}
+
+/// Where the head ends: the first empty line.
+fn head_end(bytes: &[u8]) -> Option<usize> {
+    let mut line_start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte == b'\n' {
+            let line = &bytes[line_start..i];
+            if line.is_empty() || line == b"\r" {
+                return Some(line_start);
+            }
+            line_start = i + 1;
+        }
+    }
+    None
 }
 
 /// `(method, target)` of the request line.
@@ -280,6 +371,18 @@ impl Rejection {
                 "This sign-in response does not belong to the authorization Gatehouse is waiting for (its state does not match)."
             }
             Self::MissingCode => "The sign-in response carries no authorization code.",
+        }
+    }
+
+    /// The reason, told to a person who pasted the address.
+    fn pasted_reason(&self) -> &'static str {
+        match self {
+            Self::NotCallbackPath => {
+                "it is not the address of Gatehouse's sign-in redirect (http://127.0.0.1:PORT/callback?…)"
+            }
+            Self::Malformed => "it is not a complete address, or it repeats a parameter",
+            Self::WrongState => "it belongs to another authorization (its state does not match)",
+            Self::MissingCode => "it carries no authorization code",
         }
     }
 }
@@ -316,9 +419,13 @@ fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> 
         return Err(Rejection::WrongState);
     }
     if let Some(error) = error {
+        if error.trim().is_empty() {
+            return Err(Rejection::Malformed);
+        }
         return Ok(Callback::Denied {
             error: printable(&error, 64),
             description: description.map(|d| printable(&d, 300)),
+            issuer,
         });
     }
     match code {
@@ -331,9 +438,15 @@ fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> 
     }
 }
 
-/// Text from the authorization server, made safe to show.
+/// Text from the authorization server, made safe to show: no control
+/// characters, and none of the invisible ones that reorder or hide text
+/// (bidirectional overrides, zero-width characters).
 fn printable(text: &str, max: usize) -> String {
-    text.chars().filter(|c| !c.is_control()).take(max).collect()
+    let invisible = |c: char| matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+    text.chars()
+        .filter(|&c| !c.is_control() && !invisible(c))
+        .take(max)
+        .collect()
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
@@ -341,6 +454,7 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        431 => "Request Header Fields Too Large",
         _ => "Method Not Allowed",
     };
     let body = page(title, text);
@@ -416,7 +530,7 @@ mod tests {
                 issuer: Some("https://as.example".into())
             }
         );
-        responder.unwrap().send(Outcome::Success).unwrap();
+        responder.unwrap().finish(Outcome::Success).await;
         let page = browser.await.unwrap();
         assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
         assert!(page.contains("You can close this tab"), "{page}");
@@ -449,8 +563,8 @@ mod tests {
         assert!(matches!(callback, Callback::Code { ref code, .. } if code == "c2"));
         responder
             .unwrap()
-            .send(Outcome::Failure("The token exchange failed.".into()))
-            .unwrap();
+            .finish(Outcome::Failure("The token exchange failed.".into()))
+            .await;
         let page = right.await.unwrap();
         assert!(page.contains("The token exchange failed."), "{page}");
     }
@@ -476,7 +590,8 @@ mod tests {
             callback,
             Callback::Denied {
                 error: "access_denied".into(),
-                description: Some("The user said no".into())
+                description: Some("The user said no".into()),
+                issuer: None,
             }
         );
         drop(responder);
@@ -530,12 +645,19 @@ mod tests {
             tokio::spawn(
                 async move { listener.wait("st", Duration::from_secs(10), &cancel).await },
             );
-        paste
+        let wrong = paste
             .deliver("http://127.0.0.1:1/callback?code=a&state=wrong".into())
             .await;
-        paste
+        assert!(
+            matches!(wrong, Delivery::Rejected(reason) if reason.contains("state does not match")),
+            "{wrong:?}"
+        );
+        let garbage = paste.deliver("not an address".into()).await;
+        assert!(matches!(garbage, Delivery::Rejected(_)), "{garbage:?}");
+        let right = paste
             .deliver("  http://127.0.0.1:1/callback?code=ok&state=st \n".into())
             .await;
+        assert_eq!(right, Delivery::Accepted);
         let (callback, responder) = waiting.await.unwrap().unwrap();
         assert!(matches!(callback, Callback::Code { ref code, .. } if code == "ok"));
         assert!(responder.is_none());
@@ -549,5 +671,117 @@ mod tests {
             parse_target("http://x/callback?state=s", "s"),
             Err(Rejection::MissingCode)
         ));
+    }
+
+    #[tokio::test]
+    async fn idle_connections_do_not_hold_up_the_callback() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(30), &cancel).await });
+        // A browser's preconnects, or anyone else: connected, silent.
+        let mut idle = Vec::new();
+        for _ in 0..20 {
+            idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        let started = tokio::time::Instant::now();
+        let browser =
+            tokio::spawn(async move { send(port, &[&get("/callback?code=c&state=s")]).await });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the callback waited {:?} behind idle connections",
+            started.elapsed()
+        );
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "c"));
+        responder.unwrap().finish(Outcome::Success).await;
+        assert!(browser.await.unwrap().starts_with("HTTP/1.1 200"));
+        drop(idle);
+    }
+
+    #[tokio::test]
+    async fn the_page_is_written_before_finish_returns() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
+        let mut browser = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        browser
+            .write_all(&get("/callback?error=access_denied&state=s"))
+            .await
+            .unwrap();
+        let (_, responder) = waiting.await.unwrap().unwrap();
+        responder
+            .unwrap()
+            .finish(Outcome::Failure("Access was declined.".into()))
+            .await;
+        // Whatever happens to the program now, the page is already sent.
+        let mut page = vec![0; 64 * 1024];
+        let n = tokio::time::timeout(Duration::from_millis(200), browser.read(&mut page))
+            .await
+            .expect("the page was already there")
+            .unwrap();
+        let page = String::from_utf8_lossy(&page[..n]);
+        assert!(page.contains("Access was declined."), "{page}");
+    }
+
+    #[tokio::test]
+    async fn bare_line_feeds_and_oversized_requests_get_answers() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
+        let huge = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD + 10));
+        let answer = send(port, &[huge.as_bytes()]).await;
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+        let wrong = send(port, &[b"GET /callback?code=x&state=bad HTTP/1.1\n\n"]).await;
+        assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
+        let browser = tokio::spawn(async move {
+            send(
+                port,
+                &[b"GET /callback?code=c&state=s HTTP/1.1\nHost: x\n\n"],
+            )
+            .await
+        });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "c"));
+        responder.unwrap().finish(Outcome::Success).await;
+        assert!(browser.await.unwrap().starts_with("HTTP/1.1 200"));
+    }
+
+    #[test]
+    fn an_empty_error_is_not_an_answer_and_invisible_characters_are_dropped() {
+        assert!(matches!(
+            parse_target("http://x/callback?code=a&state=s&error=", "s"),
+            Err(Rejection::Malformed)
+        ));
+        let denied = parse_target(
+            "http://x/callback?state=s&error=access_denied&error_description=%E2%80%AEgnp.exe%E2%80%8B%1B%5B31m&iss=https%3A%2F%2Fas",
+            "s",
+        )
+        .unwrap();
+        assert_eq!(
+            denied,
+            Callback::Denied {
+                error: "access_denied".into(),
+                description: Some("gnp.exe[31m".into()),
+                issuer: Some("https://as".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn timeouts_are_told_in_the_right_unit() {
+        assert_eq!(
+            ListenerError::TimedOut(Duration::from_secs(10)).to_string(),
+            "the browser did not come back within 10 seconds"
+        );
+        assert_eq!(
+            ListenerError::TimedOut(Duration::from_secs(300)).to_string(),
+            "the browser did not come back within 5 minutes"
+        );
     }
 }

@@ -70,8 +70,8 @@ pub enum AuthorizationError {
         error: String,
         description: Option<String>,
     },
-    #[error("the browser did not come back within {} minutes", .minutes)]
-    TimedOut { minutes: u64 },
+    #[error("the browser did not come back within {}", crate::api::human_duration(*.after))]
+    TimedOut { after: std::time::Duration },
     #[error("the authorization was cancelled")]
     Cancelled,
     #[error("{0}")]
