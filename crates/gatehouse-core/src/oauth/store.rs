@@ -88,18 +88,28 @@ impl GrantRecord {
         self.credentials.token_response.is_some()
     }
 
-    /// When the access token expires, in Unix seconds.
-    pub(crate) fn expires_at(&self) -> Option<u64> {
+    /// The access token's lifetime in seconds, as far as it is known.
+    fn lifetime(&self) -> Option<u64> {
         let token = self.credentials.token_response.as_ref()?;
-        Some(self.credentials.token_received_at? + token.expires_in()?.as_secs())
+        Some(token.expires_in()?.as_secs().min(MAX_TOKEN_LIFETIME))
     }
 
-    /// When to refresh: at 80 % of the token's lifetime.
+    /// When the access token expires, in Unix seconds.
+    pub(crate) fn expires_at(&self) -> Option<u64> {
+        Some(
+            self.credentials
+                .token_received_at?
+                .saturating_add(self.lifetime()?),
+        )
+    }
+
+    /// When to refresh: at 80 % of the token's lifetime, and never sooner
+    /// than `MIN_REFRESH_AFTER` after the token arrived (a server that hands
+    /// out one-second tokens is not refreshed in a tight loop).
     pub(crate) fn refresh_at(&self) -> Option<u64> {
-        let token = self.credentials.token_response.as_ref()?;
-        token.refresh_token()?;
-        let lifetime = token.expires_in()?.as_secs();
-        Some(self.credentials.token_received_at? + lifetime * 4 / 5)
+        self.credentials.token_response.as_ref()?.refresh_token()?;
+        let after = (self.lifetime()? / 5 * 4).max(MIN_REFRESH_AFTER);
+        Some(self.credentials.token_received_at?.saturating_add(after))
     }
 
     /// What the front ends may show about the grant (never a token).
@@ -117,6 +127,56 @@ impl GrantRecord {
             .as_ref()
             .and_then(|t| t.refresh_token().map(|r| r.secret().clone()))
     }
+}
+
+/// Longest token lifetime believed (ten years); beyond it is nonsense.
+const MAX_TOKEN_LIFETIME: u64 = 10 * 365 * 24 * 3600;
+/// Soonest background refresh after a token arrived, in seconds.
+const MIN_REFRESH_AFTER: u64 = 2;
+/// Largest access or refresh token accepted: it has to fit in a header.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Checks tokens from the authorization server before they are kept:
+/// Bearer only (RFC 6749 §7.1: a client must not use a token type it does
+/// not understand), of a size and alphabet that fit an HTTP header, and a
+/// lifetime that means something (none is believed above ten years; a
+/// lifetime of zero is read as unknown).
+fn checked(mut credentials: StoredCredentials) -> Result<StoredCredentials, AuthError> {
+    let Some(token) = credentials.token_response.as_mut() else {
+        return Ok(credentials);
+    };
+    let refuse = |why: String| Err(AuthError::TokenExchangeFailed(why));
+    let token_type = token.token_type().as_ref().to_owned();
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return refuse(format!(
+            "the authorization server issued a {:?} token; Gatehouse can only use Bearer tokens",
+            crate::oauth::short(&token_type)
+        ));
+    }
+    let header_safe = |t: &str| {
+        !t.is_empty() && t.len() <= MAX_TOKEN_BYTES && t.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if !header_safe(token.access_token().secret()) {
+        return refuse(
+            "the authorization server issued an access token that cannot be sent in a header (empty, over 16 KiB, or with spaces or control characters)".into(),
+        );
+    }
+    if token
+        .refresh_token()
+        .is_some_and(|r| !header_safe(r.secret()))
+    {
+        return refuse(
+            "the authorization server issued an unusable refresh token (empty, over 16 KiB, or with spaces or control characters)".into(),
+        );
+    }
+    match token.expires_in().map(|d| d.as_secs()) {
+        Some(0) => token.set_expires_in(None),
+        Some(seconds) if seconds > MAX_TOKEN_LIFETIME => {
+            token.set_expires_in(Some(&std::time::Duration::from_secs(MAX_TOKEN_LIFETIME)));
+        }
+        _ => {}
+    }
+    Ok(credentials)
 }
 
 pub(crate) fn now() -> u64 {
@@ -263,6 +323,7 @@ impl CredentialStore for GrantStore {
     }
 
     async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
+        let credentials = checked(credentials)?;
         let record = {
             let pending = self
                 .inner
@@ -472,5 +533,79 @@ impl StateStore for PendingStates {
             .unwrap_or_else(|e| e.into_inner())
             .remove(csrf_token);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials(token: serde_json::Value) -> StoredCredentials {
+        let response = serde_json::from_value(token).unwrap();
+        StoredCredentials::new("client".into(), Some(response), vec![], Some(1_000))
+    }
+
+    fn grant(credentials: StoredCredentials) -> GrantRecord {
+        GrantRecord {
+            credentials,
+            client: ClientRecord {
+                client_id: "client".into(),
+                client_secret: None,
+                redirect_uri: "http://127.0.0.1:1/callback".into(),
+                kind: ClientKind::Dynamic,
+                registered_at: 0,
+            },
+            metadata: None,
+            saved_at: 0,
+        }
+    }
+
+    #[test]
+    fn absurd_lifetimes_neither_overflow_nor_loop() {
+        for expires_in in [u64::MAX, 1 << 62] {
+            let kept = checked(credentials(serde_json::json!({
+                "access_token": "at", "token_type": "Bearer",
+                "refresh_token": "rt", "expires_in": expires_in,
+            })))
+            .unwrap();
+            let record = grant(kept);
+            assert_eq!(record.expires_at(), Some(1_000 + MAX_TOKEN_LIFETIME));
+            assert!(record.refresh_at().unwrap() > 1_000 + MAX_TOKEN_LIFETIME / 2);
+        }
+        // Zero means unknown: no background refresh at all.
+        let zero = grant(
+            checked(credentials(serde_json::json!({
+                "access_token": "at", "token_type": "bearer",
+                "refresh_token": "rt", "expires_in": 0,
+            })))
+            .unwrap(),
+        );
+        assert_eq!(zero.refresh_at(), None);
+        // One second: refreshed no sooner than two seconds after arrival.
+        let short = grant(credentials(serde_json::json!({
+            "access_token": "at", "token_type": "Bearer",
+            "refresh_token": "rt", "expires_in": 1,
+        })));
+        assert_eq!(short.refresh_at(), Some(1_000 + MIN_REFRESH_AFTER));
+    }
+
+    #[test]
+    fn tokens_gatehouse_cannot_send_are_refused() {
+        let refused = |token: serde_json::Value| checked(credentials(token)).is_err();
+        assert!(refused(
+            serde_json::json!({"access_token": "at", "token_type": "mac"})
+        ));
+        assert!(refused(
+            serde_json::json!({"access_token": "a".repeat(MAX_TOKEN_BYTES + 1), "token_type": "Bearer"})
+        ));
+        assert!(refused(
+            serde_json::json!({"access_token": "a\r\nX-Evil: 1", "token_type": "Bearer"})
+        ));
+        assert!(refused(
+            serde_json::json!({"access_token": "at", "token_type": "Bearer", "refresh_token": "r t"})
+        ));
+        assert!(!refused(
+            serde_json::json!({"access_token": "a.b-c_d~e+f/g=", "token_type": "Bearer"})
+        ));
     }
 }
