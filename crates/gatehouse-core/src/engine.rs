@@ -295,15 +295,21 @@ impl Engine {
     }
 
     /// Replaces server `id`'s settings and restarts that connection only. A
-    /// renamed OAuth server keeps its tokens.
+    /// renamed OAuth server keeps its tokens; a server whose address changed,
+    /// or whose OAuth was switched off, loses them (they were issued for the
+    /// old address and are never sent to another).
     pub fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
+        let before = self.server_config(id)?;
         let (old_key, new_key) = (
             crate::config::normalize_id(id),
             crate::config::normalize_id(&server.id),
         );
-        let renamed = old_key != new_key;
+        let had_oauth = before.auth_mode() == AuthMode::OAuth;
+        let keeps_grants = before.url == server.url && server.auth_mode() == AuthMode::OAuth;
         let config = self.inner.config_file.update_server(id, server)?;
-        let migrated = if renamed {
+        let migrated = if had_oauth && !keeps_grants {
+            crate::oauth::store::forget_grants(&self.inner.vault, &old_key)
+        } else if old_key != new_key {
             crate::oauth::store::rename_grants(&self.inner.vault, &old_key, &new_key)
         } else {
             Ok(())
@@ -323,6 +329,16 @@ impl Engine {
             tracing::warn!(server = id, %error, "sign-out before removal failed");
         }
         let config = self.inner.config_file.remove_server(id)?;
+        // Whatever sign-out managed (or if OAuth was off by now), nothing of
+        // this server's grants outlives it: a new server under the same id
+        // must not inherit them.
+        // (A vault that cannot be read now keeps them, unused: they are
+        // bound to the old address.)
+        if let Err(error) =
+            crate::oauth::store::forget_grants(&self.inner.vault, &crate::config::normalize_id(id))
+        {
+            tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
+        }
         self.config_changed(config);
         Ok(())
     }

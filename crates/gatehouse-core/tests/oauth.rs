@@ -979,6 +979,70 @@ async fn renaming_a_server_keeps_its_authorization() {
 }
 
 #[tokio::test]
+async fn tokens_are_never_sent_to_another_address_or_inherited_by_a_new_server() {
+    let s = Setup::new();
+    let first = fixture(OAuthOptions::default()).await;
+    let second = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &first.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let issued: Vec<String> = first.issued_tokens().into_iter().map(|t| t.token).collect();
+    let carries_a_first_token = |requests: Vec<gatehouse_fixture::RecordedRequest>| {
+        requests.iter().any(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| issued.iter().any(|t| v.contains(t.as_str())))
+        })
+    };
+
+    // The address edited by hand in the config file, Gatehouse not running.
+    s.engine.shutdown().await;
+    let path = s.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&first.url(), &second.url())).unwrap();
+    let reopened = s.reopen();
+    reopened.start();
+    wait_for(&reopened, "demo", LONG, needs_authorization).await;
+    assert!(
+        !carries_a_first_token(second.mcp_requests()),
+        "a token issued for the first server went to the second"
+    );
+
+    // Removed and added again under the same id: a new server, no tokens.
+    reopened.remove_server("demo").await.unwrap();
+    reopened
+        .add_server(oauth_server("demo", &first.url()))
+        .unwrap();
+    wait_for(&reopened, "demo", LONG, needs_authorization).await;
+
+    // Authorized again, then moved to another address in the editor.
+    reopened
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let mut moved = reopened.server_config("demo").unwrap();
+    moved.url = second.url();
+    reopened.update_server("demo", moved).unwrap();
+    wait_for(&reopened, "demo", LONG, needs_authorization).await;
+    let issued_now: Vec<String> = first.issued_tokens().into_iter().map(|t| t.token).collect();
+    assert!(
+        !second.mcp_requests().iter().any(|r| r
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| issued_now.iter().any(|t| v.contains(t.as_str())))),
+        "a token issued for the first server went to the second after an edit"
+    );
+    reopened.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_locked_vault_holds_servers_until_it_is_unlocked() {
     use gatehouse_core::events::ErrorKind;
     use gatehouse_core::paths::Paths;

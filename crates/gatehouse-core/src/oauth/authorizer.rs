@@ -90,6 +90,7 @@ impl ServerAuth {
         );
         let store = GrantStore::new(
             &normalize_id(&server.id),
+            url.as_str(),
             settings.token_storage,
             vault.clone(),
         );

@@ -36,6 +36,7 @@ pub(crate) fn stored_view(
     let settings = server.oauth_settings()?;
     let store = store::GrantStore::new(
         &crate::config::normalize_id(&server.id),
+        url::Url::parse(&server.url).ok()?.as_str(),
         settings.token_storage,
         vault.clone(),
     );

@@ -73,6 +73,12 @@ pub(crate) struct GrantRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metadata: Option<AuthorizationMetadata>,
     pub(crate) saved_at: u64,
+    /// The MCP server URL the tokens were issued for. A grant is only ever
+    /// used for that URL: if the server's address changes, its tokens are
+    /// not sent to the new one. (Absent in grants saved before this was
+    /// recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) resource: Option<String>,
 }
 
 impl GrantRecord {
@@ -198,6 +204,8 @@ pub(crate) struct GrantStore {
 
 struct GrantInner {
     server_key: String,
+    /// The server URL grants must have been issued for.
+    resource: String,
     storage: TokenStorage,
     vault: Vault,
     lock_path: PathBuf,
@@ -212,13 +220,19 @@ struct GrantInner {
 }
 
 impl GrantStore {
-    pub(crate) fn new(server_key: &str, storage: TokenStorage, vault: Vault) -> Self {
+    pub(crate) fn new(
+        server_key: &str,
+        resource: &str,
+        storage: TokenStorage,
+        vault: Vault,
+    ) -> Self {
         let lock_path = vault
             .path()
             .with_file_name(format!("oauth-refresh-{server_key}"));
         Self {
             inner: Arc::new(GrantInner {
                 server_key: server_key.to_owned(),
+                resource: resource.to_owned(),
                 storage,
                 vault,
                 lock_path,
@@ -245,11 +259,13 @@ impl GrantStore {
             return Ok(self.grant());
         }
         let key = self.inner.server_key.clone();
+        let resource = self.inner.resource.as_str();
         let newest = self.inner.vault.read(|doc| {
             doc.oauth_credentials.get(&key).and_then(|by_issuer| {
                 by_issuer
                     .values()
                     .filter_map(|v| serde_json::from_value::<GrantRecord>(v.clone()).ok())
+                    .filter(|g| g.resource.as_deref().is_none_or(|r| r == resource))
                     .max_by_key(|g| g.saved_at)
             })
         })?;
@@ -353,6 +369,7 @@ impl CredentialStore for GrantStore {
                 client,
                 metadata,
                 saved_at: now(),
+                resource: Some(self.inner.resource.clone()),
             };
             *current = Some(record.clone());
             record
@@ -417,6 +434,21 @@ impl CredentialStore for GrantStore {
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?;
         Ok(Some(CredentialRefreshGuard::new((in_process, file_lock))))
     }
+}
+
+/// Deletes every grant stored for a server id, whatever it was issued for
+/// (removal, a changed address, OAuth switched off).
+pub(crate) fn forget_grants(vault: &Vault, key: &str) -> Result<(), VaultError> {
+    if !vault.path().exists() {
+        return Ok(());
+    }
+    let present = vault.read(|doc| doc.oauth_credentials.contains_key(key))?;
+    if !present {
+        return Ok(());
+    }
+    vault.update(|doc| {
+        doc.oauth_credentials.remove(key);
+    })
 }
 
 /// Moves a server's grants to its new id (a rename in the editor), so the
@@ -557,6 +589,7 @@ mod tests {
             },
             metadata: None,
             saved_at: 0,
+            resource: None,
         }
     }
 
