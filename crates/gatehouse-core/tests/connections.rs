@@ -293,11 +293,16 @@ async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
     ));
 
     // The server goes away: a request fails, and the connection notices.
+    // (A call: the tool list is answered from what the session listed.)
     fixture.stop().await;
     let err = s
         .engine
         .connections()
-        .list_tools("flaky")
+        .call_tool(
+            "flaky",
+            "echo",
+            serde_json::json!({"text": "anyone?"}).as_object().cloned(),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("cannot connect"), "{err}");
@@ -378,6 +383,47 @@ async fn an_expired_session_is_renewed_transparently() {
         .await
         .unwrap();
     assert_eq!(result.content[0].as_text().unwrap().text, "still here");
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_that_forgot_the_session_with_an_id_less_400_is_renewed_quickly() {
+    let s = setup();
+    let mut fixture = McpFixture::start(McpOptions {
+        unknown_session_400: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut server = ServerConfig::new("legacy", fixture.url());
+    server.timeout = Some(20);
+    s.engine.add_server(server).unwrap();
+    assert!(matches!(
+        settled(&s.engine, "legacy").await,
+        ServerStatus::Connected { .. }
+    ));
+    // Same port, no sessions: the old session id now gets 400 with an
+    // error that belongs to no request.
+    fixture.restart().await.unwrap();
+    let started = std::time::Instant::now();
+    let result = s
+        .engine
+        .connections()
+        .call_tool(
+            "legacy",
+            "echo",
+            serde_json::json!({"text": "still here"})
+                .as_object()
+                .cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "still here");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the call waited {:?} for an answer that was never coming",
+        started.elapsed()
+    );
     s.engine.shutdown().await;
 }
 

@@ -100,6 +100,7 @@ async fn main() -> std::io::Result<()> {
         let options = McpOptions {
             name: args.name.unwrap_or_else(|| "gatehouse-fixture".into()),
             access: args.bearer.map(Access::Bearer).unwrap_or_default(),
+            ..McpOptions::default()
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
         Running::Header(McpFixture::start_with(options, None, addr).await?)

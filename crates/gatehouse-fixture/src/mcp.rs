@@ -103,6 +103,10 @@ impl std::fmt::Debug for Access {
 pub struct McpOptions {
     pub name: String,
     pub access: Access,
+    /// Answer a request for an unknown session the way older servers do
+    /// (the TypeScript SDK before 1.10): 400 with a JSON-RPC error that has
+    /// no `id`, instead of the specification's 404.
+    pub unknown_session_400: bool,
 }
 
 impl Default for McpOptions {
@@ -110,6 +114,7 @@ impl Default for McpOptions {
         Self {
             name: "gatehouse-fixture".into(),
             access: Access::Open,
+            unknown_session_400: false,
         }
     }
 }
@@ -188,9 +193,11 @@ impl McpFixture {
             shared: self.shared.clone(),
             access: self.options.access.clone(),
         };
-        let mcp = Router::new()
-            .nest_service("/mcp", service)
-            .layer(middleware::from_fn_with_state(gate, check_access));
+        let mut mcp = Router::new().nest_service("/mcp", service);
+        if self.options.unknown_session_400 {
+            mcp = mcp.layer(middleware::from_fn(unknown_session_as_400));
+        }
+        let mcp = mcp.layer(middleware::from_fn_with_state(gate, check_access));
         match &self.extra {
             Some(extra) => mcp.merge(extra.clone()),
             None => mcp,
@@ -261,6 +268,21 @@ struct Gate {
 /// The largest POST body the gate reads to find the JSON-RPC calls; the
 /// same limit rmcp's server applies by default.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// See `McpOptions::unknown_session_400`.
+async fn unknown_session_as_400(request: Request, next: Next) -> Response {
+    let had_session = request.headers().contains_key("mcp-session-id");
+    let response = next.run(request).await;
+    if had_session && response.status() == StatusCode::NOT_FOUND {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "error": {"code": -32000, "message": "Bad Request: No valid session ID provided"},
+            "id": null,
+        });
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    response
+}
 
 async fn check_access(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();

@@ -60,6 +60,7 @@ impl OAuthFixture {
         let mcp_options = McpOptions {
             name: server.options.server_name.clone(),
             access: resource::bearer_gate(server.clone()),
+            ..McpOptions::default()
         };
         let mcp = McpFixture::start_on(mcp_options, Some(routes(&server)), listener)?;
         Ok(Self { mcp, server })

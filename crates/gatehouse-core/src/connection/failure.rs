@@ -115,7 +115,7 @@ impl Failure {
 
 fn classify(e: &(dyn StdError + 'static), mode: AuthMode) -> Option<Failure> {
     if let Some(e) = e.downcast_ref::<reqwest::Error>() {
-        return Some(from_reqwest(e));
+        return Some(from_reqwest(e, mode));
     }
     if e.downcast_ref::<AuthRequiredError>().is_some()
         || e.downcast_ref::<InsufficientScopeError>().is_some()
@@ -123,19 +123,27 @@ fn classify(e: &(dyn StdError + 'static), mode: AuthMode) -> Option<Failure> {
         return Some(Failure::unauthorized(mode, None));
     }
     if let Some(status) = e.downcast_ref::<HttpStatusError>() {
-        return Some(from_status(status.status));
+        return Some(from_status(status.status, mode));
     }
     if let Some(e) = e.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
         return match e {
-            StreamableHttpError::Client(inner) => Some(from_reqwest(inner)),
-            StreamableHttpError::HttpStatus(status) => Some(from_status(status.status)),
+            StreamableHttpError::Client(inner) => Some(from_reqwest(inner, mode)),
+            StreamableHttpError::HttpStatus(status) => Some(from_status(status.status, mode)),
             StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_) => {
                 Some(Failure::unauthorized(mode, None))
             }
-            StreamableHttpError::UnexpectedServerResponse(text) => Some(Failure::retryable(
-                ErrorKind::Protocol,
-                format!("unexpected answer from the server: {}", truncate(text)),
-            )),
+            StreamableHttpError::UnexpectedServerResponse(text) => Some(
+                // rmcp words an HTTP error status as "HTTP 404 Not Found: body".
+                status_prefix(text).map_or_else(
+                    || {
+                        Failure::retryable(
+                            ErrorKind::Protocol,
+                            format!("unexpected answer from the server: {}", truncate(text)),
+                        )
+                    },
+                    |status| from_status(status, mode),
+                ),
+            ),
             StreamableHttpError::UnexpectedContentType(kind) => Some(Failure::retryable(
                 ErrorKind::Protocol,
                 format!(
@@ -151,9 +159,40 @@ fn classify(e: &(dyn StdError + 'static), mode: AuthMode) -> Option<Failure> {
     None
 }
 
-fn from_status(status: u16) -> Failure {
+/// The status of an error worded "HTTP 404 Not Found: …" or "HTTP 404: …".
+fn status_prefix(text: &str) -> Option<u16> {
+    let rest = text.strip_prefix("HTTP ")?;
+    let digits = rest.get(..3)?;
+    let after = rest[3..].chars().next();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || after.is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn from_status(status: u16, mode: AuthMode) -> Failure {
     let message = match status {
+        // A 401/403 without a WWW-Authenticate challenge: the credentials
+        // (or their absence) are refused. Trying again will not help.
+        401 | 403 => {
+            let failure = Failure::unauthorized(mode, None);
+            return Failure {
+                message: match mode {
+                    AuthMode::Headers => format!(
+                        "the server refused the credentials (HTTP {status}): check the headers and the secrets they use"
+                    ),
+                    AuthMode::None => format!(
+                        "the server refused access (HTTP {status}): it needs credentials, such as an Authorization header"
+                    ),
+                    AuthMode::OAuth => format!(
+                        "the server refused the authorization (HTTP {status}) without saying how to authorize"
+                    ),
+                },
+                ..failure
+            };
+        }
         404 => "HTTP 404: there is no MCP endpoint at this URL".to_owned(),
+        405 => "HTTP 405: this URL does not take MCP requests. If it is an older HTTP+SSE server (its URL often ends in /sse), Gatehouse cannot use it: it speaks Streamable HTTP".to_owned(),
         429 => "HTTP 429: the server is rate limiting; trying again later".to_owned(),
         500..=599 => format!("HTTP {status}: the server had an internal error"),
         _ => format!("HTTP {status} from the server"),
@@ -161,7 +200,7 @@ fn from_status(status: u16) -> Failure {
     Failure::retryable(ErrorKind::Http, message)
 }
 
-fn from_reqwest(e: &reqwest::Error) -> Failure {
+fn from_reqwest(e: &reqwest::Error, mode: AuthMode) -> Failure {
     let root = root_cause(e);
     if e.is_timeout() {
         return Failure::retryable(ErrorKind::Timeout, "the server did not answer in time");
@@ -173,7 +212,7 @@ fn from_reqwest(e: &reqwest::Error) -> Failure {
         );
     }
     if let Some(status) = e.status() {
-        return from_status(status.as_u16());
+        return from_status(status.as_u16(), mode);
     }
     Failure::retryable(ErrorKind::Unreachable, truncate(&root))
 }
@@ -197,4 +236,40 @@ fn truncate(text: &str) -> String {
     let mut cut: String = single_line.chars().take(MAX_DETAIL).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rmcp_status_texts_are_read() {
+        assert_eq!(status_prefix("HTTP 404 Not Found: <html>"), Some(404));
+        assert_eq!(status_prefix("HTTP 401: "), Some(401));
+        assert_eq!(status_prefix("HTTP 4040"), None);
+        assert_eq!(status_prefix("nothing"), None);
+    }
+
+    #[test]
+    fn refused_credentials_are_not_retried_and_say_so() {
+        let refused = from_status(401, AuthMode::Headers);
+        assert!(!refused.retry);
+        assert_eq!(refused.kind, ErrorKind::Unauthorized);
+        assert!(
+            refused
+                .message
+                .contains("refused the credentials (HTTP 401)")
+        );
+        assert!(
+            from_status(403, AuthMode::None)
+                .message
+                .contains("HTTP 403")
+        );
+        assert!(
+            from_status(405, AuthMode::None)
+                .message
+                .contains("Streamable HTTP")
+        );
+        assert!(from_status(503, AuthMode::None).retry);
+    }
 }

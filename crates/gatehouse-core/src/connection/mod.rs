@@ -4,7 +4,9 @@
 
 mod backoff;
 mod failure;
+mod listing;
 mod server;
+pub(crate) mod transport;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -419,22 +421,45 @@ impl ConnectionManager {
         }
     }
 
-    /// The server's tools.
+    /// The server's tools (as listed when the session started, or since the
+    /// server announced a change).
     pub async fn list_tools(&self, id: &str) -> Result<Vec<Tool>, RequestError> {
-        self.request(id, |peer| async move { peer.list_all_tools().await })
+        if let Ok(runtime) = self.runtime(id)
+            && runtime.peer().is_some()
+            && let Some(tools) = runtime.cached_tools()
+        {
+            return Ok(tools.as_ref().clone());
+        }
+        self.request(id, |peer| async move { listing::tools(&peer).await })
             .await
     }
 
-    /// The server's resources.
+    /// The server's resources (none when it offers none).
     pub async fn list_resources(&self, id: &str) -> Result<Vec<Resource>, RequestError> {
-        self.request(id, |peer| async move { peer.list_all_resources().await })
+        if !self.offers(id, |c| c.resources.is_some()) {
+            return Ok(Vec::new());
+        }
+        self.request(id, |peer| async move { listing::resources(&peer).await })
             .await
     }
 
-    /// The server's prompts.
+    /// The server's prompts (none when it offers none).
     pub async fn list_prompts(&self, id: &str) -> Result<Vec<Prompt>, RequestError> {
-        self.request(id, |peer| async move { peer.list_all_prompts().await })
+        if !self.offers(id, |c| c.prompts.is_some()) {
+            return Ok(Vec::new());
+        }
+        self.request(id, |peer| async move { listing::prompts(&peer).await })
             .await
+    }
+
+    /// Whether the connected server declared a capability; `true` when it
+    /// is not connected (the request will say why).
+    fn offers(&self, id: &str, has: fn(&rmcp::model::ServerCapabilities) -> bool) -> bool {
+        self.runtime(id)
+            .ok()
+            .and_then(|r| r.peer())
+            .and_then(|peer| peer.peer_info().map(|info| has(&info.capabilities)))
+            .unwrap_or(true)
     }
 
     /// Calls a tool. A tool that reports an error (`isError`) is still a

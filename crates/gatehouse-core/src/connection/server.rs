@@ -11,13 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
-use rmcp::model::{ClientCapabilities, ClientConfig, ClientRequest, Implementation, PingRequest};
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, ClientRequest, Implementation, PingRequest, Tool,
+};
 use rmcp::service::{NotificationContext, Peer, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::AuthError;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, OnceCell, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -52,6 +54,9 @@ pub(crate) struct ServerRuntime {
     shared: Arc<Shared>,
     status: watch::Sender<ServerStatus>,
     peer: watch::Sender<Option<Peer<RoleClient>>>,
+    /// The live session's tools, as listed when it connected (or when the
+    /// server last announced a change); `tools` answers from here.
+    tools: Mutex<Option<Arc<Vec<Tool>>>>,
     auth: OnceCell<Arc<ServerAuth>>,
     /// Try to connect now (after a secret was stored, say).
     retry: Notify,
@@ -92,6 +97,7 @@ impl ServerRuntime {
             shared,
             status: watch::Sender::new(initial),
             peer: watch::Sender::new(None),
+            tools: Mutex::new(None),
             auth: OnceCell::new(),
             retry: Notify::new(),
             broken: Notify::new(),
@@ -116,6 +122,15 @@ impl ServerRuntime {
     /// The live session's peer, if connected.
     pub(crate) fn peer(&self) -> Option<Peer<RoleClient>> {
         self.peer.borrow().clone()
+    }
+
+    /// The live session's tools, when they were listed.
+    pub(crate) fn cached_tools(&self) -> Option<Arc<Vec<Tool>>> {
+        self.tools.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn cache_tools(&self, tools: Option<Vec<Tool>>) {
+        *self.tools.lock().unwrap_or_else(|e| e.into_inner()) = tools.map(Arc::new);
     }
 
     pub(crate) fn retry_now(&self) {
@@ -336,7 +351,7 @@ impl ServerRuntime {
                 Some(auth) => handler.serve(auth.transport(transport_config)).await,
                 None => {
                     let transport = StreamableHttpClientTransport::with_client(
-                        self.shared.http.clone(),
+                        super::transport::SessionAware(self.shared.http.clone()),
                         transport_config,
                     );
                     handler.serve(transport).await
@@ -419,8 +434,19 @@ impl ServerRuntime {
         let auth = self.existing_auth().filter(|_| mode == AuthMode::OAuth);
 
         let tool_count = if has_tools {
-            match tokio::time::timeout(timeout, peer.list_all_tools()).await {
-                Ok(Ok(tools)) => tools.len(),
+            match tokio::time::timeout(timeout, super::listing::tools(&peer)).await {
+                Ok(Ok(tools)) => {
+                    let count = tools.len();
+                    self.cache_tools(Some(tools));
+                    count
+                }
+                Ok(Err(ServiceError::McpError(error))) => {
+                    // The server is up and answering; only its tool list is
+                    // broken. Stay connected: `tools` will say what is wrong.
+                    tracing::warn!(server = %self.config.id, message = %error.message, "the server could not list its tools");
+                    self.cache_tools(None);
+                    0
+                }
                 Ok(Err(e)) => {
                     session.cancel();
                     let failure = Failure::from_service(&e, mode);
@@ -540,8 +566,11 @@ impl ServerRuntime {
                     }
                 }
                 () = self.tools_changed.notified() => {
-                    if let Ok(Ok(tools)) = tokio::time::timeout(timeout, peer.list_all_tools()).await {
-                        self.set_status(connected(tools.len()));
+                    self.cache_tools(None);
+                    if let Ok(Ok(tools)) = tokio::time::timeout(timeout, super::listing::tools(&peer)).await {
+                        let count = tools.len();
+                        self.cache_tools(Some(tools));
+                        self.set_status(connected(count));
                     }
                 }
                 _ = ping.tick() => {
@@ -553,6 +582,7 @@ impl ServerRuntime {
             }
         };
         self.peer.send_replace(None);
+        self.cache_tools(None);
         outcome
     }
 

@@ -29,6 +29,7 @@ use super::store::{
 };
 use super::{AuthorizationError, ConsentSink};
 use crate::config::{OAuthConfig, ServerConfig, TokenStorage, normalize_id};
+use crate::connection::transport::SessionAware;
 use crate::ssrf::SsrfPolicy;
 use crate::template::Template;
 use crate::vault::Vault;
@@ -120,8 +121,12 @@ impl ServerAuth {
     pub(crate) fn transport(
         &self,
         config: StreamableHttpClientTransportConfig,
-    ) -> rmcp::transport::StreamableHttpClientTransport<AuthClient<reqwest::Client>> {
-        rmcp::transport::StreamableHttpClientTransport::with_client(self.client.clone(), config)
+    ) -> rmcp::transport::StreamableHttpClientTransport<SessionAware<AuthClient<reqwest::Client>>>
+    {
+        rmcp::transport::StreamableHttpClientTransport::with_client(
+            SessionAware(self.client.clone()),
+            config,
+        )
     }
 
     pub(crate) fn store(&self) -> &GrantStore {
