@@ -126,6 +126,7 @@ pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let paths = match Paths::resolve(None, None) {
         Ok(paths) => paths,

@@ -152,6 +152,7 @@ enum SecretsCommand {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     init_tracing();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -169,11 +170,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Output piped into `head` and the like: end quietly when the reader
+/// goes away, as command-line tools do, instead of panicking on EPIPE
+/// (Rust ignores SIGPIPE by default).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists;
+    // restores the default disposition of a signal.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn init_tracing() {
-    let filter = gatehouse_core::logging::env_filter("warn");
+    use std::io::IsTerminal;
+    // rmcp's own warnings and errors restate what the command reports as
+    // its result (or are noise, like a session that could not be deleted).
+    let filter = gatehouse_core::logging::env_filter("warn,rmcp=off");
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -426,10 +443,8 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig, String> {
     server.timeout = args.timeout;
     for header in args.headers {
         let Some((name, value)) = header.split_once(':') else {
-            return Err(format!(
-                "--header must look like 'Name: value' (got {:?})",
-                header.split(':').next().unwrap_or("")
-            ));
+            // Not echoed: it may well be a secret.
+            return Err("--header must look like 'Name: value' (this one has no colon)".into());
         };
         server
             .headers

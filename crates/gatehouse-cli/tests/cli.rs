@@ -138,6 +138,19 @@ async fn the_header_server_walkthrough_from_the_readme() {
         assert_eq!(request.headers["authorization"], format!("Bearer {SECRET}"));
     }
 
+    // Commands that only edit files talk to no server.
+    let before = fixture.requests().len();
+    cli.ok(&["servers", "add", "other", "https://other.example/mcp"])
+        .await;
+    cli.ok(&["servers", "remove", "other"]).await;
+    cli.run_with_stdin(&["secrets", "set", "UNUSED"], "x\n")
+        .await;
+    assert_eq!(
+        fixture.requests().len(),
+        before,
+        "an edit contacted a server"
+    );
+
     cli.ok(&["secrets", "delete", "TOKEN"]).await;
     let out = cli.run(&["tools", "internal"]).await;
     assert_eq!(out.code, 1);
@@ -463,4 +476,26 @@ async fn vault_status_says_how_the_vault_is_protected() {
     let out = cli.run(&["vault", "export-identity"]).await;
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("age -d"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    let cli = Cli::new();
+    for i in 0..50 {
+        cli.ok(&["servers", "add", &format!("s{i}"), "https://x.example/mcp"])
+            .await;
+    }
+    let mut child = cli
+        .command(&["servers", "list", "--offline"])
+        .spawn()
+        .unwrap();
+    // The reader goes away before reading anything, like `| head -0`.
+    drop(child.stdout.take());
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
 }

@@ -583,22 +583,45 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// serde messages quote offending values ("invalid type: string \"…\""),
-/// which could be a secret typed into the wrong field: keep only the shape.
+/// serde messages quote offending values ("invalid type: string \"…\"",
+/// "unknown variant `…`"), which could be a secret typed into the wrong
+/// field: keep only the shape.
 fn redact_serde_message(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
-    while let Some(pos) = rest.find("string \"") {
-        out.push_str(&rest[..pos]);
-        out.push_str("a string");
-        let after = &rest[pos + "string \"".len()..];
-        rest = match after.find('"') {
-            Some(end) => &after[end + 1..],
-            None => "",
+    loop {
+        let string = rest
+            .find("string \"")
+            .map(|p| (p, "string \"", '"', "a string"));
+        let variant = rest
+            .find("unknown variant `")
+            .map(|p| (p, "unknown variant `", '`', "an unknown value"));
+        let next = match (string, variant) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
         };
+        let Some((pos, opener, closer, replacement)) = next else {
+            break;
+        };
+        out.push_str(&rest[..pos]);
+        out.push_str(replacement);
+        rest = skip_quoted(&rest[pos + opener.len()..], closer);
     }
     out.push_str(rest);
     out
+}
+
+/// What follows a quoted value that ends at an unescaped `closer`.
+fn skip_quoted(text: &str, closer: char) -> &str {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            c if c == closer && !escaped => return &text[i + c.len_utf8()..],
+            _ => escaped = false,
+        }
+    }
+    ""
 }
 
 /// The form of an id used as a vault key: ids that normalize alike collide.
@@ -1232,5 +1255,28 @@ client_secret = "${LINEAR_SECRET}"
         let dir = tempfile::tempdir().unwrap();
         let file = ConfigFile::new(dir.path().join("none.toml"));
         assert_eq!(file.load().unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_in_type_errors_are_never_echoed() {
+        for (field, value) in [
+            ("timeout", r#""sk-live-ab\"cdefSECRETPART""#),
+            ("enabled", r#""sk-live-SECRETPART""#),
+        ] {
+            let text = format!("[[servers]]\nid = \"a\"\nurl = \"https://x\"\n{field} = {value}\n");
+            let error = Config::parse(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(!error.contains("SECRETPART"), "{error}");
+        }
+        let text = "[[servers]]\nid = \"a\"\nurl = \"https://x\"\n[servers.oauth]\nenabled = true\ntoken_storage = \"sk-live-SECRETPART\"\n";
+        let error = Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("SECRETPART"), "{error}");
+        assert_eq!(
+            redact_serde_message("invalid type: string \"a\\\"b\", expected u64"),
+            "invalid type: a string, expected u64"
+        );
     }
 }

@@ -74,6 +74,10 @@ struct Inner {
     vault: Vault,
     connections: ConnectionManager,
     events: broadcast::Sender<Event>,
+    /// `start` ran: every configured server is meant to be connected, so a
+    /// server added later connects too. Otherwise (the CLI) only the servers
+    /// a command started are kept in step with the config.
+    started_all: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -124,6 +128,7 @@ impl Engine {
                 vault,
                 connections,
                 events,
+                started_all: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -160,6 +165,9 @@ impl Engine {
 
     /// Connects every enabled server. Must run inside a Tokio runtime.
     pub fn start(&self) {
+        self.inner
+            .started_all
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let config = self.config().clone();
         self.inner.connections.apply(&config);
     }
@@ -441,7 +449,21 @@ impl Engine {
     fn config_changed(&self, config: Config) {
         *self.config() = config.clone();
         if tokio::runtime::Handle::try_current().is_ok() {
-            self.inner.connections.apply(&config);
+            if self
+                .inner
+                .started_all
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                self.inner.connections.apply(&config);
+            } else {
+                // Only what runs already: editing one server from the command
+                // line must not connect to every other one.
+                let mut running = config;
+                running
+                    .servers
+                    .retain(|s| self.inner.connections.status(&s.id).is_some());
+                self.inner.connections.apply(&running);
+            }
         }
         let _ = self.inner.events.send(Event::ServersChanged);
     }

@@ -26,9 +26,13 @@ pub fn env_filter(default: &str) -> EnvFilter {
     capped(&requested)
 }
 
-/// `directives` with the secret-bearing targets capped.
+/// `directives` with the secret-bearing targets capped. Span directives
+/// (`[span]=trace`) are dropped: they match events of every target inside
+/// the span, the capped ones included.
 pub fn capped(directives: &str) -> EnvFilter {
-    let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let directives: Vec<&str> = directives.split(',').filter(|d| !d.contains('[')).collect();
+    let mut filter =
+        EnvFilter::try_new(directives.join(",")).unwrap_or_else(|_| EnvFilter::new("warn"));
     for cap in CAPPED {
         filter = filter.add_directive(cap.parse().expect("a valid directive"));
     }
@@ -45,5 +49,7 @@ mod tests {
         assert!(shown.contains("rmcp::transport::auth=info"), "{shown}");
         assert!(!shown.contains("rmcp::transport::auth=trace"), "{shown}");
         assert!(shown.contains("debug"), "{shown}");
+        let spans = capped("warn,[transport_worker]=trace").to_string();
+        assert!(!spans.contains("transport_worker"), "{spans}");
     }
 }

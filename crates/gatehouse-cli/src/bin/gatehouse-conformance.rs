@@ -61,6 +61,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let Some(url) = std::env::args().skip(1).last() else {
         eprintln!("usage: gatehouse-conformance <server-url>");
