@@ -197,6 +197,7 @@ fn init_tracing() {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     let paths = Paths::resolve(cli.config, cli.data_dir).map_err(|e| e.to_string())?;
     let engine = Engine::open(paths).map_err(|e| e.to_string())?;
+    engine.set_connect_on_change(false);
     let result = dispatch(&engine, cli.command).await;
     engine.shutdown().await;
     result

@@ -74,10 +74,9 @@ struct Inner {
     vault: Vault,
     connections: ConnectionManager,
     events: broadcast::Sender<Event>,
-    /// `start` ran: every configured server is meant to be connected, so a
-    /// server added later connects too. Otherwise (the CLI) only the servers
-    /// a command started are kept in step with the config.
-    started_all: std::sync::atomic::AtomicBool,
+    /// A server added or changed in the config connects (the desktop app);
+    /// when off (the CLI), only servers already running follow the change.
+    connect_on_change: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -128,7 +127,7 @@ impl Engine {
                 vault,
                 connections,
                 events,
-                started_all: std::sync::atomic::AtomicBool::new(false),
+                connect_on_change: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -165,11 +164,18 @@ impl Engine {
 
     /// Connects every enabled server. Must run inside a Tokio runtime.
     pub fn start(&self) {
-        self.inner
-            .started_all
-            .store(true, std::sync::atomic::Ordering::SeqCst);
         let config = self.config().clone();
         self.inner.connections.apply(&config);
+    }
+
+    /// Whether servers added or changed in the config connect at once (the
+    /// default). A front end that starts only the servers each command
+    /// needs (the CLI) turns it off, so that editing one server does not
+    /// connect to every other.
+    pub fn set_connect_on_change(&self, connect: bool) {
+        self.inner
+            .connect_on_change
+            .store(connect, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Connects only the named servers (the CLI's commands that need one).
@@ -451,7 +457,7 @@ impl Engine {
         if tokio::runtime::Handle::try_current().is_ok() {
             if self
                 .inner
-                .started_all
+                .connect_on_change
                 .load(std::sync::atomic::Ordering::SeqCst)
             {
                 self.inner.connections.apply(&config);

@@ -7,7 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Approve, Ignore, Recorder, Setup, is_connected, needs_authorization, wait_for};
+use common::{
+    Approve, Ignore, Recorder, Setup, call_echo, is_connected, needs_authorization, wait_for,
+};
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::events::{AuthorizationStep, Event, ServerStatus};
 use gatehouse_core::{AuthorizationError, Error};
@@ -152,7 +154,7 @@ async fn full_flow_then_a_restart_reuses_the_tokens_without_a_browser() {
         "no new authorization"
     );
     assert_eq!(sink.presented.lock().unwrap().len(), 1);
-    restarted.connections().list_tools("demo").await.unwrap();
+    call_echo(&restarted, "demo").await;
     restarted.shutdown().await;
 }
 
@@ -428,13 +430,13 @@ async fn two_servers_on_one_authorization_server_authorize_at_once_and_keep_sepa
             })
             .collect::<std::collections::BTreeSet<_>>()
     };
-    s.engine.connections().list_tools("work").await.unwrap();
-    s.engine.connections().list_tools("personal").await.unwrap();
+    call_echo(&s.engine, "work").await;
+    call_echo(&s.engine, "personal").await;
     assert!(bearer(&fixture).len() >= 2);
     // Signing out of one leaves the other untouched.
     s.engine.sign_out("work").await.unwrap();
     wait_for(&s.engine, "work", LONG, needs_authorization).await;
-    s.engine.connections().list_tools("personal").await.unwrap();
+    call_echo(&s.engine, "personal").await;
     s.engine.shutdown().await;
     let restarted = s.reopen();
     restarted.start();
@@ -805,7 +807,17 @@ async fn revoked_tokens_mid_session_lead_to_needs_authorization() {
         .unwrap();
     let events = Recorder::start(&s.engine);
     fixture.revoke_all();
-    let err = s.engine.connections().list_tools("demo").await.unwrap_err();
+    // A request of the session (the tool list is kept from its start).
+    let err = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "echo",
+            serde_json::json!({"text": "x"}).as_object().cloned(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("authoriz"), "{err}");
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -951,8 +963,8 @@ async fn two_processes_sharing_a_vault_never_burn_each_others_refresh_tokens() {
             .map(|t| (t.status, t.error.clone()))
             .collect::<Vec<_>>()
     );
-    s.engine.connections().list_tools("demo").await.unwrap();
-    other.connections().list_tools("demo").await.unwrap();
+    call_echo(&s.engine, "demo").await;
+    call_echo(&other, "demo").await;
     s.engine.shutdown().await;
     other.shutdown().await;
 }
@@ -1040,6 +1052,51 @@ async fn tokens_are_never_sent_to_another_address_or_inherited_by_a_new_server()
         "a token issued for the first server went to the second after an edit"
     );
     reopened.shutdown().await;
+}
+
+/// A person who takes their time in the browser, then approves.
+struct SlowApprove(Duration);
+
+#[async_trait::async_trait]
+impl gatehouse_core::ConsentSink for SlowApprove {
+    async fn present(&self, _server: &str, url: &str) -> Result<(), String> {
+        tokio::time::sleep(self.0).await;
+        let callback = gatehouse_fixture::follow_consent(url).await?;
+        reqwest::get(&callback).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn authorizing_again_while_stored_tokens_connect_ends_connected() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    s.engine.shutdown().await;
+
+    // A new process authorizes again at once; its stored tokens connect
+    // while the person is still in the browser.
+    let again = s.reopen();
+    again.start();
+    let status = tokio::time::timeout(
+        Duration::from_secs(15),
+        again.authorize("demo", Arc::new(SlowApprove(Duration::from_secs(1)))),
+    )
+    .await
+    .expect("the authorization ended promptly")
+    .unwrap();
+    assert!(
+        matches!(status, ServerStatus::Connected { .. }),
+        "{status:?}"
+    );
+    again.shutdown().await;
 }
 
 #[tokio::test]

@@ -630,7 +630,6 @@ impl ServerRuntime {
             return Err(AuthorizationError::NotOAuth);
         }
         let auth = self.auth().await?;
-        let live = self.peer().is_some();
         let (url_tx, url_rx) = oneshot::channel::<String>();
         let (done_tx, mut done_rx) = oneshot::channel();
         self.set_status(ServerStatus::Authorizing { url: None });
@@ -651,6 +650,10 @@ impl ServerRuntime {
                     || runtime.emit_step(AuthorizationStep::ExchangingCode),
                 )
                 .await;
+            // Whether a session is up now, not when the flow began: one may
+            // have connected meanwhile with the tokens held before. A live
+            // session takes the new tokens with its next request.
+            let live = runtime.peer().is_some();
             match &result {
                 Ok(()) if live => {
                     runtime.restore_connected();

@@ -127,3 +127,19 @@ impl Drop for Recorder {
         self.task.abort();
     }
 }
+
+/// Makes a request of the server's live session (a tool call: the tool list
+/// is answered from what the session listed when it started) and fails the
+/// test if it does not succeed.
+#[allow(dead_code)]
+pub async fn call_echo(engine: &Engine, id: &str) {
+    let result = engine
+        .connections()
+        .call_tool(
+            id,
+            "echo",
+            serde_json::json!({"text": "ping"}).as_object().cloned(),
+        )
+        .await;
+    assert!(result.is_ok(), "{id}: {result:?}");
+}
