@@ -715,6 +715,68 @@ async fn insufficient_scope_steps_up_with_the_union_of_scopes() {
 }
 
 #[tokio::test]
+async fn a_scope_demand_seen_without_a_browser_is_asked_for_by_the_next_authorization() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    // No consent sink (a CLI `call`): the refusal says what to do.
+    let err = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("needs more permissions") && err.contains("mcp:write"),
+        "{err}"
+    );
+    assert_eq!(err.matches("more permissions").count(), 1, "{err}");
+    s.engine.shutdown().await;
+
+    // Another process authorizes: it asks for what the server demanded.
+    let again = s.reopen();
+    again.start();
+    wait_for(&again, "demo", LONG, is_connected).await;
+    again
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let last = fixture.authorization_requests().pop().unwrap();
+    let scopes: Vec<&str> = last.param("scope").unwrap_or_default().split(' ').collect();
+    assert!(
+        scopes.contains(&"mcp:read") && scopes.contains(&"mcp:write"),
+        "{scopes:?}"
+    );
+    let result = again
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "3");
+    again.shutdown().await;
+}
+
+#[tokio::test]
 async fn signing_out_revokes_and_forgets() {
     let s = Setup::new();
     let fixture = fixture(OAuthOptions::default()).await;

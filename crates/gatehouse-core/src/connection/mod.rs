@@ -383,6 +383,12 @@ impl ConnectionManager {
                             stepped_up = true;
                             continue;
                         }
+                        Err(error @ AuthorizationError::MorePermissionsNeeded { .. }) => {
+                            return Err(RequestError::Failed {
+                                id: id.to_owned(),
+                                message: error.to_string(),
+                            });
+                        }
                         Err(error) => {
                             return Err(RequestError::Failed {
                                 id: id.to_owned(),

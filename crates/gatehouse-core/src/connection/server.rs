@@ -714,12 +714,15 @@ impl ServerRuntime {
                 "more permissions, after three attempts".into(),
             ));
         }
+        if let Some(challenge) = &challenge {
+            auth.remember_step_up(challenge).await;
+        }
+        let scopes = challenge.as_deref().and_then(crate::oauth::challenge_scope);
         auth.note_challenge(challenge);
-        let sink = self.shared.consent_sink().ok_or_else(|| {
-            AuthorizationError::Discovery(
-                "the server needs more permissions; authorize it again".into(),
-            )
-        })?;
+        let sink = self
+            .shared
+            .consent_sink()
+            .ok_or(AuthorizationError::MorePermissionsNeeded { scopes })?;
         let ticket = self.start_authorization(sink).await?;
         ticket
             .done

@@ -140,6 +140,14 @@ impl ServerAuth {
         }
     }
 
+    /// Remembers (in the vault, with the grant) that the server wants more
+    /// permissions, for an authorization started later or elsewhere.
+    pub(crate) async fn remember_step_up(&self, challenge: &str) {
+        if let Err(error) = self.store.remember_step_up(challenge.to_owned()).await {
+            tracing::info!(server = %self.server_id, %error, "could not keep the step-up challenge");
+        }
+    }
+
     fn challenge(&self) -> Option<String> {
         self.challenge
             .lock()
@@ -243,7 +251,12 @@ impl ServerAuth {
             .flow
             .try_lock()
             .map_err(|_| AuthorizationError::InProgress)?;
-        let challenge = self.challenge();
+        let challenge = self.challenge().or_else(|| {
+            self.store
+                .grant()
+                .filter(|g| g.has_token())
+                .and_then(|g| g.step_up_challenge)
+        });
         let step_up = challenge
             .as_deref()
             .is_some_and(super::is_insufficient_scope);

@@ -22,6 +22,15 @@ use crate::ssrf::UnsafeAddress;
 
 /// Whether a `WWW-Authenticate` challenge says the token lacks scopes
 /// (RFC 6750 `error="insufficient_scope"`).
+/// The `scope` a challenge asks for, cleaned for showing.
+pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
+    let base = url::Url::parse("http://localhost/").expect("a valid URL");
+    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base)
+        .scope
+        .map(|s| short(&s))
+        .filter(|s| !s.is_empty())
+}
+
 pub(crate) fn is_insufficient_scope(challenge: &str) -> bool {
     // The base URL only resolves `resource_metadata`, which is not read here.
     let base = url::Url::parse("http://localhost/").expect("a valid URL");
@@ -105,6 +114,8 @@ pub enum AuthorizationError {
         "the server asks for permissions ({0}) that the authorization already covers; it will not grant more"
     )]
     ScopeNotGranted(String),
+    #[error("the server needs more permissions{}; authorize it again to grant them", .scopes.as_deref().map(|s| format!(" ({s})")).unwrap_or_default())]
+    MorePermissionsNeeded { scopes: Option<String> },
     #[error("an authorization of this server is already in progress")]
     InProgress,
     #[error("this server does not use OAuth")]
@@ -138,7 +149,7 @@ impl AuthorizationError {
             Self::PortInUse { .. } => "port_in_use",
             Self::Listener(_) => "listener_failed",
             Self::Exchange(_) => "token_exchange_failed",
-            Self::ScopeNotGranted(_) => "insufficient_scope",
+            Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => "insufficient_scope",
             Self::InProgress => "authorization_in_progress",
             Self::NotOAuth => "not_oauth",
             Self::Vault(_) => "vault",

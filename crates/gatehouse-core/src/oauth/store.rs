@@ -79,6 +79,11 @@ pub(crate) struct GrantRecord {
     /// recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resource: Option<String>,
+    /// The last 403 `insufficient_scope` challenge the server answered these
+    /// tokens with: the next authorization asks for what it demands, even
+    /// in another process (the CLI's `auth` after its `call` was refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) step_up_challenge: Option<String>,
 }
 
 impl GrantRecord {
@@ -319,6 +324,20 @@ impl GrantStore {
             .map_err(store_error)
     }
 
+    /// Keeps the server's demand for more permissions with its grant.
+    pub(crate) async fn remember_step_up(&self, challenge: String) -> Result<(), AuthError> {
+        let record = {
+            let mut current = self.current();
+            let Some(grant) = current.as_mut() else {
+                return Ok(());
+            };
+            grant.step_up_challenge = Some(challenge);
+            grant.clone()
+        };
+        let issuer = record.issuer();
+        self.persist_async(Some(record), issuer).await
+    }
+
     /// Deletes every grant of this server (sign-out, removal).
     pub(crate) fn forget_all(&self) -> Result<(), VaultError> {
         *self.current() = None;
@@ -349,16 +368,21 @@ impl CredentialStore for GrantStore {
                 .clone();
             let mut current = self.current();
             let for_this_client = |id: &str| id == credentials.client_id;
-            let (client, metadata) = if let Some((client, metadata)) =
+            let (client, metadata, step_up_challenge) = if let Some((client, metadata)) =
                 pending.filter(|(client, _)| for_this_client(&client.client_id))
             {
-                (client, metadata)
+                (client, metadata, None)
             } else if let Some(grant) = current
                 .as_ref()
                 .filter(|grant| for_this_client(&grant.client.client_id))
             {
-                // A refresh keeps the client of the grant it refreshes.
-                (grant.client.clone(), grant.metadata.clone())
+                // A refresh keeps the client of the grant it refreshes, and
+                // the permissions it was found to lack.
+                (
+                    grant.client.clone(),
+                    grant.metadata.clone(),
+                    grant.step_up_challenge.clone(),
+                )
             } else {
                 return Err(AuthError::CredentialStoreError(
                     "tokens arrived for an unknown client".into(),
@@ -370,6 +394,7 @@ impl CredentialStore for GrantStore {
                 metadata,
                 saved_at: now(),
                 resource: Some(self.inner.resource.clone()),
+                step_up_challenge,
             };
             *current = Some(record.clone());
             record
@@ -590,6 +615,7 @@ mod tests {
             metadata: None,
             saved_at: 0,
             resource: None,
+            step_up_challenge: None,
         }
     }
 
