@@ -777,6 +777,32 @@ async fn a_scope_demand_seen_without_a_browser_is_asked_for_by_the_next_authoriz
 }
 
 #[tokio::test]
+async fn a_token_endpoint_that_cannot_be_reached_is_named_with_the_cause() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        // Nothing listens on the discard port.
+        token_endpoint_override: Some("http://127.0.0.1:9/token".into()),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let error = authorization_error(
+        s.engine
+            .authorize("demo", Arc::new(Approve::default()))
+            .await,
+    )
+    .to_string();
+    assert!(
+        error.contains("http://127.0.0.1:9/token") && error.to_lowercase().contains("connect"),
+        "{error}"
+    );
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn signing_out_revokes_and_forgets() {
     let s = Setup::new();
     let fixture = fixture(OAuthOptions::default()).await;

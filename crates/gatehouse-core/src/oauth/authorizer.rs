@@ -346,6 +346,7 @@ impl ServerAuth {
             Callback::Code { code, issuer, .. } => (code, issuer),
         };
         on_exchange();
+        self.http.take_last_failure();
         let exchanged = self
             .client
             .auth_manager
@@ -363,7 +364,16 @@ impl ServerAuth {
                 Ok(())
             }
             Err(error) => {
-                let failure = AuthorizationError::from_auth(error);
+                let failure = match AuthorizationError::from_auth(error) {
+                    // rmcp says only "Request failed": say what failed.
+                    AuthorizationError::Exchange(detail) => {
+                        AuthorizationError::Exchange(match self.http.take_last_failure() {
+                            Some(cause) => format!("{detail} ({cause})"),
+                            None => detail,
+                        })
+                    }
+                    other => other,
+                };
                 answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
                 Err(failure)
             }

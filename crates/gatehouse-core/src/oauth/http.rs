@@ -35,6 +35,9 @@ pub(crate) struct SafeOAuthHttp {
     stop: reqwest::Client,
     send_resource: bool,
     log: Arc<Mutex<Vec<Exchange>>>,
+    /// Why the last request that failed did (rmcp's errors for a token
+    /// request say only "Request failed").
+    last_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl SafeOAuthHttp {
@@ -61,6 +64,7 @@ impl SafeOAuthHttp {
             stop: build(reqwest::redirect::Policy::none()),
             send_resource,
             log: Arc::new(Mutex::new(Vec::new())),
+            last_failure: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -71,6 +75,14 @@ impl SafeOAuthHttp {
     /// Forgets the request log.
     pub(crate) fn clear_log(&self) {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Why the last failed request failed, once.
+    pub(crate) fn take_last_failure(&self) -> Option<String> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// The requests made since the log was last cleared.
@@ -121,6 +133,22 @@ impl SafeOAuthHttp {
     }
 
     async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        follow: bool,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
+        let url = Url::parse(&request.uri().to_string()).ok();
+        let sent = self.send_checked(request, follow, timeout).await;
+        if let Err(error) = &sent {
+            let at = url.as_ref().map(redacted).unwrap_or_default();
+            *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(super::short(&format!("{at}: {error}")));
+        }
+        sent
+    }
+
+    async fn send_checked(
         &self,
         request: http::Request<Vec<u8>>,
         follow: bool,
