@@ -15,6 +15,7 @@ use std::time::SystemTime;
 /// Replaces `path` with `contents` atomically, creating parent directories.
 /// The new file is readable by its owner only (0600 on Unix).
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let path = &resolved(path);
     let dir = parent_dir(path);
     create_private_dir(dir)?;
     let file_name = path
@@ -35,6 +36,22 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+/// Where `path` really is, following symbolic links: a config file kept in
+/// a dotfiles repository and linked into place is written where it lives,
+/// and stays a link.
+pub(crate) fn resolved(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    // A bound, against a loop of links (the write then fails on the loop).
+    for _ in 0..40 {
+        match fs::read_link(&current) {
+            Ok(target) if target.is_absolute() => current = target,
+            Ok(target) => current = parent_dir(&current).join(target),
+            Err(_) => break,
+        }
+    }
+    current
 }
 
 /// Creates `dir` (and parents) readable by the owner only.
@@ -78,6 +95,9 @@ pub(crate) struct FileLock {
 impl FileLock {
     /// Blocks until the lock for `path` is held by this process.
     pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
+        // Two processes reaching one file through different links share
+        // one lock.
+        let path = &resolved(path);
         create_private_dir(parent_dir(path))?;
         let mut options = OpenOptions::new();
         options.create(true).truncate(false).write(true);
@@ -183,5 +203,35 @@ mod tests {
         assert!(other.try_lock().is_err(), "second lock must wait");
         drop(held);
         other.try_lock().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_file_is_written_where_it_lives_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles/gatehouse.toml");
+        create_private_dir(real.parent().unwrap()).unwrap();
+        fs::write(&real, "old").unwrap();
+        let link = dir.path().join("config.toml");
+        std::os::unix::fs::symlink("dotfiles/gatehouse.toml", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        // A link to a file not there yet creates the file at the target.
+        let dangling = dir.path().join("vault.age");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.age"), &dangling).unwrap();
+        write_atomic(&dangling, b"v").unwrap();
+        assert!(
+            fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(dir.path().join("elsewhere.age")).unwrap(), b"v");
     }
 }
