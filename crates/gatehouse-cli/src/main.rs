@@ -196,7 +196,13 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     let paths = Paths::resolve(cli.config, cli.data_dir).map_err(|e| e.to_string())?;
-    let engine = Engine::open(paths).map_err(|e| e.to_string())?;
+    // Secrets and the vault do not depend on the config: a broken config
+    // file must not lock the person out of them.
+    let engine = if matches!(cli.command, Command::Secrets(_) | Command::Vault(_)) {
+        Engine::open_tolerant(paths)
+    } else {
+        Engine::open(paths).map_err(|e| e.to_string())?
+    };
     engine.set_connect_on_change(false);
     let result = dispatch(&engine, cli.command).await;
     engine.shutdown().await;
@@ -447,9 +453,13 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig, String> {
             // Not echoed: it may well be a secret.
             return Err("--header must look like 'Name: value' (this one has no colon)".into());
         };
+        let name = name.trim();
+        if server.headers.keys().any(|n| n.eq_ignore_ascii_case(name)) {
+            return Err(format!("--header {name:?} is given twice"));
+        }
         server
             .headers
-            .insert(name.trim().to_owned(), value.trim_start().to_owned());
+            .insert(name.to_owned(), value.trim_start().to_owned());
     }
     if args.oauth {
         server.oauth = Some(OAuthConfig {
@@ -464,6 +474,17 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig, String> {
 }
 
 fn print_servers(servers: &[ServerView], json: bool, offline: bool) {
+    if json && offline {
+        // Nothing was connected: there is no status to report.
+        let mut listed = serde_json::to_value(servers).unwrap_or_default();
+        if let Some(list) = listed.as_array_mut() {
+            for server in list.iter_mut().filter_map(|s| s.as_object_mut()) {
+                server.insert("status".into(), serde_json::Value::Null);
+            }
+        }
+        print_json(&listed);
+        return;
+    }
     if json {
         print_json(&servers);
         return;

@@ -255,6 +255,13 @@ async fn a_broken_config_is_reported_with_its_location_and_left_alone() {
         .await;
     assert_eq!(out.code, 1);
     assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), broken);
+    // The vault does not depend on the config.
+    let out = cli
+        .run_with_stdin(&["secrets", "set", "TOKEN"], "value\n")
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(cli.ok(&["secrets", "list"]).await.trim(), "TOKEN");
+    assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), broken);
 }
 
 #[tokio::test]

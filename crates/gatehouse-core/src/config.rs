@@ -324,13 +324,22 @@ impl OAuthConfig {
             }
         }
         if let Some(url) = &self.client_metadata_url {
+            // It is sent to the authorization server as the client id: no
+            // credentials in it, no fragment (CIMD forbids one).
             let ok = Url::parse(url)
-                .map(|u| u.scheme() == "https" && u.host().is_some() && u.path() != "/")
+                .map(|u| {
+                    u.scheme() == "https"
+                        && u.host().is_some()
+                        && u.path() != "/"
+                        && u.username().is_empty()
+                        && u.password().is_none()
+                        && u.fragment().is_none()
+                })
                 .unwrap_or(false);
-            if !ok {
+            if !ok || url.trim() != url {
                 issues.push((
                     "client_metadata_url",
-                    "must be an https URL with a path (a Client ID Metadata Document)".into(),
+                    "must be an https URL with a path (a Client ID Metadata Document), without a user name, password or #fragment".into(),
                 ));
             }
         }
@@ -656,8 +665,17 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest server URL accepted.
+const MAX_URL_LEN: usize = 2048;
+
 /// Checks a server URL: https, or http on a loopback host.
 pub fn check_server_url(url: &str) -> Result<(), String> {
+    if url.trim() != url {
+        return Err("must not begin or end with spaces".into());
+    }
+    if url.len() > MAX_URL_LEN {
+        return Err(format!("must be at most {MAX_URL_LEN} characters"));
+    }
     let parsed = Url::parse(url).map_err(|e| format!("is not a valid URL ({e})"))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(
@@ -824,7 +842,36 @@ impl ConfigFile {
             let Some(index) = config.servers.iter().position(|s| s.id == id) else {
                 return Err(vec![]);
             };
-            servers_mut(doc).remove(index);
+            let servers = servers_mut(doc);
+            // The comments above a server's `[[servers]]` belong to it in the
+            // document; those above the first one usually describe the file.
+            // Hand them to the next server rather than lose them.
+            let leading = servers
+                .get(index)
+                .and_then(|t| t.decor().prefix())
+                .and_then(|p| p.as_str())
+                .map(str::to_owned);
+            servers.remove(index);
+            if index == 0
+                && let Some(leading) = leading.filter(|p| p.contains('#'))
+            {
+                match servers.get_mut(0) {
+                    Some(next) => {
+                        let own = next
+                            .decor()
+                            .prefix()
+                            .and_then(|p| p.as_str())
+                            .unwrap_or_default()
+                            .to_owned();
+                        next.decor_mut()
+                            .set_prefix(format!("{leading}{}", own.trim_start_matches('\n')));
+                    }
+                    None => {
+                        let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
+                        doc.set_trailing(format!("{leading}{trailing}"));
+                    }
+                }
+            }
             config.servers.remove(index);
             Ok(())
         })
@@ -1074,6 +1121,8 @@ client_secret = "${LINEAR_SECRET}"
             ("https://user:pw@example.com/", "user name or password"),
             ("https://example.com/#frag", "fragment"),
             ("http://localhost.evil.com/", "must use https"),
+            (" https://example.com/mcp", "spaces"),
+            ("https://example.com/mcp ", "spaces"),
         ] {
             let err = check_server_url(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
@@ -1230,10 +1279,20 @@ client_secret = "${LINEAR_SECRET}"
                 .collect::<Vec<_>>(),
             ["two", "three"]
         );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# my servers\n"),
+            "the file's heading went with the first server:\n{text}"
+        );
         assert!(matches!(
             file.remove_server("one"),
             Err(ConfigError::UnknownServer { .. })
         ));
+        file.remove_server("two").unwrap();
+        file.remove_server("three").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my servers"), "{text}");
+        assert!(file.load().unwrap().servers.is_empty());
     }
 
     #[test]
@@ -1255,6 +1314,24 @@ client_secret = "${LINEAR_SECRET}"
         let dir = tempfile::tempdir().unwrap();
         let file = ConfigFile::new(dir.path().join("none.toml"));
         assert_eq!(file.load().unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_client_metadata_url_carries_no_credentials_or_fragment() {
+        for bad in [
+            "https://user:pw@app.example/client.json",
+            "https://app.example/client.json#x",
+            " https://app.example/client.json",
+        ] {
+            let text = format!(
+                "[[servers]]\nid = \"a\"\nurl = \"https://x\"\n[servers.oauth]\nclient_metadata_url = {bad:?}\n"
+            );
+            let error = Config::parse(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("client_metadata_url"), "{bad}: {error}");
+            assert!(!error.contains("pw@"), "{error}");
+        }
     }
 
     #[test]
