@@ -6,7 +6,7 @@
 mod consent;
 mod input;
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -332,7 +332,7 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
                         .lines()
                         .next()
                         .unwrap_or("");
-                    println!("{}\t{}", tool.name, description);
+                    println!("{}\t{}", column(&tool.name), column(description));
                 }
             }
         }
@@ -347,7 +347,7 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
                 print_json(&resources);
             } else {
                 for resource in resources {
-                    println!("{}\t{}", resource.uri, resource.name);
+                    println!("{}\t{}", column(&resource.uri), column(&resource.name));
                 }
             }
         }
@@ -362,10 +362,11 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
                 print_json(&prompts);
             } else {
                 for prompt in prompts {
+                    let description = prompt.description.as_deref().unwrap_or("");
                     println!(
                         "{}\t{}",
-                        prompt.name,
-                        prompt.description.as_deref().unwrap_or("")
+                        column(&prompt.name),
+                        column(description.lines().next().unwrap_or(""))
                     );
                 }
             }
@@ -560,6 +561,59 @@ fn status_text(status: &ServerStatus) -> String {
     }
 }
 
+/// Text from a server, fit for a terminal: control characters other than
+/// newlines and tabs (escape sequences that could move the cursor, retitle
+/// the window or hide text) are shown as `\u{..}` instead of obeyed.
+fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// One column of a tab-separated listing: one line, no tabs, no control
+/// characters from the server.
+fn column(text: &str) -> String {
+    terminal_safe(text).replace(['\t', '\n'], " ")
+}
+
+/// A content block for a terminal: base64 payloads (images, audio, blobs)
+/// are summarized by size instead of printed.
+fn summarized(content: &ContentBlock) -> serde_json::Value {
+    let mut value = serde_json::to_value(content).unwrap_or_default();
+    fn shorten(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    match inner {
+                        serde_json::Value::String(data)
+                            if (key == "data" || key == "blob") && data.len() > 80 =>
+                        {
+                            *inner = format!("({} bytes of base64)", data.len()).into();
+                        }
+                        other => shorten(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(shorten),
+            _ => {}
+        }
+    }
+    shorten(&mut value);
+    value
+}
+
 fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
     let mut out = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, value);
@@ -567,9 +621,12 @@ fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
 }
 
 fn print_tool_result(result: &CallToolResult) {
+    let terminal = std::io::stdout().is_terminal();
     for content in &result.content {
         match content {
+            ContentBlock::Text(text) if terminal => println!("{}", terminal_safe(&text.text)),
             ContentBlock::Text(text) => println!("{}", text.text),
+            other if terminal => print_json(&summarized(other)),
             other => print_json(other),
         }
     }
@@ -577,5 +634,34 @@ fn print_tool_result(result: &CallToolResult) {
         && let Some(structured) = &result.structured_content
     {
         print_json(structured);
+    }
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::*;
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let hostile = "ok\u{1b}]0;pwned\u{7}\u{1b}[2J\tdone\nnext";
+        let safe = terminal_safe(hostile);
+        assert!(
+            !safe.contains('\u{1b}') && !safe.contains('\u{7}'),
+            "{safe}"
+        );
+        assert!(safe.contains("\tdone\nnext"), "{safe}");
+        assert_eq!(column("a\tb\nc"), "a b c");
+        assert_eq!(terminal_safe("plain"), "plain");
+    }
+
+    #[test]
+    fn base64_payloads_are_summarized_for_a_terminal() {
+        let image: ContentBlock = serde_json::from_value(serde_json::json!({
+            "type": "image", "mimeType": "image/png", "data": "A".repeat(4000),
+        }))
+        .unwrap();
+        let shown = summarized(&image).to_string();
+        assert!(shown.contains("(4000 bytes of base64)"), "{shown}");
+        assert!(shown.contains("image/png"), "{shown}");
     }
 }

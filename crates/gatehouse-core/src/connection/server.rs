@@ -40,6 +40,9 @@ const STABLE_SESSION: Duration = Duration::from_secs(30);
 /// Pause after a failed background refresh before trying again.
 const REFRESH_RETRY: Duration = Duration::from_secs(30);
 
+/// Largest single answer (JSON body or SSE event) taken from a server.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
 /// An authorization that is waiting for the browser.
 pub struct AuthorizationTicket {
     /// Where the browser was (or should be) sent.
@@ -344,6 +347,10 @@ impl ServerRuntime {
             StreamableHttpClientTransportConfig::with_uri(self.config.url.as_str())
                 .custom_headers(self.resolve_headers().await?);
         transport_config.retry_config = Arc::new(StreamRetry);
+        // rmcp's 16 MiB is too tight for tools that return a large document
+        // twice over (as text and as structured content).
+        transport_config.max_json_response_size = MAX_RESPONSE_BYTES;
+        transport_config.max_sse_event_size = MAX_RESPONSE_BYTES;
         let handler = GatehouseClient::new(self);
         let mode = self.config.auth_mode();
         let serving = async {
