@@ -112,6 +112,27 @@ impl FileLock {
     }
 }
 
+impl FileLock {
+    /// The lock for `path` if no one (no process) holds it now.
+    pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
+        let path = &resolved(path);
+        create_private_dir(parent_dir(path))?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(lock_path(path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();

@@ -803,6 +803,41 @@ async fn a_token_endpoint_that_cannot_be_reached_is_named_with_the_cause() {
 }
 
 #[tokio::test]
+async fn one_authorization_of_a_server_at_a_time_across_processes() {
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    // The app waits for the browser...
+    let pending = s
+        .engine
+        .start_authorization("demo", Arc::new(Ignore))
+        .await
+        .unwrap();
+    // ...while a command in another process tries too.
+    let other = s.reopen();
+    other.start();
+    let refused = authorization_error(other.authorize("demo", Arc::new(Approve::default())).await);
+    assert_eq!(
+        refused,
+        AuthorizationError::InProgressElsewhere,
+        "{refused}"
+    );
+    // Once the first is cancelled, the other may.
+    assert!(s.engine.cancel_authorization("demo"));
+    let _ = pending.done.await;
+    let status = other
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    other.shutdown().await;
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn signing_out_revokes_and_forgets() {
     let s = Setup::new();
     let fixture = fixture(OAuthOptions::default()).await;

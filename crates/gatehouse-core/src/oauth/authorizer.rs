@@ -251,6 +251,9 @@ impl ServerAuth {
             .flow
             .try_lock()
             .map_err(|_| AuthorizationError::InProgress)?;
+        // One at a time across processes too: two flows would each register
+        // and the second's tokens would silently replace the first's.
+        let _only_process = self.store.try_lock_authorization()?;
         let challenge = self.challenge().or_else(|| {
             self.store
                 .grant()

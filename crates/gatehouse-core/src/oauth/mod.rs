@@ -118,6 +118,10 @@ pub enum AuthorizationError {
     MorePermissionsNeeded { scopes: Option<String> },
     #[error("an authorization of this server is already in progress")]
     InProgress,
+    #[error(
+        "another Gatehouse (the app, or another command) is authorizing this server; finish or cancel it there first"
+    )]
+    InProgressElsewhere,
     #[error("this server does not use OAuth")]
     NotOAuth,
     #[error("{0}")]
@@ -150,7 +154,7 @@ impl AuthorizationError {
             Self::Listener(_) => "listener_failed",
             Self::Exchange(_) => "token_exchange_failed",
             Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => "insufficient_scope",
-            Self::InProgress => "authorization_in_progress",
+            Self::InProgress | Self::InProgressElsewhere => "authorization_in_progress",
             Self::NotOAuth => "not_oauth",
             Self::Vault(_) => "vault",
         }

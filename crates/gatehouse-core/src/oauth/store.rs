@@ -324,6 +324,28 @@ impl GrantStore {
             .map_err(store_error)
     }
 
+    /// Holds this server's authorization lock (across processes) for as
+    /// long as the guard lives; refuses when another process holds it.
+    pub(crate) fn try_lock_authorization(
+        &self,
+    ) -> Result<Option<FileLock>, crate::oauth::AuthorizationError> {
+        let path = self
+            .inner
+            .vault
+            .path()
+            .with_file_name(format!("oauth-authorize-{}", self.inner.server_key));
+        match FileLock::try_acquire(&path) {
+            Ok(Some(lock)) => Ok(Some(lock)),
+            Ok(None) => Err(crate::oauth::AuthorizationError::InProgressElsewhere),
+            // A data directory that cannot hold a lock file does not stop
+            // the person from authorizing.
+            Err(error) => {
+                tracing::info!(%error, "no cross-process authorization lock");
+                Ok(None)
+            }
+        }
+    }
+
     /// Keeps the server's demand for more permissions with its grant.
     pub(crate) async fn remember_step_up(&self, challenge: String) -> Result<(), AuthError> {
         let record = {
