@@ -19,6 +19,7 @@ TRAY_STATES = {
     "ok": (46, 160, 67),        # all connected
     "attention": (230, 150, 20),  # needs authorization
     "error": (210, 50, 45),     # errors
+    "connecting": (60, 125, 200),  # connecting (nothing wrong yet)
     "idle": (140, 140, 140),    # nothing configured
 }
 

@@ -18,6 +18,7 @@ const AUTHORIZE_PREFIX: &str = "authorize:";
 fn icon(state: TrayState) -> Image<'static> {
     let bytes: &'static [u8] = match state {
         TrayState::AllConnected => include_bytes!("../../icons/tray-ok.png"),
+        TrayState::Connecting => include_bytes!("../../icons/tray-connecting.png"),
         TrayState::NeedsAttention => include_bytes!("../../icons/tray-attention.png"),
         TrayState::Errors => include_bytes!("../../icons/tray-error.png"),
         TrayState::NothingConfigured => include_bytes!("../../icons/tray-idle.png"),
@@ -219,6 +220,7 @@ mod tests {
         let states = [
             TrayState::NothingConfigured,
             TrayState::AllConnected,
+            TrayState::Connecting,
             TrayState::NeedsAttention,
             TrayState::Errors,
         ];

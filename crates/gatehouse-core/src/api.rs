@@ -35,6 +35,8 @@ pub struct ServerView {
 pub enum TrayState {
     NothingConfigured,
     AllConnected,
+    /// Some servers are still connecting; none is in trouble (yet).
+    Connecting,
     NeedsAttention,
     Errors,
 }
@@ -52,8 +54,9 @@ pub struct TraySummary {
 
 impl TraySummary {
     /// Summarizes the servers: any error makes it `errors`; otherwise any
-    /// server waiting for the person makes it `needs_attention`. Disabled
-    /// servers do not count.
+    /// server waiting for the person makes it `needs_attention`; otherwise
+    /// any server not connected yet makes it `connecting`. Disabled servers
+    /// do not count.
     pub fn of(servers: &[ServerView]) -> Self {
         let active: Vec<&ServerView> = servers
             .iter()
@@ -74,6 +77,8 @@ impl TraySummary {
             TrayState::Errors
         } else if needs_attention > 0 {
             TrayState::NeedsAttention
+        } else if connected < active.len() {
+            TrayState::Connecting
         } else {
             TrayState::AllConnected
         };
@@ -419,6 +424,12 @@ mod tests {
         );
         let mut servers = vec![view("a", connected.clone()), view("b", connected)];
         assert_eq!(TraySummary::of(&servers).state, TrayState::AllConnected);
+        let starting = [view("a", ServerStatus::Connecting), servers[0].clone()];
+        assert_eq!(
+            TraySummary::of(&starting).state,
+            TrayState::Connecting,
+            "not 'all connected' while one is still connecting"
+        );
         servers.push(view(
             "c",
             ServerStatus::NeedsAuthorization { reason: "r".into() },

@@ -428,6 +428,33 @@ async fn a_server_that_forgot_the_session_with_an_id_less_400_is_renewed_quickly
 }
 
 #[tokio::test]
+async fn a_failing_server_shows_its_error_steadily_while_retrying() {
+    let s = setup();
+    // Nothing listens on the discard port.
+    s.engine
+        .add_server(ServerConfig::new("down", "http://127.0.0.1:9/mcp"))
+        .unwrap();
+    let failed = wait_for_status(&s.engine, "down", Duration::from_secs(10), |s| {
+        matches!(s, ServerStatus::Error { .. })
+    })
+    .await;
+    assert!(failed.is_ok(), "{failed:?}");
+    // Retries happen meanwhile (with backoff); the status does not flicker
+    // back to "connecting" in between.
+    let mut events = s.engine.subscribe();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    while let Ok(event) = events.try_recv() {
+        if let gatehouse_core::events::Event::Status { status, .. } = event {
+            assert!(
+                matches!(status, ServerStatus::Error { .. }),
+                "flickered to {status:?}"
+            );
+        }
+    }
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn disabled_servers_stay_disconnected() {
     let s = setup();
     let fixture = McpFixture::start(McpOptions::default()).await.unwrap();

@@ -34,7 +34,9 @@ describe("window header", () => {
     const backend = mockBackend({ list_servers: () => list });
     render(App);
     const badge = await screen.findByTestId("app-summary");
-    await waitFor(() => expect(badge).toHaveAttribute("data-state", "all_connected"));
+    // Not "all connected" while a server is still connecting.
+    await waitFor(() => expect(badge).toHaveAttribute("data-state", "connecting"));
+    expect(badge).toHaveTextContent("Connecting…");
     const before = backend.callsTo("app_state").length;
 
     list = [server("a", { state: "error", kind: "unreachable", message: "connection refused" })];

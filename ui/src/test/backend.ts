@@ -53,7 +53,9 @@ export function summarize(servers: ServerView[]): TraySummary {
         ? "errors"
         : needsAttention > 0
           ? "needs_attention"
-          : "all_connected";
+          : connected < active.length
+            ? "connecting"
+            : "all_connected";
   return { state, total: active.length, connected, needsAttention, errors };
 }
 

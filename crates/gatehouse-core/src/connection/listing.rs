@@ -27,11 +27,16 @@ trait Listed: DeserializeOwned {
     const FIELD: &'static str;
     const NAME: &'static str;
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest;
+    /// What must be unique in the list (a tool's name, a resource's URI).
+    fn key(&self) -> String;
 }
 
 impl Listed for Tool {
     const FIELD: &'static str = "tools";
     const NAME: &'static str = "tool";
+    fn key(&self) -> String {
+        self.name.to_string()
+    }
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest {
         ClientRequest::ListToolsRequest(ListToolsRequest {
             method: Default::default(),
@@ -44,6 +49,9 @@ impl Listed for Tool {
 impl Listed for Resource {
     const FIELD: &'static str = "resources";
     const NAME: &'static str = "resource";
+    fn key(&self) -> String {
+        self.uri.clone()
+    }
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest {
         ClientRequest::ListResourcesRequest(ListResourcesRequest {
             method: Default::default(),
@@ -56,6 +64,9 @@ impl Listed for Resource {
 impl Listed for Prompt {
     const FIELD: &'static str = "prompts";
     const NAME: &'static str = "prompt";
+    fn key(&self) -> String {
+        self.name.clone()
+    }
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest {
         ClientRequest::ListPromptsRequest(ListPromptsRequest {
             method: Default::default(),
@@ -78,7 +89,8 @@ pub(crate) async fn prompts(peer: &Peer<RoleClient>) -> Result<Vec<Prompt>, Serv
 }
 
 async fn list_all<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceError> {
-    let mut items = Vec::new();
+    let mut items: Vec<T> = Vec::new();
+    let mut keys = HashSet::new();
     let mut seen = HashSet::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -88,7 +100,15 @@ async fn list_all<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceE
         let result = peer.send_request(T::request(params)).await?;
         let page = serde_json::to_value(&result).map_err(|e| bad_page(T::FIELD, &e.to_string()))?;
         let (page_items, next) = read_page::<T>(&page)?;
-        items.extend(page_items);
+        for item in page_items {
+            // Names must be unique; a second entry of one name could not be
+            // told apart (or called) anyway.
+            if keys.insert(item.key()) {
+                items.push(item);
+            } else {
+                tracing::warn!(kind = T::NAME, key = %item.key().chars().take(80).collect::<String>(), "skipping a duplicate");
+            }
+        }
         match next {
             None => return Ok(items),
             Some(next) if next.is_empty() || !seen.insert(next.clone()) => {

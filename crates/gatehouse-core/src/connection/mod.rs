@@ -369,7 +369,7 @@ impl ConnectionManager {
             if let ServiceError::McpError(data) = &error {
                 return Err(RequestError::Failed {
                     id: id.to_owned(),
-                    message: data.message.to_string(),
+                    message: runtime.redacted(data.message.to_string()),
                 });
             }
             let failure = Failure::from_service(&error, mode);
@@ -422,7 +422,7 @@ impl ConnectionManager {
             }
             return Err(RequestError::Failed {
                 id: id.to_owned(),
-                message: failure.message,
+                message: runtime.redacted(failure.message),
             });
         }
     }

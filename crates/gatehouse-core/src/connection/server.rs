@@ -20,7 +20,7 @@ use rmcp::transport::auth::AuthError;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, OnceCell, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +60,9 @@ pub(crate) struct ServerRuntime {
     /// The live session's tools, as listed when it connected (or when the
     /// server last announced a change); `tools` answers from here.
     tools: Mutex<Option<Arc<Vec<Tool>>>>,
+    /// The vault secrets the session's headers carry, to keep out of what
+    /// the server says back.
+    secrets_in_use: Mutex<Vec<SecretString>>,
     auth: OnceCell<Arc<ServerAuth>>,
     /// Try to connect now (after a secret was stored, say).
     retry: Notify,
@@ -101,6 +104,7 @@ impl ServerRuntime {
             status: watch::Sender::new(initial),
             peer: watch::Sender::new(None),
             tools: Mutex::new(None),
+            secrets_in_use: Mutex::new(Vec::new()),
             auth: OnceCell::new(),
             retry: Notify::new(),
             broken: Notify::new(),
@@ -176,7 +180,23 @@ impl ServerRuntime {
         });
     }
 
+    /// `text` from the server with the secrets its headers carried cut out.
+    pub(crate) fn redacted(&self, text: String) -> String {
+        let secrets = self
+            .secrets_in_use
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        without_secrets(text, &secrets)
+    }
+
     fn set_status(&self, status: ServerStatus) {
+        let status = match status {
+            ServerStatus::Error { kind, message } => ServerStatus::Error {
+                kind,
+                message: self.redacted(message),
+            },
+            other => other,
+        };
         if matches!(status, ServerStatus::Connected { .. }) {
             *self
                 .last_connected
@@ -243,7 +263,11 @@ impl ServerRuntime {
                     }
                 }
             }
-            self.set_status(ServerStatus::Connecting);
+            // A retry after a failure keeps showing the failure until it
+            // succeeds: the list (and the tray) would flicker otherwise.
+            if !matches!(self.status(), ServerStatus::Error { .. }) {
+                self.set_status(ServerStatus::Connecting);
+            }
             let attempt = tokio::select! {
                 () = cancel.cancelled() => return,
                 attempt = self.connect() => attempt,
@@ -257,6 +281,15 @@ impl ServerRuntime {
                             tracing::info!(server = %self.config.id, %why, "session ended; reconnecting");
                             if started.elapsed() >= STABLE_SESSION {
                                 backoff.reset();
+                                self.set_status(ServerStatus::Connecting);
+                            } else {
+                                // It ended soon after it started (and may keep
+                                // doing so): say why, rather than "connecting"
+                                // for ever.
+                                self.set_status(ServerStatus::error(
+                                    ErrorKind::Protocol,
+                                    format!("the session ended ({why}); trying again"),
+                                ));
                             }
                             Some(backoff.next())
                         }
@@ -384,10 +417,33 @@ impl ServerRuntime {
             .map(|v| Template::parse(v))
             .collect::<Result<_, _>>()
             .map_err(|e| Failure::fatal(ErrorKind::Protocol, format!("invalid header: {e}")))?;
+        // Each secret on its own too, to keep it out of what the server
+        // says back (an error that echoes the request's headers).
+        let singles: Vec<Template> = templates
+            .iter()
+            .flat_map(|t| {
+                t.references()
+                    .map(|name| format!("${{{name}}}"))
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|text| Template::parse(&text).ok())
+            .collect();
         let vault = self.shared.vault.clone();
-        let resolved = tokio::task::spawn_blocking(move || vault.resolve(templates.iter()))
-            .await
-            .map_err(|e| Failure::fatal(ErrorKind::Vault, e.to_string()))?;
+        let resolved = tokio::task::spawn_blocking(move || {
+            let secrets = vault.resolve(singles.iter());
+            vault
+                .resolve(templates.iter())
+                .map(|values| (values, secrets))
+        })
+        .await
+        .map_err(|e| Failure::fatal(ErrorKind::Vault, e.to_string()))?
+        .map(|(values, secrets)| {
+            *self
+                .secrets_in_use
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = secrets.unwrap_or_default();
+            values
+        });
         let values = match resolved {
             Ok(values) => values,
             Err(ResolveError::Missing(missing)) => {
@@ -803,5 +859,37 @@ impl ClientHandler for GatehouseClient {
         if let Some(runtime) = self.runtime.upgrade() {
             runtime.tools_changed.notify_one();
         }
+    }
+}
+
+/// `text` with each of `secrets` replaced by `[secret]`.
+fn without_secrets(mut text: String, secrets: &[SecretString]) -> String {
+    for secret in secrets {
+        let value = secret.expose_secret();
+        // Very short values would blank out ordinary words.
+        if value.len() >= 4 && text.contains(value) {
+            text = text.replace(value, "[secret]");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_a_server_echoes_are_cut_out() {
+        let secrets = [
+            SecretString::from("sk-live-123456"),
+            SecretString::from("ab"),
+        ];
+        assert_eq!(
+            without_secrets(
+                "bad header Authorization: Bearer sk-live-123456 (ab)".into(),
+                &secrets
+            ),
+            "bad header Authorization: Bearer [secret] (ab)"
+        );
     }
 }

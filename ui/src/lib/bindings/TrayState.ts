@@ -3,4 +3,4 @@
 /**
  * The state the tray icon shows: the worst of all servers.
  */
-export type TrayState = "nothing_configured" | "all_connected" | "needs_attention" | "errors";
+export type TrayState = "nothing_configured" | "all_connected" | "connecting" | "needs_attention" | "errors";

@@ -13,6 +13,7 @@ import * as ipc from "../ipc";
 const LABELS: Record<TrayState, string> = {
   nothing_configured: "No servers",
   all_connected: "All connected",
+  connecting: "Connecting…",
   needs_attention: "Needs attention",
   errors: "Errors",
 };
