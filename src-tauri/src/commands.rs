@@ -45,7 +45,7 @@ pub struct AppState {
 pub fn app_state(engine: State<'_, Engine>) -> AppState {
     AppState {
         summary: TraySummary::of(&engine.servers()),
-        config_problem: engine.config_problem().map(str::to_owned),
+        config_problem: engine.config_problem(),
     }
 }
 

@@ -95,6 +95,8 @@ pub fn run_app<R: Runtime>(
             tauri::async_runtime::spawn(async move {
                 handle.state::<demo::DemoServer>().resume(&engine).await;
                 engine.start();
+                // The CLI (or an editor) may change the file while the app runs.
+                engine.follow_config_file(std::time::Duration::from_secs(2));
             });
             Ok(())
         })

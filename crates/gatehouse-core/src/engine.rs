@@ -67,7 +67,7 @@ pub struct Engine {
 
 struct Inner {
     /// Why the config file could not be loaded, when it could not.
-    config_problem: Option<String>,
+    config_problem: Mutex<Option<String>>,
     paths: Paths,
     config_file: ConfigFile,
     config: Mutex<Config>,
@@ -120,7 +120,7 @@ impl Engine {
         let connections = ConnectionManager::new(vault.clone(), events.clone());
         Self {
             inner: Arc::new(Inner {
-                config_problem,
+                config_problem: Mutex::new(config_problem),
                 paths,
                 config_file,
                 config: Mutex::new(config),
@@ -133,8 +133,61 @@ impl Engine {
     }
 
     /// Why the config file could not be loaded (see [`Engine::open_tolerant`]).
-    pub fn config_problem(&self) -> Option<&str> {
-        self.inner.config_problem.as_deref()
+    pub fn config_problem(&self) -> Option<String> {
+        self.inner
+            .config_problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Follows the config file as other programs change it (the CLI beside
+    /// the app, a text editor): a change on disk is applied as if made here;
+    /// a file that no longer loads is reported through
+    /// [`Engine::config_problem`] while the servers keep their last good
+    /// settings. Checks every `every`; stops when the engine is dropped.
+    pub fn follow_config_file(&self, every: Duration) {
+        let engine = Arc::downgrade(&self.inner);
+        let path = self.inner.paths.config_file().to_path_buf();
+        let mut seen = crate::fsutil::Fingerprint::of(&path).ok().flatten();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = engine.upgrade() else {
+                    return;
+                };
+                let now = crate::fsutil::Fingerprint::of(&path).ok().flatten();
+                if now != seen {
+                    seen = now;
+                    Engine { inner }.reload_config();
+                }
+            }
+        });
+    }
+
+    /// Reads the config file again and applies what changed.
+    fn reload_config(&self) {
+        let loaded = self.inner.config_file.load();
+        let problem = loaded.as_ref().err().map(ToString::to_string);
+        let had_problem = std::mem::replace(
+            &mut *self
+                .inner
+                .config_problem
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            problem.clone(),
+        );
+        match loaded {
+            Ok(config) if config != *self.config() => self.config_changed(config),
+            Ok(_) if had_problem.is_some() => {
+                let _ = self.inner.events.send(Event::ServersChanged);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "the config file changed and no longer loads; keeping the last good settings");
+                let _ = self.inner.events.send(Event::ServersChanged);
+            }
+        }
     }
 
     pub fn paths(&self) -> &Paths {

@@ -455,6 +455,65 @@ async fn a_failing_server_shows_its_error_steadily_while_retrying() {
 }
 
 #[tokio::test]
+async fn changes_made_to_the_config_file_by_others_are_followed() {
+    let s = setup();
+    let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
+    s.engine.start();
+    s.engine.follow_config_file(Duration::from_millis(100));
+    // The CLI, in another process, adds a server.
+    let paths = Paths::new(
+        s._dir.path().join("config.toml"),
+        s._dir.path().join("data"),
+    );
+    let other = Engine::with_vault(
+        paths.clone(),
+        Vault::new(
+            paths.vault_file(),
+            Arc::new(MemoryKeyStore::default()),
+            None,
+        ),
+    )
+    .unwrap();
+    other.set_connect_on_change(false);
+    other
+        .add_server(ServerConfig::new("added-elsewhere", fixture.url()))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !matches!(
+        s.engine.connections().status("added-elsewhere"),
+        Some(ServerStatus::Connected { .. })
+    ) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server added elsewhere never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A broken edit is reported, and the servers keep their settings.
+    let path = s._dir.path().join("config.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{good}\nnonsense = [\n")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.engine.config_problem().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(s.engine.config_problem().is_some());
+    assert!(matches!(
+        s.engine.connections().status("added-elsewhere"),
+        Some(ServerStatus::Connected { .. })
+    ));
+    // Fixed again: the problem is gone.
+    std::fs::write(&path, good).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.engine.config_problem().is_some() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.engine.config_problem(), None);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn disabled_servers_stay_disconnected() {
     let s = setup();
     let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
