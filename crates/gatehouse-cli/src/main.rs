@@ -162,8 +162,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(message) => {
+            // Errors may quote a server: nothing in them drives the terminal.
             for line in message.lines() {
-                eprintln!("error: {line}");
+                eprintln!("error: {}", terminal_safe(line));
             }
             ExitCode::FAILURE
         }
@@ -548,7 +549,13 @@ fn human_duration(secs: u64) -> String {
     }
 }
 
+/// A status in words, safe to print (server names and messages come from
+/// the server).
 fn status_text(status: &ServerStatus) -> String {
+    column(&status_words(status))
+}
+
+fn status_words(status: &ServerStatus) -> String {
     match status {
         ServerStatus::Connected {
             server_name,
@@ -565,15 +572,18 @@ fn status_text(status: &ServerStatus) -> String {
 /// newlines and tabs (escape sequences that could move the cursor, retitle
 /// the window or hide text) are shown as `\u{..}` instead of obeyed.
 fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    // Controls, and the invisible characters that reorder or hide text
+    // (bidirectional overrides, zero-width characters).
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
+        if unsafe_char(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -645,6 +655,7 @@ mod output_tests {
     fn server_text_cannot_drive_the_terminal() {
         let hostile = "ok\u{1b}]0;pwned\u{7}\u{1b}[2J\tdone\nnext";
         let safe = terminal_safe(hostile);
+        assert_eq!(terminal_safe("a\u{202E}b"), "a\\u{202e}b");
         assert!(
             !safe.contains('\u{1b}') && !safe.contains('\u{7}'),
             "{safe}"

@@ -287,6 +287,69 @@ async fn a_wrong_passphrase_is_refused_without_damage() {
 
 /// `gatehouse auth` when the browser cannot reach the loopback listener:
 /// the person pastes the address the browser ended on.
+/// Runs `gatehouse auth <id> --no-browser`, goes through consent like a
+/// browser that cannot reach this machine, and pastes the address it ended
+/// on. Returns the authorization URL the command printed.
+async fn authorize_with_paste_back(cli: &Cli, id: &str) -> String {
+    let mut child = cli.command(&["auth", id, "--no-browser"]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{landed}\n").as_bytes())
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let last = stdout.next_line().await.unwrap().unwrap_or_default();
+    assert!(status.success(), "auth failed; last line: {last}");
+    assert!(last.starts_with(&format!("{id}: connected")), "{last}");
+    url
+}
+
+#[tokio::test]
+async fn a_call_refused_for_scope_leads_the_next_auth_to_ask_for_it() {
+    let cli = Cli::new();
+    let fixture = OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
+        ..OAuthOptions::default()
+    })
+    .await
+    .unwrap();
+    cli.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    authorize_with_paste_back(&cli, "demo").await;
+    let out = cli
+        .run(&["call", "demo", "add", r#"{"a": 1, "b": 2}"#])
+        .await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("needs more permissions") && out.stderr.contains("mcp:write"),
+        "{}",
+        out.stderr
+    );
+    let url = authorize_with_paste_back(&cli, "demo").await;
+    let scope = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    assert!(scope.split(' ').any(|s| s == "mcp:write"), "{scope}");
+    let sum = cli
+        .ok(&["call", "demo", "add", r#"{"a": 1, "b": 2}"#])
+        .await;
+    assert_eq!(sum.trim(), "3");
+}
+
 #[tokio::test]
 async fn oauth_with_paste_back_then_a_new_process_needs_no_browser() {
     let cli = Cli::new();
@@ -302,35 +365,11 @@ async fn oauth_with_paste_back_then_a_new_process_needs_no_browser() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("needs authorization"), "{}", out.stderr);
 
-    let mut child = cli
-        .command(&["auth", "demo", "--no-browser"])
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let url = authorize_with_paste_back(&cli, "demo").await;
     assert!(
         url.starts_with(&format!("{}/authorize?", fixture.issuer())),
         "{url}"
     );
-    // The browser went through consent and ended on the loopback address,
-    // which (on this pretend remote machine) it could not load.
-    let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{landed}\n").as_bytes())
-        .await
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let last = stdout.next_line().await.unwrap().unwrap_or_default();
-    assert!(status.success(), "auth failed; last line: {last}");
-    assert!(last.starts_with("demo: connected"), "{last}");
 
     // A new process uses the stored tokens.
     let tools = cli.ok(&["tools", "demo"]).await;
@@ -340,8 +379,14 @@ async fn oauth_with_paste_back_then_a_new_process_needs_no_browser() {
     assert!(list.contains("scopes: mcp:read"), "{list}");
     assert_eq!(fixture.authorization_requests().len(), 1);
 
+    let before = fixture.mcp_requests().len();
     cli.ok(&["logout", "demo"]).await;
     assert!(!fixture.revocations().is_empty());
+    assert_eq!(
+        fixture.mcp_requests().len(),
+        before,
+        "signing out connected to the server"
+    );
     let out = cli.run(&["tools", "demo"]).await;
     assert_eq!(out.code, 1);
 }

@@ -97,7 +97,8 @@ impl Engine {
         match config_file.load() {
             Ok(config) => Self::assemble(paths, vault, config, None),
             Err(error) => {
-                tracing::error!(%error, "the config file could not be loaded");
+                // Reported through config_problem; the log is for the app's record.
+                tracing::info!(%error, "the config file could not be loaded");
                 Self::assemble(paths, vault, Config::default(), Some(error.to_string()))
             }
         }
@@ -501,7 +502,11 @@ impl Engine {
     /// Signs out of an OAuth server. Returns a warning when the server could
     /// not revoke the tokens (they are forgotten regardless).
     pub async fn sign_out(&self, id: &str) -> Result<Option<String>, Error> {
-        self.ensure_started(id)?;
+        let server = self.server_config(id)?;
+        if self.inner.connections.status(id).is_none() {
+            // Not running here: no reason to connect just to sign out.
+            return Ok(self.inner.connections.sign_out_idle(&server).await?);
+        }
         Ok(self.inner.connections.sign_out(id).await?)
     }
 

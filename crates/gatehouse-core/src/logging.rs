@@ -9,7 +9,10 @@ use tracing_subscriber::EnvFilter;
 pub const LOG_ENV: &str = "GATEHOUSE_LOG";
 
 /// Targets whose detailed logs contain secrets, and the most they may show.
-const CAPPED: &[&str] = &["rmcp::transport::auth=info"];
+const CAPPED: &[(&str, &str)] = &[("rmcp::transport::auth", "info")];
+
+/// Levels from quietest to loudest, as filter directives name them.
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
 
 /// Quiet by default: rmcp's transport worker logs every failed connection
 /// at error level, which the engine already reports as the server's status
@@ -31,12 +34,63 @@ pub fn env_filter(default: &str) -> EnvFilter {
 /// the span, the capped ones included.
 pub fn capped(directives: &str) -> EnvFilter {
     let directives: Vec<&str> = directives.split(',').filter(|d| !d.contains('[')).collect();
-    let mut filter =
-        EnvFilter::try_new(directives.join(",")).unwrap_or_else(|_| EnvFilter::new("warn"));
-    for cap in CAPPED {
-        filter = filter.add_directive(cap.parse().expect("a valid directive"));
+    let directives = if EnvFilter::try_new(directives.join(",")).is_ok() {
+        directives
+    } else {
+        vec!["warn"]
+    };
+    let mut filter = EnvFilter::new(directives.join(","));
+    for (target, most) in CAPPED {
+        // The cap only ever lowers: a target the directives leave quieter
+        // (`rmcp=off`) stays as quiet.
+        let asked = level_for(&directives, target);
+        let level = if rank(&asked) <= rank(most) {
+            asked
+        } else {
+            (*most).to_owned()
+        };
+        filter = filter.add_directive(
+            format!("{target}={level}")
+                .parse()
+                .expect("a valid directive"),
+        );
     }
     filter
+}
+
+/// The level `directives` give `target`: the most specific matching target
+/// directive, else the bare level, else off.
+fn level_for(directives: &[&str], target: &str) -> String {
+    let mut best: Option<(usize, String)> = None;
+    let mut default = "off".to_owned();
+    for directive in directives {
+        let directive = directive.trim();
+        match directive.split_once('=') {
+            Some((prefix, level))
+                if target.starts_with(prefix)
+                    && best.as_ref().is_none_or(|(len, _)| prefix.len() >= *len) =>
+            {
+                best = Some((prefix.len(), level.trim().to_ascii_lowercase()));
+            }
+            Some(_) => {}
+            None if LEVELS.contains(&directive.to_ascii_lowercase().as_str()) => {
+                default = directive.to_ascii_lowercase();
+            }
+            None if target.starts_with(directive) && !directive.is_empty() => {
+                // A bare target enables everything for it.
+                best = Some((directive.len(), "trace".into()));
+            }
+            None => {}
+        }
+    }
+    best.map(|(_, level)| level).unwrap_or(default)
+}
+
+fn rank(level: &str) -> usize {
+    LEVELS
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or(LEVELS.len())
 }
 
 #[cfg(test)]
@@ -51,5 +105,10 @@ mod tests {
         assert!(shown.contains("debug"), "{shown}");
         let spans = capped("warn,[transport_worker]=trace").to_string();
         assert!(!spans.contains("transport_worker"), "{spans}");
+        // The cap never turns a silenced target back on.
+        let quiet = capped("warn,rmcp=off").to_string();
+        assert!(quiet.contains("rmcp::transport::auth=off"), "{quiet}");
+        let bare = capped("rmcp").to_string();
+        assert!(bare.contains("rmcp::transport::auth=info"), "{bare}");
     }
 }

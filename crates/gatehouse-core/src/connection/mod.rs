@@ -533,6 +533,21 @@ impl ConnectionManager {
         Ok(runtime.sign_out().await?)
     }
 
+    /// Signs out of a server that is not running here (the CLI signing out,
+    /// or removing a server): revokes and forgets without connecting.
+    pub async fn sign_out_idle(
+        &self,
+        server: &ServerConfig,
+    ) -> Result<Option<String>, AuthorizeError> {
+        let auth = crate::oauth::ServerAuth::new(
+            server,
+            self.inner.shared.vault.clone(),
+            self.inner.shared.http.clone(),
+        )
+        .await?;
+        Ok(auth.sign_out().await?)
+    }
+
     /// Token facts of an OAuth server, when its state is loaded.
     pub fn oauth_view(&self, id: &str) -> Option<crate::api::OAuthView> {
         let auth = self.runtime(id).ok()?.existing_auth()?;

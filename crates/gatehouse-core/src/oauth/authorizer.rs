@@ -254,9 +254,16 @@ impl ServerAuth {
         // One at a time across processes too: two flows would each register
         // and the second's tokens would silently replace the first's.
         let _only_process = self.store.try_lock_authorization()?;
+        let stored = match self.store.grant() {
+            Some(grant) => Some(grant),
+            // Not loaded in this process yet (`gatehouse auth` at once).
+            None => {
+                let store = self.store.clone();
+                on_vault(move || store.reload()).await.ok().flatten()
+            }
+        };
         let challenge = self.challenge().or_else(|| {
-            self.store
-                .grant()
+            stored
                 .filter(|g| g.has_token())
                 .and_then(|g| g.step_up_challenge)
         });

@@ -29,7 +29,8 @@ pub const CALLBACK_PATH: &str = "/callback";
 const MAX_HEAD: usize = 16 * 1024;
 /// How long one browser connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more are closed at once.
+/// Connections served at once; past this the oldest is closed to make room
+/// (the browser's real callback is always the newest).
 const MAX_CONNECTIONS: usize = 64;
 /// How long the browser's connection waits for the outcome of the exchange.
 const OUTCOME_WAIT: Duration = Duration::from_secs(60);
@@ -177,6 +178,7 @@ impl CallbackListener {
         let (found_tx, mut found_rx) = mpsc::channel(1);
         // Dropped on return: connections still being read are closed.
         let mut connections = JoinSet::new();
+        let mut oldest_first = std::collections::VecDeque::new();
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return Err(ListenerError::Cancelled),
@@ -197,15 +199,18 @@ impl CallbackListener {
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    if connections.len() >= MAX_CONNECTIONS {
-                        continue; // dropped: closed at once
+                    oldest_first.retain(|task: &tokio::task::AbortHandle| !task.is_finished());
+                    while connections.len() >= MAX_CONNECTIONS {
+                        let Some(oldest) = oldest_first.pop_front() else { break };
+                        oldest.abort();
+                        let _ = connections.join_next().await;
                     }
                     let (expected, found_tx) = (expected.clone(), found_tx.clone());
-                    connections.spawn(async move {
+                    oldest_first.push_back(connections.spawn(async move {
                         if let Some(found) = serve(stream, &expected).await {
                             let _ = found_tx.send(found).await;
                         }
-                    });
+                    }));
                 }
             }
         }
@@ -680,9 +685,10 @@ mod tests {
         let cancel = CancellationToken::new();
         let waiting =
             tokio::spawn(async move { listener.wait("s", Duration::from_secs(30), &cancel).await });
-        // A browser's preconnects, or anyone else: connected, silent.
+        // A browser's preconnects, or anyone else: connected, silent (more
+        // of them than are served at once).
         let mut idle = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..(MAX_CONNECTIONS + 36) {
             idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
         }
         let started = tokio::time::Instant::now();

@@ -76,7 +76,7 @@ pub(crate) struct GrantRecord {
     /// The MCP server URL the tokens were issued for. A grant is only ever
     /// used for that URL: if the server's address changes, its tokens are
     /// not sent to the new one. (Absent in grants saved before this was
-    /// recorded.)
+    /// recorded: those are never used.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resource: Option<String>,
     /// The last 403 `insufficient_scope` challenge the server answered these
@@ -270,7 +270,9 @@ impl GrantStore {
                 by_issuer
                     .values()
                     .filter_map(|v| serde_json::from_value::<GrantRecord>(v.clone()).ok())
-                    .filter(|g| g.resource.as_deref().is_none_or(|r| r == resource))
+                    // Unbound grants (saved before grants recorded their
+                    // server) are not trusted with any address.
+                    .filter(|g| g.resource.as_deref() == Some(resource))
                     .max_by_key(|g| g.saved_at)
             })
         })?;
