@@ -4,10 +4,11 @@
 // through tauri-driver exactly as the end-to-end tests drive it.
 
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { World, approveInBrowser, configToml, missingPrerequisites, repoRoot } from "./lib/harness.mjs";
 
-const out = join(repoRoot, process.argv[2] ?? "docs/screenshots");
+// Relative to the repository; an absolute path is taken as it is.
+const out = resolve(repoRoot, process.argv[2] ?? "docs/screenshots");
 const missing = missingPrerequisites();
 if (missing.length > 0) {
   console.error(`screenshots: missing ${missing.join("; ")}`);
