@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { after, before } from "node:test";
-import { World, approveInBrowser, scenario } from "./lib/harness.mjs";
+import { World, appBinary, approveInBrowser, scenario } from "./lib/harness.mjs";
 import { TrayHost } from "./lib/tray.mjs";
 
 const world = new World("tray-summary");
@@ -83,4 +83,22 @@ scenario(world, "the tray icon, its menu and the badge follow the servers' state
   // Only the disabled server is left.
   await expectSummary(app, "nothing_configured", "No servers");
   await tray.waitForState("tray-idle", ["Gatehouse: no servers", "down — disabled"]);
+});
+
+scenario(world, "a second launch hands over to the running app and ends", async (app) => {
+  const { spawn } = await import("node:child_process");
+  const second = spawn(appBinary, [], {
+    env: { ...process.env, GATEHOUSE_CONFIG: world.configFile },
+    stdio: "ignore",
+  });
+  const code = await Promise.race([
+    new Promise((resolve) => second.once("exit", (exitCode) => resolve(exitCode))),
+    new Promise((resolve) => setTimeout(() => resolve("still running"), 15000)),
+  ]);
+  if (code === "still running") second.kill("SIGKILL");
+  assert.equal(code, 0, "the second instance should hand over and exit");
+  // The first is still there, with its window and its one tray icon.
+  await app.waitFor("app-summary");
+  const items = await tray.item();
+  assert.ok(items, "the running app's tray icon is still registered");
 });
