@@ -575,8 +575,7 @@ fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     // Controls, and the invisible characters that reorder or hide text
     // (bidirectional overrides, zero-width characters).
     let unsafe_char = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        (c.is_control() && c != '\n' && c != '\t') || gatehouse_core::text::is_invisible(c)
     };
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);

@@ -95,18 +95,7 @@ pub(crate) struct FileLock {
 impl FileLock {
     /// Blocks until the lock for `path` is held by this process.
     pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
-        // Two processes reaching one file through different links share
-        // one lock.
-        let path = &resolved(path);
-        create_private_dir(parent_dir(path))?;
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(lock_path(path))?;
+        let file = open_lock_file(path)?;
         file.lock()?;
         Ok(Self { file })
     }
@@ -115,16 +104,7 @@ impl FileLock {
 impl FileLock {
     /// The lock for `path` if no one (no process) holds it now.
     pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
-        let path = &resolved(path);
-        create_private_dir(parent_dir(path))?;
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(lock_path(path))?;
+        let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self { file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -137,6 +117,21 @@ impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
+}
+
+/// The lock file of `path`, created private. Two processes reaching one
+/// file through different links share one lock.
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    let path = &resolved(path);
+    create_private_dir(parent_dir(path))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(lock_path(path))
 }
 
 fn lock_path(path: &Path) -> PathBuf {

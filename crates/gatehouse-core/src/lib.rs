@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod paths;
 pub mod ssrf;
 pub mod template;
+pub mod text;
 pub mod vault;
 
 pub use api::ServerView;

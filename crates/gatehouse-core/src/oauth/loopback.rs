@@ -447,9 +447,8 @@ fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> 
 /// characters, and none of the invisible ones that reorder or hide text
 /// (bidirectional overrides, zero-width characters).
 fn printable(text: &str, max: usize) -> String {
-    let invisible = |c: char| matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     text.chars()
-        .filter(|&c| !c.is_control() && !invisible(c))
+        .filter(|&c| !c.is_control() && !crate::text::is_invisible(c))
         .take(max)
         .collect()
 }
