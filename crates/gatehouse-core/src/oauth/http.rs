@@ -190,7 +190,7 @@ impl SafeOAuthHttp {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Exchange { url, status });
-        Ok(builder.body(body)?)
+        Ok(builder.body(numeric_expires_in(body))?)
     }
 }
 
@@ -217,6 +217,32 @@ fn too_large(url: &Url) -> OAuthHttpClientError {
         MAX_BODY / 1024
     )
     .into()
+}
+
+/// Some authorization servers (Entra's v1 endpoints among them) send a token
+/// response's `expires_in` as a string of digits; RFC 6749 makes it a
+/// number, and the token parser refuses a string. Turn it into the number
+/// it means; anything else is passed on untouched.
+fn numeric_expires_in(body: Vec<u8>) -> Vec<u8> {
+    if !body.windows(12).any(|w| w == b"\"expires_in\"") {
+        return body;
+    }
+    let Ok(serde_json::Value::Object(mut token)) = serde_json::from_slice(&body) else {
+        return body;
+    };
+    let seconds = match token.get("expires_in") {
+        Some(serde_json::Value::String(text)) if token.contains_key("access_token") => {
+            text.trim().parse::<u64>().ok()
+        }
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) => {
+            token.insert("expires_in".into(), seconds.into());
+            serde_json::to_vec(&token).unwrap_or(body)
+        }
+        None => body,
+    }
 }
 
 /// A URL for logs and errors: no query (which may carry codes or state).
@@ -283,6 +309,23 @@ pub(crate) fn strip_resource_param(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_string_expires_in_is_read_as_the_number_it_means() {
+        let fixed = numeric_expires_in(
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":"3599"}"#.to_vec(),
+        );
+        let token: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
+        assert_eq!(token["expires_in"], 3599);
+        for untouched in [
+            br#"{"access_token":"a","expires_in":3600}"#.to_vec(),
+            br#"{"access_token":"a","expires_in":"soon"}"#.to_vec(),
+            br#"{"issuer":"x","expires_in":"5"}"#.to_vec(),
+            b"not json".to_vec(),
+        ] {
+            assert_eq!(numeric_expires_in(untouched.clone()), untouched);
+        }
+    }
+
     use super::*;
 
     #[test]
