@@ -417,35 +417,25 @@ impl ServerRuntime {
             .map(|v| Template::parse(v))
             .collect::<Result<_, _>>()
             .map_err(|e| Failure::fatal(ErrorKind::Protocol, format!("invalid header: {e}")))?;
-        // Each secret on its own too, to keep it out of what the server
-        // says back (an error that echoes the request's headers).
-        let singles: Vec<Template> = templates
+        // Each referenced secret once, from one read of the vault; the
+        // values are kept to cut them out of what the server says back (an
+        // error that echoes the request's headers).
+        let mut secret_names: Vec<String> = templates
             .iter()
-            .flat_map(|t| {
-                t.references()
-                    .map(|name| format!("${{{name}}}"))
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|text| Template::parse(&text).ok())
+            .flat_map(|t| t.references().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        secret_names.sort();
+        secret_names.dedup();
+        let singles: Vec<Template> = secret_names
+            .iter()
+            .filter_map(|name| Template::parse(&format!("${{{name}}}")).ok())
             .collect();
         let vault = self.shared.vault.clone();
-        let resolved = tokio::task::spawn_blocking(move || {
-            let secrets = vault.resolve(singles.iter());
-            vault
-                .resolve(templates.iter())
-                .map(|values| (values, secrets))
-        })
-        .await
-        .map_err(|e| Failure::fatal(ErrorKind::Vault, e.to_string()))?
-        .map(|(values, secrets)| {
-            *self
-                .secrets_in_use
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = secrets.unwrap_or_default();
-            values
-        });
-        let values = match resolved {
-            Ok(values) => values,
+        let secrets = match tokio::task::spawn_blocking(move || vault.resolve(singles.iter()))
+            .await
+            .map_err(|e| Failure::fatal(ErrorKind::Vault, e.to_string()))?
+        {
+            Ok(secrets) => secrets,
             Err(ResolveError::Missing(missing)) => {
                 return Err(Failure::fatal(
                     ErrorKind::MissingSecret,
@@ -456,6 +446,21 @@ impl ServerRuntime {
                 return Err(Failure::fatal(ErrorKind::Vault, e.to_string()));
             }
         };
+        let by_name: HashMap<&str, &SecretString> = secret_names
+            .iter()
+            .map(String::as_str)
+            .zip(secrets.iter())
+            .collect();
+        let values = templates
+            .iter()
+            .map(|t| t.resolve(|name| by_name.get(name).copied()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|missing| Failure::fatal(ErrorKind::MissingSecret, missing.to_string()))?;
+        drop(by_name);
+        *self
+            .secrets_in_use
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = secrets;
         let mut headers = HashMap::with_capacity(names.len());
         for (name, value) in names.into_iter().zip(values) {
             let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {

@@ -368,10 +368,7 @@ impl GrantStore {
         if self.inner.storage == TokenStorage::Memory {
             return Ok(());
         }
-        let key = self.inner.server_key.clone();
-        self.inner.vault.update(|doc| {
-            doc.oauth_credentials.remove(&key);
-        })
+        forget_grants(&self.inner.vault, &self.inner.server_key)
     }
 }
 
