@@ -136,6 +136,21 @@ impl OAuthFixture {
         self.server.set_consent_mode(mode);
     }
 
+    /// The protected resource metadata names these authorization servers
+    /// from now on (`None`: this fixture's own), as a resource that moves to
+    /// another authorization server does — or a hostile one.
+    pub fn name_authorization_servers(&self, issuers: Option<Vec<String>>) {
+        self.server.set_authorization_servers(issuers);
+    }
+
+    /// The MCP endpoint accepts only access tokens issued by `fixtures`'
+    /// authorization servers from now on (`None`: its own again).
+    pub fn accept_tokens_from(&self, fixtures: Option<&[&OAuthFixture]>) {
+        self.server.set_token_issuers(
+            fixtures.map(|fixtures| fixtures.iter().map(|f| f.server.clone()).collect()),
+        );
+    }
+
     /// Registers a client as if it had been pre-registered.
     pub fn add_client(&self, client: RegisteredClient) {
         self.server.store.lock().unwrap().add_client(client);

@@ -501,7 +501,9 @@ impl ConnectionManager {
         sink: Arc<dyn ConsentSink>,
     ) -> Result<AuthorizationTicket, AuthorizeError> {
         let runtime = self.runtime(id)?;
-        Ok(runtime.start_authorization(sink).await?)
+        Ok(runtime
+            .start_authorization(sink, crate::oauth::FlowOrigin::Person)
+            .await?)
     }
 
     /// Cancels an authorization that waits for the browser.

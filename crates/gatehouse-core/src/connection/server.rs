@@ -29,7 +29,7 @@ use super::backoff::Backoff;
 use super::failure::Failure;
 use crate::config::{AuthMode, ServerConfig};
 use crate::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
-use crate::oauth::{AuthorizationError, ConsentSink, Readiness, ServerAuth};
+use crate::oauth::{AuthorizationError, ConsentSink, FlowOrigin, Readiness, ServerAuth};
 use crate::template::Template;
 use crate::vault::ResolveError;
 
@@ -693,6 +693,7 @@ impl ServerRuntime {
     pub(crate) async fn start_authorization(
         self: &Arc<Self>,
         sink: Arc<dyn ConsentSink>,
+        origin: FlowOrigin,
     ) -> Result<AuthorizationTicket, AuthorizationError> {
         if self.config.auth_mode() != AuthMode::OAuth {
             return Err(AuthorizationError::NotOAuth);
@@ -706,6 +707,7 @@ impl ServerRuntime {
             let result = auth
                 .authorize(
                     sink,
+                    origin,
                     |url| {
                         runtime.set_status(ServerStatus::Authorizing {
                             url: Some(url.to_owned()),
@@ -791,7 +793,9 @@ impl ServerRuntime {
             .shared
             .consent_sink()
             .ok_or(AuthorizationError::MorePermissionsNeeded { scopes })?;
-        let ticket = self.start_authorization(sink).await?;
+        let ticket = self
+            .start_authorization(sink, FlowOrigin::Automatic)
+            .await?;
         ticket
             .done
             .await

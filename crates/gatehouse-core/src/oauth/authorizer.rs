@@ -6,6 +6,17 @@
 //! to connect, runs the browser flow — loopback listener bound before client
 //! registration, PKCE, `state`, `resource`, scopes, `iss` — refreshes tokens
 //! ahead of expiry, and signs out.
+//!
+//! The live manager is only ever configured from the server's grant: the
+//! metadata and client recorded when its tokens were obtained. A new
+//! authorization runs on a manager of its own, with its own discovery,
+//! registration and tokens; only when it succeeds does it become the live
+//! one (and a grant from an authorization server it replaced is revoked
+//! there). A flow that fails or is cancelled leaves everything as it was,
+//! so whatever a server's challenge names, the grant's tokens, refresh
+//! token and client secret go to the authorization server that issued them
+//! and nowhere else. A step-up that names another authorization server is
+//! not followed without the person.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,7 +36,8 @@ use super::discovery::{Discovery, discover};
 use super::http::{SafeOAuthHttp, strip_resource_param};
 use super::loopback::{Callback, CallbackListener, Delivery, ListenerError, Outcome, PasteHandle};
 use super::store::{
-    ClientKind, ClientRecord, GrantRecord, GrantStore, PendingStates, Registrations, now,
+    ClientKind, ClientRecord, GrantRecord, GrantStore, PendingCredentials, PendingStates,
+    Registrations, now,
 };
 use super::{AuthorizationError, ConsentSink};
 use crate::config::{OAuthConfig, ServerConfig, TokenStorage, normalize_id};
@@ -64,7 +76,6 @@ pub(crate) struct ServerAuth {
     http: SafeOAuthHttp,
     store: GrantStore,
     client: AuthClient<reqwest::Client>,
-    discovery: tokio::sync::Mutex<Option<Discovery>>,
     /// The last `WWW-Authenticate` challenge the server sent.
     challenge: Mutex<Option<String>>,
     step_ups: AtomicU32,
@@ -95,12 +106,8 @@ impl ServerAuth {
             settings.token_storage,
             vault.clone(),
         );
-        let mut manager =
-            AuthorizationManager::new_with_oauth_http_client(url.as_str(), Arc::new(http.clone()))
-                .await
-                .map_err(AuthorizationError::from_auth)?;
+        let mut manager = new_manager(&url, &http).await?;
         manager.set_credential_store(store.clone());
-        manager.set_state_store(PendingStates::default());
         Ok(Self {
             server_id: server.id.clone(),
             url,
@@ -109,7 +116,6 @@ impl ServerAuth {
             http,
             store,
             client: AuthClient::new(mcp_http, manager),
-            discovery: tokio::sync::Mutex::new(None),
             challenge: Mutex::new(None),
             step_ups: AtomicU32::new(0),
             flow: tokio::sync::Mutex::new(()),
@@ -155,8 +161,8 @@ impl ServerAuth {
             .clone()
     }
 
-    /// Whether the server can connect with stored tokens; prepares the
-    /// manager (metadata, client) for them when it can.
+    /// Whether the server can connect with stored tokens; configures the
+    /// live manager for them (their recorded metadata and client) when it can.
     pub(crate) async fn ensure_ready(&self) -> Readiness {
         let store = self.store.clone();
         let grant = match tokio::task::spawn_blocking(move || store.reload()).await {
@@ -167,36 +173,47 @@ impl ServerAuth {
         let Some(grant) = grant.filter(GrantRecord::has_token) else {
             return Readiness::NeedsConsent("not authorized yet".into());
         };
-        let mut discovery = self.discovery.lock().await;
-        if discovery.is_none() {
-            let mut manager = self.client.auth_manager.lock().await;
-            match discover(&manager, &self.http, &self.url, None).await {
-                Ok(found) => {
-                    let stored_issuer = grant.credentials.issuer.as_deref();
-                    if stored_issuer.is_some() && found.metadata.issuer.as_deref() != stored_issuer
-                    {
-                        return Readiness::NeedsConsent(
-                            "the server now uses a different authorization server".into(),
-                        );
-                    }
-                    manager.set_metadata(found.metadata.clone());
-                    *discovery = Some(found);
-                }
-                Err(AuthorizationError::Discovery(detail)) => match &grant.metadata {
-                    // The metadata cannot be fetched now: use the copy kept
-                    // with the grant, so stored tokens still work offline.
-                    Some(metadata) => {
-                        tracing::info!(server = %self.server_id, %detail, "discovery failed; using stored metadata");
-                        manager.set_metadata(metadata.clone());
-                    }
-                    None => return Readiness::Unavailable(detail),
-                },
-                Err(other) => return Readiness::NeedsConsent(other.to_string()),
-            }
-        }
         let mut manager = self.client.auth_manager.lock().await;
+        if self.store.is_bound_to(&grant) {
+            return Readiness::Ready;
+        }
+        // Discovery tells whether the server still uses the grant's
+        // authorization server, and the resource indicator its refreshes
+        // name. What it finds is never where the grant's credentials go:
+        // they go to the endpoints recorded with the grant.
+        let discovered = match discover(&manager, &self.http, &self.url, None).await {
+            Ok(found) => {
+                let found_issuer = found.metadata.issuer.as_deref();
+                if let Some(stored) = grant.credentials.issuer.as_deref()
+                    && found_issuer != Some(stored)
+                {
+                    return Readiness::NeedsConsent(format!(
+                        "the server now uses a different authorization server ({}); authorize again to use it",
+                        found_issuer
+                            .map(super::short)
+                            .unwrap_or_else(|| "unnamed".into())
+                    ));
+                }
+                Some(found.metadata)
+            }
+            Err(AuthorizationError::Discovery(detail)) if grant.metadata.is_some() => {
+                // The metadata cannot be fetched now: the copy kept with the
+                // grant is enough for stored tokens to work offline.
+                tracing::info!(server = %self.server_id, %detail, "discovery failed; using stored metadata");
+                None
+            }
+            Err(AuthorizationError::Discovery(detail)) => return Readiness::Unavailable(detail),
+            Err(other) => return Readiness::NeedsConsent(other.to_string()),
+        };
+        let Some(metadata) = grant.metadata.clone().or(discovered) else {
+            return Readiness::Unavailable("no authorization server metadata".into());
+        };
+        manager.set_metadata(metadata);
         match manager.configure_client(client_config(&grant.client)) {
-            Ok(()) => Readiness::Ready,
+            Ok(()) => {
+                self.store.bind(&grant);
+                Readiness::Ready
+            }
             Err(e) => Readiness::Unavailable(e.to_string()),
         }
     }
@@ -241,9 +258,16 @@ impl ServerAuth {
 
     /// Runs the whole browser flow. `on_url` hears the authorization URL as
     /// soon as it is known, `on_exchange` when the browser came back.
+    ///
+    /// The flow has a manager of its own: nothing it discovers, registers or
+    /// obtains touches the server's grant or its live manager until it has
+    /// succeeded. `origin` says whether the person asked for it; a flow
+    /// Gatehouse starts on its own (a step-up) refuses to move the server to
+    /// another authorization server.
     pub(crate) async fn authorize(
         &self,
         sink: Arc<dyn ConsentSink>,
+        origin: FlowOrigin,
         on_url: impl FnOnce(&str),
         on_exchange: impl FnOnce(),
     ) -> Result<(), AuthorizationError> {
@@ -262,16 +286,14 @@ impl ServerAuth {
                 on_vault(move || store.reload()).await.ok().flatten()
             }
         };
-        let challenge = self.challenge().or_else(|| {
-            stored
-                .filter(|g| g.has_token())
-                .and_then(|g| g.step_up_challenge)
-        });
-        let step_up = challenge
-            .as_deref()
-            .is_some_and(super::is_insufficient_scope);
+        let usable = stored.as_ref().filter(|g| g.has_token());
+        let challenge = self
+            .challenge()
+            .or_else(|| usable.and_then(|g| g.step_up_challenge.clone()));
 
-        let mut manager = self.client.auth_manager.lock().await;
+        let mut manager = new_manager(&self.url, &self.http).await?;
+        let obtained = PendingCredentials::default();
+        manager.set_credential_store(obtained.clone());
         let found = discover(&manager, &self.http, &self.url, challenge.as_deref()).await?;
         manager.set_metadata(found.metadata.clone());
         let issuer = found
@@ -279,6 +301,22 @@ impl ServerAuth {
             .issuer
             .clone()
             .unwrap_or_else(|| self.url.origin().ascii_serialization());
+        let same_issuer = stored.as_ref().is_some_and(|g| g.issuer() == issuer);
+        if origin == FlowOrigin::Automatic
+            && let Some(grant) = usable
+            && !same_issuer
+        {
+            return Err(AuthorizationError::AuthorizationServerChanged {
+                current: super::short(&grant.issuer()),
+                requested: super::short(&issuer),
+            });
+        }
+        // More scopes from the same authorization server are a step-up;
+        // another authorization server starts from nothing.
+        let step_up = same_issuer
+            && challenge
+                .as_deref()
+                .is_some_and(super::is_insufficient_scope);
 
         let scopes = self
             .scopes(&manager, &found, challenge.as_deref(), step_up)
@@ -291,8 +329,6 @@ impl ServerAuth {
             .get_authorization_url(&scope_refs)
             .await
             .map_err(AuthorizationError::from_auth)?;
-        drop(manager);
-        *self.discovery.lock().await = Some(found.clone());
         if !self.settings.send_resource_parameter {
             url = strip_resource_param(&url);
         }
@@ -306,7 +342,6 @@ impl ServerAuth {
             .ok_or_else(|| {
                 AuthorizationError::Exchange("the authorization URL has no state".into())
             })?;
-        self.store.prepare(client, Some(found.metadata.clone()));
 
         let cancel = CancellationToken::new();
         *self.current_flow.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -357,35 +392,97 @@ impl ServerAuth {
         };
         on_exchange();
         self.http.take_last_failure();
-        let exchanged = self
-            .client
-            .auth_manager
-            .lock()
-            .await
+        let exchanged = manager
             .exchange_code_for_token_with_issuer(&code, &state, issuer_param.as_deref())
-            .await;
-        match exchanged {
-            Ok(_) => {
-                answer(Outcome::Success).await;
-                self.challenge
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                Ok(())
-            }
-            Err(error) => {
-                let failure = match AuthorizationError::from_auth(error) {
-                    // rmcp says only "Request failed": say what failed.
-                    AuthorizationError::Exchange(detail) => {
-                        AuthorizationError::Exchange(match self.http.take_last_failure() {
-                            Some(cause) => format!("{detail} ({cause})"),
-                            None => detail,
-                        })
-                    }
-                    other => other,
-                };
+            .await
+            .map_err(|error| match AuthorizationError::from_auth(error) {
+                // rmcp says only "Request failed": say what failed.
+                AuthorizationError::Exchange(detail) => {
+                    AuthorizationError::Exchange(match self.http.take_last_failure() {
+                        Some(cause) => format!("{detail} ({cause})"),
+                        None => detail,
+                    })
+                }
+                other => other,
+            })
+            .and_then(|_| {
+                obtained.take().ok_or_else(|| {
+                    AuthorizationError::Exchange("no tokens came with the answer".into())
+                })
+            });
+        let credentials = match exchanged {
+            Ok(credentials) => credentials,
+            Err(failure) => {
                 answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
-                Err(failure)
+                return Err(failure);
+            }
+        };
+        let record = GrantRecord {
+            credentials,
+            client,
+            metadata: Some(found.metadata),
+            saved_at: now(),
+            resource: Some(self.url.to_string()),
+            step_up_challenge: None,
+        };
+        if let Err(error) = self.adopt(manager, record, stored, same_issuer).await {
+            let failure = AuthorizationError::Vault(error.to_string());
+            answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
+            return Err(failure);
+        }
+        answer(Outcome::Success).await;
+        self.challenge
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        Ok(())
+    }
+
+    /// Makes a successful flow's grant and manager the server's own. A grant
+    /// it replaces from another authorization server is revoked there (and
+    /// only there) and forgotten.
+    async fn adopt(
+        &self,
+        mut manager: AuthorizationManager,
+        record: GrantRecord,
+        previous: Option<GrantRecord>,
+        same_issuer: bool,
+    ) -> Result<(), AuthError> {
+        manager.set_credential_store(self.store.clone());
+        {
+            // Under the live manager's lock: no request or refresh sees the
+            // new grant with the old manager, or the old grant with the new.
+            let mut live = self.client.auth_manager.lock().await;
+            self.store.commit(record).await?;
+            *live = manager;
+        }
+        if let Some(previous) = previous.filter(|_| !same_issuer) {
+            self.retire(previous).await;
+        }
+        Ok(())
+    }
+
+    /// Revokes a replaced grant at the authorization server that issued it,
+    /// with the endpoints recorded when it was obtained, and forgets it.
+    async fn retire(&self, grant: GrantRecord) {
+        if let Some(metadata) = &grant.metadata
+            && let Err(error) = super::revoke::revoke(&self.http, metadata, &grant).await
+        {
+            tracing::info!(server = %self.server_id, %error, "the replaced authorization could not be revoked");
+        }
+        if let Err(error) = self.store.forget_issuer(grant.issuer()).await {
+            tracing::info!(server = %self.server_id, %error, "the replaced authorization could not be forgotten");
+        }
+        if grant.client.kind == ClientKind::Dynamic
+            && self.settings.token_storage == TokenStorage::Vault
+        {
+            let (vault, issuer, client_id) =
+                (self.vault.clone(), grant.issuer(), grant.client.client_id);
+            let removed =
+                on_vault(move || Registrations::remove_if_unused(&vault, &issuer, &client_id))
+                    .await;
+            if let Err(error) = removed {
+                tracing::info!(server = %self.server_id, %error, "the replaced registration could not be removed");
             }
         }
     }
@@ -598,19 +695,13 @@ impl ServerAuth {
             }
         };
         let mut warning = None;
-        if let Some(grant) = &grant {
-            let discovered = self.discovery.lock().await.clone();
-            let metadata = discovered
-                .map(|d| d.metadata)
-                .or_else(|| grant.metadata.clone());
-            if let Some(metadata) = metadata {
-                match super::revoke::revoke(&self.http, &metadata, grant).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        warning = Some(format!("the server could not revoke the tokens: {e}"))
-                    }
-                }
-            }
+        // Revoked where they were issued: at the endpoints recorded with the
+        // grant, whatever the server has named since.
+        if let Some(grant) = &grant
+            && let Some(metadata) = &grant.metadata
+            && let Err(e) = super::revoke::revoke(&self.http, metadata, grant).await
+        {
+            warning = Some(format!("the server could not revoke the tokens: {e}"));
         }
         let (store, vault) = (self.store.clone(), self.vault.clone());
         let storage = self.settings.token_storage;
@@ -627,6 +718,29 @@ impl ServerAuth {
         .await?;
         Ok(warning)
     }
+}
+
+/// Who started an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlowOrigin {
+    /// The person (Authorize in the app, `gatehouse auth`).
+    Person,
+    /// Gatehouse, on a server's demand (a step-up after 403).
+    Automatic,
+}
+
+/// A manager for this server over the policy-checked HTTP client, with
+/// in-memory PKCE states; its credential store is the caller's to set.
+async fn new_manager(
+    url: &Url,
+    http: &SafeOAuthHttp,
+) -> Result<AuthorizationManager, AuthorizationError> {
+    let mut manager =
+        AuthorizationManager::new_with_oauth_http_client(url.as_str(), Arc::new(http.clone()))
+            .await
+            .map_err(AuthorizationError::from_auth)?;
+    manager.set_state_store(PendingStates::default());
+    Ok(manager)
 }
 
 /// Runs a blocking vault call off the async runtime.

@@ -16,7 +16,7 @@ pub(crate) mod store;
 use async_trait::async_trait;
 use rmcp::transport::auth::AuthError;
 
-pub(crate) use authorizer::{Readiness, ServerAuth};
+pub(crate) use authorizer::{FlowOrigin, Readiness, ServerAuth};
 
 use crate::ssrf::UnsafeAddress;
 
@@ -116,6 +116,10 @@ pub enum AuthorizationError {
     ScopeNotGranted(String),
     #[error("the server needs more permissions{}; authorize it again to grant them", .scopes.as_deref().map(|s| format!(" ({s})")).unwrap_or_default())]
     MorePermissionsNeeded { scopes: Option<String> },
+    #[error(
+        "the server now sends you to another authorization server ({requested}) instead of the one that authorized it ({current}); Gatehouse does not follow that on its own — authorize the server again if you trust {requested}"
+    )]
+    AuthorizationServerChanged { current: String, requested: String },
     #[error("an authorization of this server is already in progress")]
     InProgress,
     #[error(
@@ -154,6 +158,7 @@ impl AuthorizationError {
             Self::Listener(_) => "listener_failed",
             Self::Exchange(_) => "token_exchange_failed",
             Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => "insufficient_scope",
+            Self::AuthorizationServerChanged { .. } => "authorization_server_changed",
             Self::InProgress | Self::InProgressElsewhere => "authorization_in_progress",
             Self::NotOAuth => "not_oauth",
             Self::Vault(_) => "vault",

@@ -8,6 +8,18 @@
 //! to the vault. Refreshes are serialized in this process by a mutex and
 //! across processes (the CLI beside the app) by a file lock, and a refresh
 //! token rotated by another process is picked up before refreshing again.
+//!
+//! Credentials go only where they were issued. Each grant records the
+//! issuer, the client and the authorization server's metadata it was
+//! obtained with; the server's rmcp `AuthorizationManager` is configured
+//! from exactly that record, and the store remembers which record that was
+//! (its [`GrantBinding`]). `load` hands rmcp the tokens only while the grant
+//! in memory is the one the manager was configured for, so a grant that
+//! changed underneath (another process authorized the server at another
+//! authorization server) is never refreshed or revoked with the wrong
+//! endpoints or client secret. A new authorization never writes here until
+//! it has succeeded ([`GrantStore::commit`]); until then its tokens, client
+//! and metadata live with the flow ([`PendingCredentials`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -140,6 +152,66 @@ impl GrantRecord {
     }
 }
 
+/// What a grant's credentials may be sent with: the issuer that issued
+/// them, the client they were issued to, and the token endpoint recorded
+/// when they were obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GrantBinding {
+    issuer: String,
+    client_id: String,
+    token_endpoint: Option<String>,
+}
+
+impl GrantBinding {
+    fn of(grant: &GrantRecord) -> Self {
+        Self {
+            issuer: grant.issuer(),
+            client_id: grant.client.client_id.clone(),
+            token_endpoint: grant.metadata.as_ref().map(|m| m.token_endpoint.clone()),
+        }
+    }
+}
+
+/// The credential store of an authorization in progress: the tokens its
+/// code exchange obtains stay here, apart from the server's grant, until the
+/// flow has succeeded and commits them.
+#[derive(Clone, Default)]
+pub(crate) struct PendingCredentials {
+    obtained: Arc<Mutex<Option<StoredCredentials>>>,
+}
+
+impl PendingCredentials {
+    /// The tokens the flow obtained, once.
+    pub(crate) fn take(&self) -> Option<StoredCredentials> {
+        self.obtained
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+#[async_trait]
+impl CredentialStore for PendingCredentials {
+    async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
+        Ok(self
+            .obtained
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+
+    async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
+        let credentials = checked(credentials)?;
+        *self.obtained.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials);
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), AuthError> {
+        self.take();
+        Ok(())
+    }
+}
+
 /// Longest token lifetime believed (ten years); beyond it is nonsense.
 const MAX_TOKEN_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 /// Soonest background refresh after a token arrived, in seconds.
@@ -215,8 +287,8 @@ struct GrantInner {
     vault: Vault,
     lock_path: PathBuf,
     current: Mutex<Option<GrantRecord>>,
-    /// The client and metadata the next saved tokens belong to.
-    pending: Mutex<Option<(ClientRecord, Option<AuthorizationMetadata>)>>,
+    /// The grant the server's `AuthorizationManager` is configured for.
+    bound: Mutex<Option<GrantBinding>>,
     refresh: Arc<tokio::sync::Mutex<()>>,
     /// Counts the refresh tokens the authorization server rejected. A watch,
     /// not a `Notify`: a rejection nobody was waiting for must not linger and
@@ -242,7 +314,7 @@ impl GrantStore {
                 vault,
                 lock_path,
                 current: Mutex::new(None),
-                pending: Mutex::new(None),
+                bound: Mutex::new(None),
                 refresh: Arc::new(tokio::sync::Mutex::new(())),
                 rejections: tokio::sync::watch::Sender::new(0),
             }),
@@ -280,9 +352,34 @@ impl GrantStore {
         Ok(newest)
     }
 
-    /// Declares which client (and metadata) the next tokens belong to.
-    pub(crate) fn prepare(&self, client: ClientRecord, metadata: Option<AuthorizationMetadata>) {
-        *self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((client, metadata));
+    fn bound(&self) -> std::sync::MutexGuard<'_, Option<GrantBinding>> {
+        self.inner.bound.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that the server's manager is now configured for `grant`.
+    pub(crate) fn bind(&self, grant: &GrantRecord) {
+        *self.bound() = Some(GrantBinding::of(grant));
+    }
+
+    /// Whether the server's manager is configured for `grant`.
+    pub(crate) fn is_bound_to(&self, grant: &GrantRecord) -> bool {
+        self.bound().as_ref() == Some(&GrantBinding::of(grant))
+    }
+
+    /// Makes a grant obtained by a finished authorization the server's grant
+    /// (in memory and in the vault), in place of whatever it had. Grants of
+    /// other issuers stay in the vault until [`Self::forget_issuer`].
+    pub(crate) async fn commit(&self, record: GrantRecord) -> Result<(), AuthError> {
+        *self.current() = Some(record.clone());
+        self.bind(&record);
+        let issuer = record.issuer();
+        self.persist_async(Some(record), issuer).await
+    }
+
+    /// Deletes the grant kept for one issuer (the one a successful switch
+    /// to another authorization server replaced).
+    pub(crate) async fn forget_issuer(&self, issuer: String) -> Result<(), AuthError> {
+        self.persist_async(None, issuer).await
     }
 
     /// Watches for refresh tokens being rejected from now on.
@@ -375,47 +472,45 @@ impl GrantStore {
 #[async_trait]
 impl CredentialStore for GrantStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
-        Ok(self.current().as_ref().map(|g| g.credentials.clone()))
+        let current = self.current();
+        let Some(grant) = current.as_ref() else {
+            return Ok(None);
+        };
+        // Only the grant the manager was configured for: any other would be
+        // sent with another grant's client and endpoints.
+        if self.bound().as_ref() != Some(&GrantBinding::of(grant)) {
+            tracing::info!(
+                server = %self.inner.server_key,
+                "the stored grant is not the one this connection was set up for; not using it"
+            );
+            return Ok(None);
+        }
+        Ok(Some(grant.credentials.clone()))
     }
 
     async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
         let credentials = checked(credentials)?;
         let record = {
-            let pending = self
-                .inner
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
             let mut current = self.current();
-            let for_this_client = |id: &str| id == credentials.client_id;
-            let (client, metadata, step_up_challenge) = if let Some((client, metadata)) =
-                pending.filter(|(client, _)| for_this_client(&client.client_id))
-            {
-                (client, metadata, None)
-            } else if let Some(grant) = current
+            // Only refreshes arrive here (a new authorization commits its
+            // grant itself): they keep the grant's client, metadata and the
+            // permissions it was found to lack.
+            let Some(grant) = current
                 .as_ref()
-                .filter(|grant| for_this_client(&grant.client.client_id))
-            {
-                // A refresh keeps the client of the grant it refreshes, and
-                // the permissions it was found to lack.
-                (
-                    grant.client.clone(),
-                    grant.metadata.clone(),
-                    grant.step_up_challenge.clone(),
-                )
-            } else {
+                .filter(|grant| grant.client.client_id == credentials.client_id)
+                .filter(|grant| self.bound().as_ref() == Some(&GrantBinding::of(grant)))
+            else {
                 return Err(AuthError::CredentialStoreError(
                     "tokens arrived for an unknown client".into(),
                 ));
             };
             let record = GrantRecord {
                 credentials,
-                client,
-                metadata,
+                client: grant.client.clone(),
+                metadata: grant.metadata.clone(),
                 saved_at: now(),
                 resource: Some(self.inner.resource.clone()),
-                step_up_challenge,
+                step_up_challenge: grant.step_up_challenge.clone(),
             };
             *current = Some(record.clone());
             record
@@ -667,6 +762,37 @@ mod tests {
             "refresh_token": "rt", "expires_in": 1,
         })));
         assert_eq!(short.refresh_at(), Some(1_000 + MIN_REFRESH_AFTER));
+    }
+
+    #[tokio::test]
+    async fn a_grant_is_handed_out_only_to_the_manager_set_up_for_it() {
+        let vault = Vault::new(
+            std::env::temp_dir().join("gatehouse-unused-vault.age"),
+            Arc::new(crate::vault::MemoryKeyStore::default()),
+            None,
+        );
+        let store = GrantStore::new("demo", "https://mcp.example/", TokenStorage::Memory, vault);
+        let token = serde_json::json!({"access_token": "at", "token_type": "Bearer", "refresh_token": "rt"});
+        let mut from_a = grant(credentials(token.clone()));
+        from_a.credentials.issuer = Some("https://a.example".into());
+        let mut from_b = grant(credentials(token));
+        from_b.credentials.issuer = Some("https://b.example".into());
+
+        *store.current() = Some(from_a.clone());
+        assert!(store.load().await.unwrap().is_none(), "not bound yet");
+        store.bind(&from_a);
+        assert!(store.load().await.unwrap().is_some());
+        // Another process replaced the grant with one from another issuer:
+        // the manager set up for A must not send it anywhere.
+        *store.current() = Some(from_b.clone());
+        assert!(store.load().await.unwrap().is_none());
+        let refreshed = from_b.credentials.clone();
+        assert!(
+            store.save(refreshed).await.is_err(),
+            "no refresh of B's grant through A's manager"
+        );
+        store.bind(&from_b);
+        assert!(store.load().await.unwrap().is_some());
     }
 
     #[test]

@@ -18,10 +18,7 @@ pub(crate) async fn protected_resource(State(server): State<Arc<AuthServer>>) ->
     let options = &server.options;
     let mut document = json!({
         "resource": options.prm_resource_override.clone().unwrap_or_else(|| server.resource()),
-        "authorization_servers": options
-            .prm_authorization_servers_override
-            .clone()
-            .unwrap_or_else(|| vec![server.advertised_issuer()]),
+        "authorization_servers": server.authorization_servers(),
         "scopes_supported": options.scopes_supported,
         "bearer_methods_supported": ["header"],
         "resource_name": options.display_name,

@@ -30,10 +30,7 @@ fn admit(server: &AuthServer, request: &GatedRequest<'_>) -> Result<(), Response
         return Err(challenge(server, Challenge::Missing));
     };
     let scopes = server
-        .store
-        .lock()
-        .unwrap()
-        .access_scopes(token)
+        .presented_token_scopes(token)
         .map_err(|why| challenge(server, Challenge::InvalidToken(why.describe())))?;
     let missing: Vec<&String> = request
         .calls

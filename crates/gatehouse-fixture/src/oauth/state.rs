@@ -3,7 +3,7 @@
 //! shared [`AuthServer`] that every endpoint and the MCP gate hold.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -18,6 +18,9 @@ pub(crate) struct AuthServer {
     /// `http://127.0.0.1:PORT`
     pub(crate) origin: String,
     controls: Mutex<Controls>,
+    /// When set, the MCP gate accepts only access tokens these
+    /// authorization servers issued (a resource that moved to another one).
+    token_issuers: Mutex<Option<Vec<Arc<AuthServer>>>>,
     pub(crate) store: Mutex<Store>,
     pub(crate) log: Mutex<Log>,
 }
@@ -28,6 +31,9 @@ struct Controls {
     consent: ConsentMode,
     access_token_ttl: Duration,
     reject_refresh: bool,
+    /// The protected resource metadata's `authorization_servers`, when it
+    /// names others than this one.
+    authorization_servers: Option<Vec<String>>,
 }
 
 impl AuthServer {
@@ -41,7 +47,9 @@ impl AuthServer {
                 consent: options.consent,
                 access_token_ttl: options.access_token_ttl,
                 reject_refresh: false,
+                authorization_servers: options.prm_authorization_servers_override.clone(),
             }),
+            token_issuers: Mutex::new(None),
             options,
             origin,
             store: Mutex::new(store),
@@ -105,6 +113,44 @@ impl AuthServer {
 
     pub(crate) fn reject_refresh(&self, reject: bool) {
         self.controls.lock().unwrap().reject_refresh = reject;
+    }
+
+    /// The authorization servers the protected resource metadata names.
+    pub(crate) fn authorization_servers(&self) -> Vec<String> {
+        self.controls
+            .lock()
+            .unwrap()
+            .authorization_servers
+            .clone()
+            .unwrap_or_else(|| vec![self.advertised_issuer()])
+    }
+
+    pub(crate) fn set_authorization_servers(&self, issuers: Option<Vec<String>>) {
+        self.controls.lock().unwrap().authorization_servers = issuers;
+    }
+
+    pub(crate) fn set_token_issuers(&self, issuers: Option<Vec<Arc<AuthServer>>>) {
+        *self.token_issuers.lock().unwrap() = issuers;
+    }
+
+    /// The scopes of an access token presented to the MCP gate, looked up at
+    /// the authorization servers whose tokens it accepts.
+    pub(crate) fn presented_token_scopes(
+        &self,
+        token: &str,
+    ) -> Result<Vec<String>, TokenRejection> {
+        let issuers = self.token_issuers.lock().unwrap().clone();
+        let Some(issuers) = issuers else {
+            return self.store.lock().unwrap().access_scopes(token);
+        };
+        let mut outcome = Err(TokenRejection::Unknown);
+        for issuer in issuers {
+            outcome = issuer.store.lock().unwrap().access_scopes(token);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome
     }
 }
 

@@ -1,0 +1,340 @@
+//! The authorization-server mix-up: an MCP server that, after a grant from
+//! authorization server A, names authorization server B (in its protected
+//! resource metadata and so in every 401 and 403 challenge). Whatever the
+//! person does — ignore it, start and cancel an authorization, fail one,
+//! sign out, remove the server — none of A's tokens, refresh tokens or
+//! client secret may reach B; a successful switch uses B's grant and revokes
+//! A's at A only. Real authorization servers on 127.0.0.1 (the in-repo
+//! fixture), each recording every request it receives.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Approve, Ignore, Setup, call_echo, is_connected, needs_authorization, wait_for};
+use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_fixture::oauth::TokenKind;
+use gatehouse_fixture::{
+    ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
+};
+use secrecy::SecretString;
+
+const LONG: Duration = Duration::from_secs(20);
+
+/// Authorization server A with the MCP server it protects (its `add` tool
+/// needs `mcp:write`), and authorization server B.
+async fn servers(a: OAuthOptions, b: OAuthOptions) -> (OAuthFixture, OAuthFixture) {
+    let start = |options: OAuthOptions| async move {
+        OAuthFixture::start(OAuthOptions {
+            consent: ConsentMode::AutoApprove,
+            tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
+            ..options
+        })
+        .await
+        .unwrap()
+    };
+    (start(a).await, start(b).await)
+}
+
+fn oauth_server(url: &str) -> ServerConfig {
+    let mut server = ServerConfig::new("demo", url);
+    server.oauth = Some(OAuthConfig::default());
+    server
+}
+
+/// An engine whose server "demo" on `a` is authorized at A and connected.
+/// Step-ups would be followed through `sink` without asking.
+async fn authorized(s: &Setup, server: ServerConfig, sink: Arc<Approve>) {
+    s.engine.set_consent_sink(sink.clone());
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let status = s.engine.authorize("demo", sink).await.unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    call_echo(&s.engine, "demo").await;
+}
+
+/// B was asked for no token, refresh or revocation: nothing of A's grant
+/// (nor a client secret, which goes only to those endpoints) reached it.
+fn assert_b_received_nothing(b: &OAuthFixture) {
+    assert!(
+        b.token_requests().is_empty(),
+        "B's token endpoint was called: {:?}",
+        b.token_requests()
+    );
+    assert!(
+        b.revocations().is_empty(),
+        "B was asked to revoke: {:?}",
+        b.revocations()
+    );
+}
+
+/// A revoked the grant's refresh token.
+fn assert_revoked_at(a: &OAuthFixture) {
+    let revoked: Vec<_> = a
+        .revocations()
+        .into_iter()
+        .filter_map(|r| r.revoked)
+        .collect();
+    assert!(revoked.contains(&TokenKind::Refresh), "{revoked:?}");
+}
+
+/// Starts an authorization the person then abandons; it went to B.
+async fn start_and_cancel(s: &Setup, b: &OAuthFixture) {
+    let ticket = s
+        .engine
+        .start_authorization("demo", Arc::new(Ignore))
+        .await
+        .unwrap();
+    assert!(ticket.url.starts_with(&b.issuer()), "{}", ticket.url);
+    assert!(s.engine.cancel_authorization("demo"));
+    let result = tokio::time::timeout(Duration::from_secs(5), ticket.done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+}
+
+async fn call_add(s: &Setup) -> Result<rmcp::model::CallToolResult, String> {
+    s.engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_step_up_naming_another_authorization_server_is_not_followed_and_sign_out_revokes_at_the_first()
+ {
+    let s = Setup::new();
+    let (a, b) = servers(OAuthOptions::default(), OAuthOptions::default()).await;
+    let sink = Arc::new(Approve::default());
+    authorized(&s, oauth_server(&a.url()), sink.clone()).await;
+
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    // The 403 step-up names B: Gatehouse tells the person instead of
+    // opening B's consent page on its own.
+    let refused = call_add(&s).await.unwrap_err();
+    assert!(refused.contains(&b.issuer()), "{refused}");
+    assert!(
+        refused.contains("another authorization server"),
+        "{refused}"
+    );
+    assert_eq!(sink.presented.lock().unwrap().len(), 1, "only A's consent");
+    assert!(b.authorization_requests().is_empty());
+    assert!(b.registrations().is_empty());
+    call_echo(&s.engine, "demo").await;
+
+    // The person does start it (at B), then cancels; A's grant still works.
+    start_and_cancel(&s, &b).await;
+    call_echo(&s.engine, "demo").await;
+
+    s.engine.sign_out("demo").await.unwrap();
+    assert_revoked_at(&a);
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_401_naming_another_authorization_server_then_cancel_then_sign_out_revokes_at_the_first()
+{
+    let s = Setup::new();
+    let (a, b) = servers(OAuthOptions::default(), OAuthOptions::default()).await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
+
+    // The resource moves to B and refuses A's tokens.
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    a.accept_tokens_from(Some(&[&b]));
+    let refused = s.engine.connections().call_tool("demo", "echo", None).await;
+    assert!(refused.is_err());
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+
+    start_and_cancel(&s, &b).await;
+    s.engine.sign_out("demo").await.unwrap();
+    assert_revoked_at(&a);
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn after_a_failed_switch_a_401_refreshes_at_the_first_server_with_the_preregistered_client() {
+    let s = Setup::new();
+    let port = free_port();
+    let shared = RegisteredClient::confidential(
+        "shared-client",
+        "shared-client-secret-7f3a",
+        ClientAuthMethod::ClientSecretBasic,
+        vec![format!("http://127.0.0.1:{port}/callback")],
+    );
+    let known = |client: &RegisteredClient| OAuthOptions {
+        dcr_supported: false,
+        preregistered_clients: vec![client.clone()],
+        ..OAuthOptions::default()
+    };
+    let (a, b) = servers(known(&shared), known(&shared)).await;
+    s.engine
+        .set_secret(
+            "SHARED_SECRET",
+            &SecretString::from("shared-client-secret-7f3a"),
+        )
+        .unwrap();
+    let mut server = oauth_server(&a.url());
+    let oauth = server.oauth.as_mut().unwrap();
+    oauth.client_id = Some("shared-client".into());
+    oauth.client_secret = Some("${SHARED_SECRET}".into());
+    oauth.callback_port = port;
+    authorized(&s, server, Arc::new(Approve::default())).await;
+
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    b.set_consent_mode(ConsentMode::Deny);
+    // The step-up is refused; the person then tries B, which declines.
+    assert!(call_add(&s).await.is_err());
+    let declined = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await;
+    assert!(
+        matches!(
+            declined,
+            Err(Error::Authorization(
+                AuthorizationError::AccessDenied { .. }
+            ))
+        ),
+        "{declined:?}"
+    );
+    assert_eq!(b.authorization_requests().len(), 1, "the person's try");
+
+    // A's access token is no longer accepted: rmcp refreshes silently and
+    // retries — at A, with the client secret in HTTP Basic.
+    let refreshes_before = refreshes(&a);
+    a.expire_access_tokens();
+    call_echo(&s.engine, "demo").await;
+    let refreshed: Vec<_> = a
+        .token_requests()
+        .into_iter()
+        .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
+        .collect();
+    assert!(refreshed.len() > refreshes_before, "{refreshed:?}");
+    assert_eq!(
+        refreshed.last().unwrap().client_auth,
+        Some(ClientAuthMethod::ClientSecretBasic)
+    );
+    assert_eq!(refreshed.last().unwrap().status, 200);
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn after_a_failed_switch_the_background_refresh_goes_to_the_first_server() {
+    let s = Setup::new();
+    let (a, b) = servers(
+        OAuthOptions {
+            access_token_ttl: Duration::from_secs(3),
+            ..OAuthOptions::default()
+        },
+        OAuthOptions::default(),
+    )
+    .await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    b.set_consent_mode(ConsentMode::Deny);
+    let declined = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await;
+    assert!(declined.is_err(), "{declined:?}");
+
+    // 80 % of three seconds later the token is refreshed ahead of expiry.
+    let deadline = Instant::now() + LONG;
+    while refreshes(&a) == 0 {
+        assert!(Instant::now() < deadline, "no background refresh at A");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    call_echo(&s.engine, "demo").await;
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn removing_the_server_after_a_cancelled_switch_revokes_at_the_first_only() {
+    let s = Setup::new();
+    let (a, b) = servers(OAuthOptions::default(), OAuthOptions::default()).await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    start_and_cancel(&s, &b).await;
+
+    s.engine.remove_server("demo").await.unwrap();
+    assert_revoked_at(&a);
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_successful_switch_uses_the_new_grant_and_revokes_the_old_one_at_the_old_server_only() {
+    let s = Setup::new();
+    let (a, b) = servers(OAuthOptions::default(), OAuthOptions::default()).await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
+
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    a.accept_tokens_from(Some(&[&b]));
+    assert!(
+        s.engine
+            .connections()
+            .call_tool("demo", "echo", None)
+            .await
+            .is_err()
+    );
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+
+    let status = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    call_echo(&s.engine, "demo").await;
+    // B registered its own client (SEP-2352) and exchanged one code; it never
+    // saw a refresh or a revocation.
+    assert_eq!(b.registrations().len(), 1);
+    assert!(
+        b.token_requests()
+            .iter()
+            .all(|t| t.grant_type.as_deref() == Some("authorization_code")),
+        "{:?}",
+        b.token_requests()
+    );
+    assert!(b.revocations().is_empty());
+    assert_revoked_at(&a);
+    let view = s.engine.connections().oauth_view("demo").unwrap();
+    assert_eq!(view.issuer.as_deref(), Some(b.issuer().as_str()));
+    s.engine.shutdown().await;
+
+    // After a restart only B's grant is there, and it connects.
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, is_connected).await;
+    call_echo(&restarted, "demo").await;
+    restarted.shutdown().await;
+    assert!(b.revocations().is_empty());
+}
+
+fn refreshes(fixture: &OAuthFixture) -> usize {
+    fixture
+        .token_requests()
+        .iter()
+        .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
+        .count()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
