@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod bindings;
 mod bridge;
+#[cfg(test)]
+mod command_list;
 pub mod commands;
 pub mod demo;
 pub mod error;
