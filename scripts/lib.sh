@@ -185,7 +185,22 @@ gh_setup() {
   fi
   gh_npm_ci
   if [[ $what == test ]]; then
+    gh_ensure_rust_components
     gh_ensure_tools
     gh_ensure_tauri_driver
   fi
+}
+
+# rustfmt and clippy for the lint stage: a minimal rustup profile lacks them.
+gh_ensure_rust_components() {
+  local missing=()
+  cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+  ((${#missing[@]} == 0)) && return 0
+  if ! command -v rustup >/dev/null 2>&1; then
+    gh_err "cargo ${missing[*]} missing and no rustup to add them"
+    return 1
+  fi
+  gh_log "rustup: adding ${missing[*]}"
+  rustup component add "${missing[@]}"
 }

@@ -5,6 +5,7 @@
 #                suite on Node 22, TypeScript SDK example server), tauri-driver
 #   ui           npm run ui:check, ui:test, ui:build
 #   build        cargo build --workspace --all-targets
+#   lint         cargo fmt --check, cargo clippy --workspace --all-targets -D warnings
 #   rust         cargo test --workspace, then the #[ignore]d TypeScript-peer tests
 #   conformance  the MCP conformance suites auth, backcompat, draft against the CLI
 #   e2e          npm run test:e2e: the desktop app through tauri-driver + WebKitWebDriver
@@ -21,11 +22,12 @@ cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source scripts/lib.sh
 
-STAGES=(setup ui build rust conformance e2e)
+STAGES=(setup ui build lint rust conformance e2e)
 declare -A STAGE_DESC=(
   [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver"
   [ui]="npm run ui:check, ui:test, ui:build"
   [build]="cargo build --workspace --all-targets"
+  [lint]="cargo fmt --all --check; cargo clippy --workspace --all-targets -- -D warnings"
   [rust]="cargo test --workspace, then -- --ignored (TypeScript SDK peer) under Xvfb + D-Bus + keyring"
   [conformance]="MCP conformance suites auth, backcompat, draft"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
@@ -39,7 +41,7 @@ XVFB_PID=""
 REASON_FILE=${GH_TEST_REASON_FILE:-}
 STAGE_RC=0
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; }
 
 # Records what a stage is doing, so a failure can be summarised in one line.
 reason() { printf '%s\n' "$*" >"$REASON_FILE"; }
@@ -154,6 +156,11 @@ stage_build() {
     step npm run ui:build
   fi
   step cargo build --workspace --all-targets
+}
+
+stage_lint() {
+  step cargo fmt --all --check
+  step cargo clippy --workspace --all-targets -- -D warnings
 }
 
 stage_rust() { in_session rust; }
