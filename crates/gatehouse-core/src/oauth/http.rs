@@ -352,6 +352,50 @@ mod tests {
 
     use super::*;
 
+    /// A company server behind internal DNS, and names that lead to cloud
+    /// metadata services.
+    fn corp_dns(host: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        let answer = match host {
+            "mcp.corp.example" => "10.0.0.5",
+            "imds.example" => "::ffff:169.254.169.254",
+            "imds6.example" => "fd00:ec2::254",
+            _ => return Err(std::io::ErrorKind::NotFound.into()),
+        };
+        Ok(vec![answer.parse().unwrap()])
+    }
+
+    #[tokio::test]
+    async fn every_request_meets_the_policy_on_its_url_and_its_resolved_addresses() {
+        let server = Url::parse("https://mcp.corp.example/mcp").unwrap();
+        let http = SafeOAuthHttp::new(ServerPolicy::with_lookup(server, Arc::new(corp_dns)), true);
+        assert!(http.learn_policy().await.allow_private);
+        for target in [
+            "https://imds.example/latest/meta-data",
+            "https://imds6.example/latest/meta-data",
+            "https://[::a9fe:a9fe]/latest/meta-data",
+            "https://100.100.100.200/latest/meta-data",
+        ] {
+            let url = Url::parse(target).unwrap();
+            let refused = http.get(&url).await.unwrap_err().to_string();
+            assert!(
+                refused.contains("is a cloud metadata address"),
+                "{target}: {refused}"
+            );
+            assert!(http.take_last_refusal().is_some(), "{target}");
+            // Revocation posts through the same policy.
+            let refused = http
+                .post_form(&url, &[("token", "t")], None)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("is a cloud metadata address"),
+                "{target}: {refused}"
+            );
+        }
+        assert!(http.log().is_empty(), "nothing was sent");
+    }
+
     #[test]
     fn resource_is_stripped_from_forms_and_urls() {
         let request = http::Request::post("https://as.example/token")
