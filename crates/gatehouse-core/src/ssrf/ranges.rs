@@ -332,6 +332,9 @@ mod tests {
             ("64:ff9b::a00:1", Private),
             ("2002:a00:1::", Private),
             ("::a00:1", Private),
+            ("2002:7f00:1::", Loopback),
+            ("64:ff9b::a00:9", Private),
+            ("64:ff9b::5db8:d822", AddressClass::Public),
         ] {
             assert_eq!(class(ip), expected, "{ip}");
         }
@@ -349,6 +352,10 @@ mod tests {
             "198.18.0.1",
             "0.1.2.3",
             "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::",
+            "::169.254.169.254",
+            "2001:0:4136:e378::1",
         ] {
             assert!(
                 matches!(class(blocked), LinkLocal | Metadata | Reserved),
