@@ -21,7 +21,14 @@
 //! not open the person's network, and a name must be wholly on loopback to
 //! be treated as loopback. The server's class is the ceiling for every URL
 //! it teaches Gatehouse; metadata and link-local addresses are above every
-//! ceiling.
+//! ceiling. (rmcp 3.11 decides the other way — its base host's DNS answers
+//! never widen its own filter — but Gatehouse gives rmcp this client, which
+//! turns rmcp's filter off. Whoever answers for the server's name already
+//! decides where Gatehouse's MCP traffic goes, and a private target still
+//! has to be https with a certificate trusted for its name.) rmcp still
+//! refuses a private IP *literal* as the authorization server named in
+//! protected resource metadata (only its own client can lift that), so a
+//! private authorization server has to be named by host name.
 //!
 //! `*.localhost` names are this computer only if they resolve there: the
 //! resolver lets such a name connect to loopback addresses only, so plain
