@@ -613,6 +613,43 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
             },
             "unsafe_address",
         ),
+        // IPv6 spellings of the metadata address, for every endpoint.
+        (
+            "authorization endpoint at a 6to4 metadata address",
+            OAuthOptions {
+                authorization_endpoint_override: Some(
+                    "https://[2002:a9fe:a9fe::1]/authorize".into(),
+                ),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "token endpoint at an IPv4-compatible metadata address",
+            OAuthOptions {
+                token_endpoint_override: Some("https://[::a9fe:a9fe]/token".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "registration endpoint at a local-use NAT64 address",
+            OAuthOptions {
+                registration_endpoint_override: Some(
+                    "https://[64:ff9b:1::a9fe:a9fe]/register".into(),
+                ),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
+        (
+            "revocation endpoint at a SIIT metadata address",
+            OAuthOptions {
+                revocation_endpoint_override: Some("https://[::ffff:0:a9fe:a9fe]/revoke".into()),
+                ..OAuthOptions::default()
+            },
+            "unsafe_address",
+        ),
         (
             "issuer mismatch",
             {
@@ -668,6 +705,59 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
             "{name}: a token request was sent"
         );
         s.engine.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_registration_redirect_to_a_forbidden_address_is_not_followed() {
+    let metadata = "169.254.169.254 is a cloud metadata address";
+    // `{port}` is the fixture's own port.
+    let cases = [
+        // Spellings of the metadata address that were followed before.
+        ("http://[::a9fe:a9fe]/register", metadata),
+        ("http://[::ffff:0:a9fe:a9fe]/register", metadata),
+        ("https://[2002:a9fe:a9fe::1]/register", metadata),
+        ("https://[64:ff9b:1::a9fe:a9fe]/register", metadata),
+        // 0.0.0.0 reaches this computer: were it followed, the registration
+        // would arrive at the fixture a second time.
+        (
+            "http://0.0.0.0:{port}/register",
+            "0.0.0.0 is an unspecified address",
+        ),
+    ];
+    for (target, why) in cases {
+        let port = free_port();
+        let target = target.replace("{port}", &port.to_string());
+        let s = Setup::new();
+        let mut fixture = fixture(OAuthOptions {
+            port,
+            registration_redirect_to: Some(target.clone()),
+            ..OAuthOptions::default()
+        })
+        .await;
+        s.engine
+            .add_server(oauth_server("x", &fixture.url()))
+            .unwrap();
+        wait_for(&s.engine, "x", LONG, needs_authorization).await;
+        let sink = Arc::new(Approve::default());
+        let error = authorization_error(s.engine.authorize("x", sink.clone()).await);
+        assert_eq!(error.code(), "unsafe_address", "{target}: {error}");
+        assert!(error.to_string().contains(why), "{target}: {error}");
+        let registrations = fixture.registrations();
+        assert_eq!(
+            registrations.len(),
+            1,
+            "{target}: only the request answered with the redirect arrived: {registrations:?}"
+        );
+        assert_eq!(
+            registrations[0].redirected_to.as_deref(),
+            Some(target.as_str())
+        );
+        assert!(fixture.authorization_requests().is_empty(), "{target}");
+        assert!(fixture.token_requests().is_empty(), "{target}");
+        assert!(sink.presented.lock().unwrap().is_empty(), "{target}");
+        s.engine.shutdown().await;
+        fixture.stop().await;
     }
 }
 

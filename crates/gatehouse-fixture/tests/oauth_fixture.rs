@@ -1323,6 +1323,25 @@ async fn hostile_metadata_variants() {
             "http://169.254.169.254/latest/meta-data"
         );
     }
+
+    let target = "http://[::a9fe:a9fe]/register";
+    let redirecting = start(OAuthOptions {
+        registration_redirect_to: Some(target.into()),
+        ..OAuthOptions::default()
+    })
+    .await;
+    let response = http()
+        .post(format!("{}/register", redirecting.issuer()))
+        .json(&serde_json::json!({"redirect_uris": ["http://127.0.0.1:1/callback"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 307);
+    assert_eq!(response.headers()["location"], target);
+    let recorded = redirecting.registrations();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].redirected_to.as_deref(), Some(target));
+    assert!(recorded[0].client.is_none(), "no client was registered");
 }
 
 #[tokio::test]

@@ -42,7 +42,7 @@ use super::store::{
 use super::{AuthorizationError, ConsentSink};
 use crate::config::{OAuthConfig, ServerConfig, TokenStorage, normalize_id};
 use crate::connection::transport::SessionAware;
-use crate::ssrf::SsrfPolicy;
+use crate::ssrf::ServerPolicy;
 use crate::template::Template;
 use crate::vault::Vault;
 
@@ -96,8 +96,10 @@ impl ServerAuth {
             .ok_or(AuthorizationError::NotOAuth)?;
         let url =
             Url::parse(&server.url).map_err(|e| AuthorizationError::Discovery(e.to_string()))?;
+        // The server's class is learned from what its host resolves to
+        // when the first OAuth request is made, not here.
         let http = SafeOAuthHttp::new(
-            SsrfPolicy::for_server(&url),
+            ServerPolicy::new(url.clone()),
             settings.send_resource_parameter,
         );
         let store = GrantStore::new(
@@ -608,10 +610,16 @@ impl ServerAuth {
             }
         }
         let listener = bind(configured_port).await?;
+        self.http.take_last_refusal();
         let registered = manager
             .register_client(CLIENT_NAME, &listener.redirect_uri(), scopes)
             .await
-            .map_err(AuthorizationError::from_auth)?;
+            .map_err(|error| match self.http.take_last_refusal() {
+                // rmcp keeps only the text of why registration failed;
+                // a refused redirect is reported as the refusal it is.
+                Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
+                None => AuthorizationError::from_auth(error),
+            })?;
         let record = ClientRecord {
             client_id: registered.client_id,
             client_secret: registered.client_secret,

@@ -17,6 +17,7 @@ use url::Url;
 
 use super::AuthorizationError;
 use super::http::{Exchange, SafeOAuthHttp};
+use crate::ssrf::SsrfPolicy;
 
 /// What discovery found.
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ pub(crate) async fn discover(
     challenge: Option<&str>,
 ) -> Result<Discovery, AuthorizationError> {
     http.clear_log();
+    let policy = http.learn_policy().await;
     let (metadata, legacy_fallback) = match manager.resolve_metadata_from_challenge(challenge).await
     {
         Ok(resolution) => {
@@ -64,7 +66,7 @@ pub(crate) async fn discover(
         }
         Err(error) => return Err(AuthorizationError::from_auth(error)),
     };
-    check(&metadata, http, legacy_fallback)?;
+    check(&metadata, policy, legacy_fallback)?;
     Ok(Discovery { metadata })
 }
 
@@ -118,10 +120,9 @@ async fn legacy_origin_metadata(
 /// The checks rmcp leaves to us.
 fn check(
     metadata: &AuthorizationMetadata,
-    http: &SafeOAuthHttp,
+    policy: SsrfPolicy,
     legacy_fallback: bool,
 ) -> Result<(), AuthorizationError> {
-    let policy = http.policy();
     let revocation = revocation_endpoint(metadata);
     let endpoints = [
         Some(metadata.authorization_endpoint.as_str()),

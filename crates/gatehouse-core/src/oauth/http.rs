@@ -13,7 +13,7 @@ use rmcp::transport::auth::{
 };
 use url::Url;
 
-use crate::ssrf::SsrfPolicy;
+use crate::ssrf::{ServerPolicy, SsrfPolicy, UnsafeAddress};
 
 /// Largest OAuth response accepted (metadata documents, tokens).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
@@ -30,7 +30,9 @@ pub(crate) struct Exchange {
 /// See the module documentation.
 #[derive(Clone)]
 pub(crate) struct SafeOAuthHttp {
-    policy: SsrfPolicy,
+    /// Learned from what the MCP server's host resolves to; read by the
+    /// resolver and the redirect check on every hop.
+    policy: ServerPolicy,
     follow: reqwest::Client,
     stop: reqwest::Client,
     send_resource: bool,
@@ -38,10 +40,13 @@ pub(crate) struct SafeOAuthHttp {
     /// Why the last request that failed did (rmcp's errors for a token
     /// request say only "Request failed").
     last_failure: Arc<Mutex<Option<String>>>,
+    /// The last request the policy refused (rmcp turns a registration's
+    /// cause into text).
+    last_refusal: Arc<Mutex<Option<UnsafeAddress>>>,
 }
 
 impl SafeOAuthHttp {
-    pub(crate) fn new(policy: SsrfPolicy, send_resource: bool) -> Self {
+    pub(crate) fn new(policy: ServerPolicy, send_resource: bool) -> Self {
         let build = |redirect: reqwest::redirect::Policy| {
             crate::http::client_builder()
                 .dns_resolver(policy.resolver(crate::ssrf::proxy_hosts_from_env()))
@@ -49,27 +54,42 @@ impl SafeOAuthHttp {
                 .build()
                 .expect("the TLS backend and trust roots are built in")
         };
+        let on_redirect = policy.clone();
         let follow = build(reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error("too many redirects");
             }
-            match policy.check_url(attempt.url()) {
+            // Learned before the first request of this redirect chain.
+            match on_redirect.current().check_url(attempt.url()) {
                 Ok(()) => attempt.follow(),
                 Err(e) => attempt.error(e),
             }
         }));
+        let stop = build(reqwest::redirect::Policy::none());
         Self {
             policy,
             follow,
-            stop: build(reqwest::redirect::Policy::none()),
+            stop,
             send_resource,
             log: Arc::new(Mutex::new(Vec::new())),
             last_failure: Arc::new(Mutex::new(None)),
+            last_refusal: Arc::new(Mutex::new(None)),
         }
     }
 
-    pub(crate) fn policy(&self) -> SsrfPolicy {
-        self.policy
+    /// Learns the server's class again from what its host resolves to now
+    /// (at the start of every discovery: the person may have joined or left
+    /// the company network since).
+    pub(crate) async fn learn_policy(&self) -> SsrfPolicy {
+        self.policy.learn().await
+    }
+
+    /// The last refusal of the policy, once.
+    pub(crate) fn take_last_refusal(&self) -> Option<UnsafeAddress> {
+        self.last_refusal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Forgets the request log.
@@ -141,6 +161,10 @@ impl SafeOAuthHttp {
         let url = Url::parse(&request.uri().to_string()).ok();
         let sent = self.send_checked(request, follow, timeout).await;
         if let Err(error) = &sent {
+            if let Some(refusal) = error.downcast_ref::<UnsafeAddress>() {
+                *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(refusal.clone());
+            }
             let at = url.as_ref().map(redacted).unwrap_or_default();
             *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(super::short(&format!("{at}: {error}")));
@@ -161,7 +185,7 @@ impl SafeOAuthHttp {
         };
         let mut request = reqwest::Request::try_from(request)?;
         let url = request.url().clone();
-        self.policy.check_url(&url)?;
+        self.policy.get().await.check_url(&url)?;
         *request.timeout_mut() = Some(timeout);
         let client = if follow { &self.follow } else { &self.stop };
         let mut response = client.execute(request).await.map_err(describe_reqwest)?;
@@ -327,6 +351,50 @@ mod tests {
     }
 
     use super::*;
+
+    /// A company server behind internal DNS, and names that lead to cloud
+    /// metadata services.
+    fn corp_dns(host: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        let answer = match host {
+            "mcp.corp.example" => "10.0.0.5",
+            "imds.example" => "::ffff:169.254.169.254",
+            "imds6.example" => "fd00:ec2::254",
+            _ => return Err(std::io::ErrorKind::NotFound.into()),
+        };
+        Ok(vec![answer.parse().unwrap()])
+    }
+
+    #[tokio::test]
+    async fn every_request_meets_the_policy_on_its_url_and_its_resolved_addresses() {
+        let server = Url::parse("https://mcp.corp.example/mcp").unwrap();
+        let http = SafeOAuthHttp::new(ServerPolicy::with_lookup(server, Arc::new(corp_dns)), true);
+        assert!(http.learn_policy().await.allow_private);
+        for target in [
+            "https://imds.example/latest/meta-data",
+            "https://imds6.example/latest/meta-data",
+            "https://[::a9fe:a9fe]/latest/meta-data",
+            "https://100.100.100.200/latest/meta-data",
+        ] {
+            let url = Url::parse(target).unwrap();
+            let refused = http.get(&url).await.unwrap_err().to_string();
+            assert!(
+                refused.contains("is a cloud metadata address"),
+                "{target}: {refused}"
+            );
+            assert!(http.take_last_refusal().is_some(), "{target}");
+            // Revocation posts through the same policy.
+            let refused = http
+                .post_form(&url, &[("token", "t")], None)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("is a cloud metadata address"),
+                "{target}: {refused}"
+            );
+        }
+        assert!(http.log().is_empty(), "nothing was sent");
+    }
 
     #[test]
     fn resource_is_stripped_from_forms_and_urls() {

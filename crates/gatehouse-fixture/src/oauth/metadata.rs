@@ -45,7 +45,7 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
         "issuer": server.advertised_issuer(),
         "authorization_endpoint": endpoint("/authorize", &options.authorization_endpoint_override),
         "token_endpoint": endpoint("/token", &options.token_endpoint_override),
-        "revocation_endpoint": server.endpoint("/revoke"),
+        "revocation_endpoint": endpoint("/revoke", &options.revocation_endpoint_override),
         "scopes_supported": options.scopes_supported,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -185,6 +185,7 @@ pub struct OAuthOptions {
     pub authorization_endpoint_override: Option<String>,
     pub token_endpoint_override: Option<String>,
     pub registration_endpoint_override: Option<String>,
+    pub revocation_endpoint_override: Option<String>,
     /// The protected resource metadata names another resource.
     pub prm_resource_override: Option<String>,
     pub prm_authorization_servers_override: Option<Vec<String>>,
@@ -194,6 +195,10 @@ pub struct OAuthOptions {
     pub oversized_resource_metadata: bool,
     /// The authorization server metadata answers `302 Location: <this>`.
     pub metadata_redirect_to: Option<String>,
+    /// `/register` records the request and answers `307 Location: <this>`,
+    /// which keeps the method and body: a client that follows sends its
+    /// registration there.
+    pub registration_redirect_to: Option<String>,
 }
 
 impl Default for OAuthOptions {
@@ -223,11 +228,13 @@ impl Default for OAuthOptions {
             authorization_endpoint_override: None,
             token_endpoint_override: None,
             registration_endpoint_override: None,
+            revocation_endpoint_override: None,
             prm_resource_override: None,
             prm_authorization_servers_override: None,
             oversized_metadata: false,
             oversized_resource_metadata: false,
             metadata_redirect_to: None,
+            registration_redirect_to: None,
         }
     }
 }

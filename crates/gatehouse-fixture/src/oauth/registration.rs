@@ -16,6 +16,24 @@ use super::state::{AuthServer, RecordedRegistration, random_token};
 
 pub(crate) async fn register(State(server): State<Arc<AuthServer>>, body: Bytes) -> Response {
     let received: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(target) = &server.options.registration_redirect_to {
+        server
+            .log
+            .lock()
+            .unwrap()
+            .registrations
+            .push(RecordedRegistration {
+                body: received,
+                client: None,
+                error: None,
+                redirected_to: Some(target.clone()),
+            });
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, target.as_str())],
+        )
+            .into_response();
+    }
     let outcome = if server.options.dcr_supported {
         client_from_metadata(&received)
     } else {
@@ -25,6 +43,7 @@ pub(crate) async fn register(State(server): State<Arc<AuthServer>>, body: Bytes)
         body: received.clone(),
         client: outcome.as_ref().ok().cloned(),
         error: outcome.as_ref().err().map(|r| r.code().to_owned()),
+        redirected_to: None,
     };
     server.log.lock().unwrap().registrations.push(record);
     match outcome {

@@ -552,6 +552,8 @@ pub struct RecordedRegistration {
     pub client: Option<RegisteredClient>,
     /// The RFC 7591 error code when refused.
     pub error: Option<String>,
+    /// Where it was sent on instead (`registration_redirect_to`).
+    pub redirected_to: Option<String>,
 }
 
 /// One request to `/authorize`.
