@@ -285,6 +285,73 @@ async fn a_wrong_passphrase_is_refused_without_damage() {
     assert_eq!(std::fs::read(&vault_path).unwrap(), before);
 }
 
+#[tokio::test]
+async fn a_short_passphrase_from_the_environment_makes_no_vault() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&["secrets", "set", "A"])
+        .env("GATEHOUSE_VAULT_PASSPHRASE", "seven77")
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"value\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 8 characters"), "{stderr}");
+    assert!(!stderr.contains("seven77"), "{stderr}");
+    assert!(!cli.dir.path().join("data/vault.age").exists());
+}
+
+/// The browser (and anything else the CLI starts) does not inherit the
+/// vault passphrase: a stand-in browser, named by `$BROWSER` as the
+/// `webbrowser` crate reads it, writes down the environment it was given.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_browser_does_not_inherit_the_vault_passphrase() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    let fixture = OAuthFixture::start(OAuthOptions::default()).await.unwrap();
+    cli.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    let seen = cli.dir.path().join("browser-env.txt");
+    let browser = cli.dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nenv > '{seen}.tmp' && mv '{seen}.tmp' '{seen}'\n",
+            seen = seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = cli
+        .command(&["auth", "demo"])
+        .env("BROWSER", &browser)
+        .env("BROWSER_TEST_MARK", "inherited")
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stand-in browser never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap();
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        env.lines().any(|l| l == "BROWSER_TEST_MARK=inherited"),
+        "the browser got the rest of the environment: {env}"
+    );
+    assert!(
+        !env.contains("GATEHOUSE_VAULT_PASSPHRASE") && !env.contains("correct horse battery"),
+        "the browser inherited the passphrase"
+    );
+}
+
 /// `gatehouse auth` when the browser cannot reach the loopback listener:
 /// the person pastes the address the browser ended on.
 /// Runs `gatehouse auth <id> --no-browser`, goes through consent like a
