@@ -264,6 +264,28 @@ async fn a_broken_config_is_reported_with_its_location_and_left_alone() {
     assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), broken);
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_config_file_others_can_change_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    cli.ok(&["servers", "add", "a", "https://a.example/mcp"])
+        .await;
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = cli.run(&["servers", "list", "--offline"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{} can be changed by other users (mode 666)",
+            cli.config().display()
+        )) && out.stderr.contains("chmod go-w"),
+        "{}",
+        out.stderr
+    );
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    cli.ok(&["servers", "list", "--offline"]).await;
+}
+
 #[tokio::test]
 async fn a_wrong_passphrase_is_refused_without_damage() {
     let cli = Cli::new();

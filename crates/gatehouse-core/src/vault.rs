@@ -25,6 +25,7 @@ use ts_rs::TS;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::fsutil::{self, FileLock, Fingerprint};
+use crate::permissions::{self, UnsafePath};
 use crate::template::{self, MissingSecret, Template, TemplateError};
 
 /// Environment variable holding the vault passphrase.
@@ -127,6 +128,9 @@ pub enum VaultError {
         #[source]
         source: io::Error,
     },
+    /// The data directory or the vault path is not safe to use.
+    #[error(transparent)]
+    UnsafeLocation(#[from] UnsafePath),
     #[error("cannot store the vault key in the OS keyring: {detail}")]
     KeyringWrite { detail: String },
     #[error(transparent)]
@@ -158,6 +162,7 @@ impl VaultError {
             Self::TooCostly { .. } => "vault_too_costly",
             Self::Read { .. } => "vault_read_failed",
             Self::Write { .. } | Self::KeyringWrite { .. } => "vault_write_failed",
+            Self::UnsafeLocation(_) => "vault_unsafe_location",
             Self::InvalidName(_) => "invalid_secret_name",
             Self::EmptySecret => "empty_secret",
             Self::NotFound { .. } => "secret_not_found",
@@ -531,6 +536,8 @@ impl Vault {
     ) -> Result<T, VaultError> {
         let mut inner = self.lock();
         let path = inner.path.clone();
+        // Before the lock file: a dangling link must not lead it elsewhere.
+        permissions::secure_vault_location(&path)?;
         let _file_lock = FileLock::acquire(&path).map_err(|source| VaultError::Write {
             path: path.clone(),
             source,
@@ -578,6 +585,7 @@ impl Inner {
     /// (or a restore) replaced it.
     fn refresh(&mut self) -> Result<(), VaultError> {
         let path = self.path.clone();
+        permissions::secure_vault_location(&path)?;
         let current = Fingerprint::of(&path).map_err(|source| VaultError::Read {
             path: path.clone(),
             source,
@@ -1043,6 +1051,58 @@ mod tests {
         let prompted = Vault::new(&path, keys, None);
         prompted.use_passphrase(secret("short")).unwrap();
         assert_eq!(prompted.secret_names().unwrap(), ["A", "B"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_vault_link_is_not_followed_and_a_loose_data_dir_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = data.join("vault.age");
+        let elsewhere = root.path().join("elsewhere");
+        std::os::unix::fs::symlink(elsewhere.join("vault.age"), &path).unwrap();
+        let keys = Arc::new(MemoryKeyring::default());
+        let vault = Vault::new(&path, keys.clone(), None);
+        let err = vault.set_secret("A", &secret("1")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VaultError::UnsafeLocation(UnsafePath::DanglingLink { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(err.code(), "vault_unsafe_location");
+        assert!(
+            !elsewhere.exists(),
+            "nothing was created where the link points"
+        );
+        assert!(
+            matches!(vault.status(), VaultStatus::Unavailable { ref code, .. } if code == "vault_unsafe_location")
+        );
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "the data directory was made private"
+        );
+        // A link to a vault that is there is kept, and the vault written
+        // where it lives.
+        let target = elsewhere.join("vault.age");
+        Vault::new(&target, keys.clone(), Some(secret("long enough")))
+            .set_secret("A", &secret("1"))
+            .unwrap();
+        let linked = Vault::new(&path, keys.clone(), Some(secret("long enough")));
+        linked.set_secret("B", &secret("2")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let direct = Vault::new(&target, keys, Some(secret("long enough")));
+        assert_eq!(direct.secret_names().unwrap(), ["A", "B"]);
     }
 
     #[test]
