@@ -124,8 +124,10 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
     }
 }
 
-/// The desktop entry point.
-pub fn run() {
+/// The desktop entry point. `vault_passphrase` is
+/// `GATEHOUSE_VAULT_PASSPHRASE`, already taken out of the environment
+/// (`gatehouse_core::vault::take_passphrase_from_env`).
+pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
     let filter = gatehouse_core::logging::env_filter("info");
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -139,7 +141,8 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let engine = Engine::open_tolerant(paths);
+    let vault = gatehouse_core::vault::Vault::with_os_keyring(paths.vault_file(), vault_passphrase);
+    let engine = Engine::tolerant_with_vault(paths, vault);
     let app = run_app(tauri::Builder::default(), engine.clone(), Desktop::FULL);
     app.run(move |_app, event| {
         if let tauri::RunEvent::Exit = event {

@@ -58,9 +58,8 @@ pub fn prompt_passphrase(new: bool) -> Result<SecretString, String> {
     let first = Zeroizing::new(
         rpassword::prompt_password("Choose a vault passphrase: ").map_err(|e| e.to_string())?,
     );
-    if first.chars().count() < 8 {
-        return Err("the passphrase must have at least 8 characters".into());
-    }
+    gatehouse_core::vault::check_new_passphrase(&SecretString::from(first.as_str()))
+        .map_err(|e| e.to_string())?;
     let second = Zeroizing::new(
         rpassword::prompt_password("Repeat the passphrase: ").map_err(|e| e.to_string())?,
     );

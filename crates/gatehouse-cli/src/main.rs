@@ -16,8 +16,9 @@ use gatehouse_core::config::{OAuthConfig, ServerConfig, looks_like_literal_secre
 use gatehouse_core::events::ServerStatus;
 use gatehouse_core::mcp::{CallToolResult, ContentBlock};
 use gatehouse_core::paths::Paths;
-use gatehouse_core::vault::{Protection, VaultError, VaultStatus};
+use gatehouse_core::vault::{Protection, Vault, VaultError, VaultStatus};
 use gatehouse_core::{Engine, Error, ServerView};
+use secrecy::SecretString;
 
 #[derive(Parser)]
 #[command(
@@ -152,6 +153,9 @@ enum SecretsCommand {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: first thing in main, before any thread exists. The browser
+    // this program may open must not inherit the passphrase.
+    let passphrase = unsafe { gatehouse_core::vault::take_passphrase_from_env() };
     restore_sigpipe();
     init_tracing();
     let cli = Cli::parse();
@@ -159,7 +163,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, passphrase)) {
         Ok(code) => code,
         Err(message) => {
             // Errors may quote a server: nothing in them drives the terminal.
@@ -195,14 +199,15 @@ fn init_tracing() {
         .init();
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, String> {
+async fn run(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCode, String> {
     let paths = Paths::resolve(cli.config, cli.data_dir).map_err(|e| e.to_string())?;
+    let vault = Vault::with_os_keyring(paths.vault_file(), passphrase);
     // Secrets and the vault do not depend on the config: a broken config
     // file must not lock the person out of them.
     let engine = if matches!(cli.command, Command::Secrets(_) | Command::Vault(_)) {
-        Engine::open_tolerant(paths)
+        Engine::tolerant_with_vault(paths, vault)
     } else {
-        Engine::open(paths).map_err(|e| e.to_string())?
+        Engine::with_vault(paths, vault).map_err(|e| e.to_string())?
     };
     engine.set_connect_on_change(false);
     let result = dispatch(&engine, cli.command).await;

@@ -264,6 +264,28 @@ async fn a_broken_config_is_reported_with_its_location_and_left_alone() {
     assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), broken);
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_config_file_others_can_change_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    cli.ok(&["servers", "add", "a", "https://a.example/mcp"])
+        .await;
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = cli.run(&["servers", "list", "--offline"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{} can be changed by other users (mode 666)",
+            cli.config().display()
+        )) && out.stderr.contains("chmod go-w"),
+        "{}",
+        out.stderr
+    );
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    cli.ok(&["servers", "list", "--offline"]).await;
+}
+
 #[tokio::test]
 async fn a_wrong_passphrase_is_refused_without_damage() {
     let cli = Cli::new();
@@ -283,6 +305,73 @@ async fn a_wrong_passphrase_is_refused_without_damage() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(&vault_path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_short_passphrase_from_the_environment_makes_no_vault() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&["secrets", "set", "A"])
+        .env("GATEHOUSE_VAULT_PASSPHRASE", "seven77")
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"value\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 8 characters"), "{stderr}");
+    assert!(!stderr.contains("seven77"), "{stderr}");
+    assert!(!cli.dir.path().join("data/vault.age").exists());
+}
+
+/// The browser (and anything else the CLI starts) does not inherit the
+/// vault passphrase: a stand-in browser, named by `$BROWSER` as the
+/// `webbrowser` crate reads it, writes down the environment it was given.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_browser_does_not_inherit_the_vault_passphrase() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    let fixture = OAuthFixture::start(OAuthOptions::default()).await.unwrap();
+    cli.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    let seen = cli.dir.path().join("browser-env.txt");
+    let browser = cli.dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nenv > '{seen}.tmp' && mv '{seen}.tmp' '{seen}'\n",
+            seen = seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = cli
+        .command(&["auth", "demo"])
+        .env("BROWSER", &browser)
+        .env("BROWSER_TEST_MARK", "inherited")
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stand-in browser never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap();
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        env.lines().any(|l| l == "BROWSER_TEST_MARK=inherited"),
+        "the browser got the rest of the environment: {env}"
+    );
+    assert!(
+        !env.contains("GATEHOUSE_VAULT_PASSPHRASE") && !env.contains("correct horse battery"),
+        "the browser inherited the passphrase"
+    );
 }
 
 /// `gatehouse auth` when the browser cannot reach the loopback listener:

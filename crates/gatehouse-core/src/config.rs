@@ -23,6 +23,7 @@ use ts_rs::TS;
 use url::Url;
 
 use crate::fsutil::{self, FileLock};
+use crate::permissions::{self, UnsafePath};
 use crate::template::Template;
 
 /// Connect and request timeout when a server sets none.
@@ -525,6 +526,9 @@ pub enum ConfigError {
     },
     #[error("no server has the id {id:?}")]
     UnknownServer { id: String },
+    /// The file, or its directory, can be changed by someone else.
+    #[error(transparent)]
+    Unsafe(#[from] UnsafePath),
 }
 
 impl ConfigError {
@@ -790,6 +794,7 @@ impl ConfigFile {
     }
 
     fn read_text(&self) -> Result<Option<String>, ConfigError> {
+        permissions::check_config_file(&self.path)?;
         match std::fs::read_to_string(&self.path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -1307,6 +1312,28 @@ client_secret = "${LINEAR_SECRET}"
                 .is_err()
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_change_is_neither_read_nor_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = "[[servers]]\nid = \"a\"\nurl = \"https://a.example/mcp\"\n";
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let file = ConfigFile::new(&path);
+        let err = file.load().unwrap_err();
+        assert!(matches!(err, ConfigError::Unsafe(_)), "{err}");
+        assert!(err.to_string().contains("chmod go-w"), "{err}");
+        assert!(matches!(
+            file.add_server(ServerConfig::new("b", "https://b.example/mcp")),
+            Err(ConfigError::Unsafe(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(file.load().unwrap().servers.len(), 1);
     }
 
     #[test]

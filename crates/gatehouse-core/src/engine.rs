@@ -93,6 +93,11 @@ impl Engine {
     /// the file is fixed, so it is never overwritten.
     pub fn open_tolerant(paths: Paths) -> Self {
         let vault = Vault::open_default(paths.vault_file());
+        Self::tolerant_with_vault(paths, vault)
+    }
+
+    /// As [`Engine::open_tolerant`], with a vault of the caller's choosing.
+    pub fn tolerant_with_vault(paths: Paths, vault: Vault) -> Self {
         let config_file = ConfigFile::new(paths.config_file());
         match config_file.load() {
             Ok(config) => Self::assemble(paths, vault, config, None),

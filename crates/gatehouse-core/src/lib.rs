@@ -12,6 +12,7 @@ pub mod http;
 pub mod logging;
 pub mod oauth;
 pub mod paths;
+pub mod permissions;
 pub mod ssrf;
 pub mod template;
 pub mod text;

@@ -25,12 +25,15 @@ use ts_rs::TS;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::fsutil::{self, FileLock, Fingerprint};
+use crate::permissions::{self, UnsafePath};
 use crate::template::{self, MissingSecret, Template, TemplateError};
 
 /// Environment variable holding the vault passphrase.
 pub const PASSPHRASE_ENV: &str = "GATEHOUSE_VAULT_PASSPHRASE";
 /// Service name of Gatehouse's entries in the OS keyring.
 pub const KEYRING_SERVICE: &str = "gatehouse";
+/// The fewest characters a passphrase chosen for a new vault may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 const DOCUMENT_VERSION: u32 = 1;
 
@@ -84,6 +87,10 @@ pub enum VaultError {
     #[error("the passphrase does not open the vault {}", path.display())]
     WrongPassphrase { path: PathBuf },
     #[error(
+        "a new vault's passphrase must have at least {MIN_PASSPHRASE_CHARS} characters ({PASSPHRASE_ENV} included)"
+    )]
+    PassphraseTooShort,
+    #[error(
         "no OS keyring is reachable ({detail}); choose a vault passphrase instead (or set {PASSPHRASE_ENV})"
     )]
     NoKeyring { detail: String },
@@ -121,6 +128,9 @@ pub enum VaultError {
         #[source]
         source: io::Error,
     },
+    /// The data directory or the vault path is not safe to use.
+    #[error(transparent)]
+    UnsafeLocation(#[from] UnsafePath),
     #[error("cannot store the vault key in the OS keyring: {detail}")]
     KeyringWrite { detail: String },
     #[error(transparent)]
@@ -143,6 +153,7 @@ impl VaultError {
         match self {
             Self::PassphraseRequired => "vault_needs_passphrase",
             Self::WrongPassphrase { .. } => "vault_wrong_passphrase",
+            Self::PassphraseTooShort => "vault_passphrase_too_short",
             Self::NoKeyring { .. } => "vault_no_keyring",
             Self::KeyMissing { .. } => "vault_key_missing",
             Self::WrongKey { .. } => "vault_wrong_key",
@@ -151,6 +162,7 @@ impl VaultError {
             Self::TooCostly { .. } => "vault_too_costly",
             Self::Read { .. } => "vault_read_failed",
             Self::Write { .. } | Self::KeyringWrite { .. } => "vault_write_failed",
+            Self::UnsafeLocation(_) => "vault_unsafe_location",
             Self::InvalidName(_) => "invalid_secret_name",
             Self::EmptySecret => "empty_secret",
             Self::NotFound { .. } => "secret_not_found",
@@ -158,6 +170,38 @@ impl VaultError {
             Self::NotCreated => "vault_not_created",
         }
     }
+}
+
+/// The one rule for a passphrase chosen for a new vault, whichever way it
+/// comes (a prompt, the desktop's form, `GATEHOUSE_VAULT_PASSPHRASE`): at
+/// least [`MIN_PASSPHRASE_CHARS`] characters. An existing vault opens with
+/// the passphrase it was made with, however short: refusing it would lock
+/// the person out of their own secrets.
+pub fn check_new_passphrase(passphrase: &SecretString) -> Result<(), VaultError> {
+    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(VaultError::PassphraseTooShort);
+    }
+    Ok(())
+}
+
+/// Reads `GATEHOUSE_VAULT_PASSPHRASE` (ignored when empty) and removes it
+/// from this process's environment, so that no child process — the browser,
+/// the system's opener — inherits it. Front ends call it first thing in
+/// `main` and hand the result to [`Vault::with_os_keyring`].
+///
+/// # Safety
+///
+/// Changes the process environment: call it before any other thread exists
+/// (see [`std::env::remove_var`]).
+pub unsafe fn take_passphrase_from_env() -> Option<SecretString> {
+    let passphrase = std::env::var_os(PASSPHRASE_ENV);
+    if passphrase.is_some() {
+        // SAFETY: the caller guarantees no other thread exists yet.
+        unsafe { std::env::remove_var(PASSPHRASE_ENV) };
+    }
+    passphrase
+        .filter(|p| !p.is_empty())
+        .map(|p| SecretString::from(p.to_string_lossy().into_owned()))
 }
 
 /// Access to the OS keyring (or a stand-in) for the vault identity.
@@ -300,12 +344,19 @@ impl Vault {
     }
 
     /// The vault in `path` with the OS keyring and the passphrase from
-    /// `GATEHOUSE_VAULT_PASSPHRASE`, if set.
+    /// `GATEHOUSE_VAULT_PASSPHRASE`, if set. The variable stays in the
+    /// environment: a program that starts other programs takes it out with
+    /// [`take_passphrase_from_env`] and uses [`Vault::with_os_keyring`].
     pub fn open_default(path: impl Into<PathBuf>) -> Self {
         let passphrase = std::env::var(PASSPHRASE_ENV)
             .ok()
             .filter(|p| !p.is_empty())
             .map(SecretString::from);
+        Self::with_os_keyring(path, passphrase)
+    }
+
+    /// The vault in `path` with the OS keyring and the given passphrase.
+    pub fn with_os_keyring(path: impl Into<PathBuf>, passphrase: Option<SecretString>) -> Self {
         Self::new(path, Arc::new(OsKeyring), passphrase)
     }
 
@@ -320,13 +371,21 @@ impl Vault {
     }
 
     /// Supplies a passphrase: unlocks a passphrase vault (checking it at
-    /// once), or makes a vault that does not exist yet use one.
+    /// once), or makes a vault that does not exist yet use one (if it is
+    /// long enough: [`check_new_passphrase`]).
     pub fn use_passphrase(&self, passphrase: SecretString) -> Result<(), VaultError> {
         let mut inner = self.lock();
         let previous = inner.passphrase.replace(passphrase);
         inner.loaded = None;
         inner.key = None;
-        match inner.refresh() {
+        let checked = inner
+            .refresh()
+            .and_then(|()| match (&inner.key, &inner.passphrase) {
+                // No vault yet: this passphrase is being chosen.
+                (None, Some(chosen)) => check_new_passphrase(chosen),
+                _ => Ok(()),
+            });
+        match checked {
             Ok(()) => Ok(()),
             Err(e) => {
                 inner.passphrase = previous;
@@ -375,21 +434,25 @@ impl Vault {
                     protection: Protection::Passphrase,
                 },
                 // Not created yet: say now whether it can be, so a person
-                // without a keyring chooses a passphrase before the first
-                // secret rather than after a failed save.
-                None if inner.passphrase.is_none() => {
-                    match inner.keys.load(&keyring_account(&inner.path)) {
-                        Ok(_) => VaultStatus::NotCreated,
-                        Err(detail) => {
-                            let error = VaultError::NoKeyring { detail };
-                            VaultStatus::Unavailable {
-                                code: error.code().to_owned(),
-                                message: error.to_string(),
-                            }
-                        }
+                // without a keyring (or with too short a passphrase) finds
+                // out before the first secret rather than after a failed save.
+                None => {
+                    let ready = match &inner.passphrase {
+                        Some(passphrase) => check_new_passphrase(passphrase),
+                        None => inner
+                            .keys
+                            .load(&keyring_account(&inner.path))
+                            .map(drop)
+                            .map_err(|detail| VaultError::NoKeyring { detail }),
+                    };
+                    match ready {
+                        Ok(()) => VaultStatus::NotCreated,
+                        Err(error) => VaultStatus::Unavailable {
+                            code: error.code().to_owned(),
+                            message: error.to_string(),
+                        },
                     }
                 }
-                None => VaultStatus::NotCreated,
             },
             Err(VaultError::PassphraseRequired) => VaultStatus::NeedsPassphrase,
             Err(e) => VaultStatus::Unavailable {
@@ -473,6 +536,8 @@ impl Vault {
     ) -> Result<T, VaultError> {
         let mut inner = self.lock();
         let path = inner.path.clone();
+        // Before the lock file: a dangling link must not lead it elsewhere.
+        permissions::secure_vault_location(&path)?;
         let _file_lock = FileLock::acquire(&path).map_err(|source| VaultError::Write {
             path: path.clone(),
             source,
@@ -520,6 +585,7 @@ impl Inner {
     /// (or a restore) replaced it.
     fn refresh(&mut self) -> Result<(), VaultError> {
         let path = self.path.clone();
+        permissions::secure_vault_location(&path)?;
         let current = Fingerprint::of(&path).map_err(|source| VaultError::Read {
             path: path.clone(),
             source,
@@ -628,6 +694,7 @@ impl Inner {
     /// given, otherwise an identity from (or new in) the OS keyring.
     fn new_key(&self) -> Result<Key, VaultError> {
         if let Some(passphrase) = &self.passphrase {
+            check_new_passphrase(passphrase)?;
             return Ok(Key::Passphrase(passphrase.clone()));
         }
         let account = keyring_account(&self.path);
@@ -909,7 +976,7 @@ mod tests {
         assert!(matches!(err, VaultError::NoKeyring { .. }), "{err}");
         assert!(err.to_string().contains(PASSPHRASE_ENV));
         assert!(!path.exists());
-        vault.use_passphrase(secret("pw")).unwrap();
+        vault.use_passphrase(secret("long enough")).unwrap();
         vault.set_secret("A", &secret("1")).unwrap();
         assert_eq!(
             vault.status(),
@@ -917,6 +984,125 @@ mod tests {
                 protection: Protection::Passphrase
             }
         );
+    }
+
+    #[test]
+    fn a_new_vault_needs_a_passphrase_of_eight_characters_on_every_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        let keys = Arc::new(MemoryKeyring::default());
+        keys.unreachable
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Chosen in the desktop's form or at the CLI's prompt.
+        let vault = Vault::new(&path, keys.clone(), None);
+        let err = vault.use_passphrase(secret("seven77")).unwrap_err();
+        assert!(matches!(err, VaultError::PassphraseTooShort), "{err}");
+        assert!(err.to_string().contains("at least 8 characters"), "{err}");
+        assert!(!err.to_string().contains("seven77"));
+        // Refused, so not kept: the vault still needs one.
+        assert!(matches!(
+            vault.set_secret("A", &secret("1")),
+            Err(VaultError::NoKeyring { .. })
+        ));
+        // Characters, not bytes: eight of them, four bytes each.
+        assert!(check_new_passphrase(&secret("🔑🔑🔑🔑🔑🔑🔑")).is_err());
+        check_new_passphrase(&secret("🔑🔑🔑🔑🔑🔑🔑🔑")).unwrap();
+        // Given up front, as GATEHOUSE_VAULT_PASSPHRASE is.
+        let from_env = Vault::new(&path, keys.clone(), Some(secret("short")));
+        assert!(matches!(
+            from_env.status(),
+            VaultStatus::Unavailable { ref code, .. } if code == "vault_passphrase_too_short"
+        ));
+        assert!(matches!(
+            from_env.set_secret("A", &secret("1")),
+            Err(VaultError::PassphraseTooShort)
+        ));
+        assert!(matches!(
+            from_env.ensure_writable(),
+            Err(VaultError::PassphraseTooShort)
+        ));
+        assert!(!path.exists(), "no vault was made with it");
+        Vault::new(&path, keys, Some(secret("eight ch")))
+            .set_secret("A", &secret("1"))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_vault_made_with_a_short_passphrase_still_opens_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        // Written before the rule, or by the `age` tool.
+        let mut recipient = age::scrypt::Recipient::new(secret("short"));
+        recipient.set_work_factor(10);
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .unwrap();
+        let mut bytes = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut bytes).unwrap();
+        writer
+            .write_all(br#"{"version":1,"secrets":{"A":"1"}}"#)
+            .unwrap();
+        writer.finish().unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let keys = Arc::new(MemoryKeyring::default());
+        let from_env = Vault::new(&path, keys.clone(), Some(secret("short")));
+        assert_eq!(from_env.secret_names().unwrap(), ["A"]);
+        from_env.set_secret("B", &secret("2")).unwrap();
+        let prompted = Vault::new(&path, keys, None);
+        prompted.use_passphrase(secret("short")).unwrap();
+        assert_eq!(prompted.secret_names().unwrap(), ["A", "B"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_vault_link_is_not_followed_and_a_loose_data_dir_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = data.join("vault.age");
+        let elsewhere = root.path().join("elsewhere");
+        std::os::unix::fs::symlink(elsewhere.join("vault.age"), &path).unwrap();
+        let keys = Arc::new(MemoryKeyring::default());
+        let vault = Vault::new(&path, keys.clone(), None);
+        let err = vault.set_secret("A", &secret("1")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VaultError::UnsafeLocation(UnsafePath::DanglingLink { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(err.code(), "vault_unsafe_location");
+        assert!(
+            !elsewhere.exists(),
+            "nothing was created where the link points"
+        );
+        assert!(
+            matches!(vault.status(), VaultStatus::Unavailable { ref code, .. } if code == "vault_unsafe_location")
+        );
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "the data directory was made private"
+        );
+        // A link to a vault that is there is kept, and the vault written
+        // where it lives.
+        let target = elsewhere.join("vault.age");
+        Vault::new(&target, keys.clone(), Some(secret("long enough")))
+            .set_secret("A", &secret("1"))
+            .unwrap();
+        let linked = Vault::new(&path, keys.clone(), Some(secret("long enough")));
+        linked.set_secret("B", &secret("2")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let direct = Vault::new(&target, keys, Some(secret("long enough")));
+        assert_eq!(direct.secret_names().unwrap(), ["A", "B"]);
     }
 
     #[test]

@@ -6,11 +6,19 @@
 //! served on its own task, so a connection that never sends anything (a
 //! browser's speculative preconnect, a port scanner) cannot hold up the real
 //! callback. It reads each request until the blank line that ends the
-//! headers, however the bytes are split across TCP reads; answers anything
-//! but `GET /callback` with 404; answers a callback whose `state` does not
-//! match with 400 and keeps waiting; and stops after one good callback, a
-//! cancellation or its timeout, releasing the port. The browser gets a small
-//! page saying what happened, written before the flow reports its result.
+//! headers, however the bytes are split across TCP reads; refuses a request
+//! whose `Host` is not the listener's own `127.0.0.1:PORT` with 421 (a page
+//! of another site, reaching the port through a rebound DNS name, cannot
+//! complete or disturb the flow); answers anything but `GET /callback` with
+//! 404; answers a callback whose `state` does not match with 400 and keeps
+//! waiting; and stops after one good callback, a cancellation or its
+//! timeout, releasing the port. The browser gets a small page saying what
+//! happened, written before the flow reports its result.
+//!
+//! A pasted address (the browser could not reach the listener) must be the
+//! redirect URI itself — same scheme, host, port and path — before its
+//! parameters are looked at; a mismatch is refused with the part that
+//! differs.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,7 +99,7 @@ pub enum Delivery {
     /// It is the callback the flow waited for.
     Accepted,
     /// It is not; the reason says why, in words for the person.
-    Rejected(&'static str),
+    Rejected(String),
     /// No authorization is waiting.
     NotWaiting,
 }
@@ -175,6 +183,9 @@ impl CallbackListener {
     ) -> Result<(Callback, Option<Responder>), ListenerError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let expected: Arc<str> = Arc::from(expected_state);
+        let redirect_uri = Url::parse(&self.redirect_uri()).expect("the redirect URI is a URL");
+        // What a browser following the redirect URI sends as `Host`.
+        let own_host: Arc<str> = Arc::from(format!("127.0.0.1:{}", self.addr.port()));
         let (found_tx, mut found_rx) = mpsc::channel(1);
         // Dropped on return: connections still being read are closed.
         let mut connections = JoinSet::new();
@@ -184,14 +195,15 @@ impl CallbackListener {
                 () = cancel.cancelled() => return Err(ListenerError::Cancelled),
                 () = tokio::time::sleep_until(deadline) => return Err(ListenerError::TimedOut(timeout)),
                 Some((pasted, reply)) = self.pasted.1.recv() => {
-                    match parse_target(&pasted, expected_state) {
+                    match parse_pasted(&pasted, &redirect_uri, expected_state) {
                         Ok(callback) => {
                             let _ = reply.send(Delivery::Accepted);
                             return Ok((callback, None));
                         }
                         Err(rejection) => {
                             tracing::info!(reason = rejection.reason(), "pasted URL rejected");
-                            let _ = reply.send(Delivery::Rejected(rejection.pasted_reason()));
+                            let reason = rejection.pasted_reason(redirect_uri.as_str());
+                            let _ = reply.send(Delivery::Rejected(reason));
                         }
                     }
                 }
@@ -205,9 +217,10 @@ impl CallbackListener {
                         oldest.abort();
                         let _ = connections.join_next().await;
                     }
-                    let (expected, found_tx) = (expected.clone(), found_tx.clone());
+                    let (expected, own_host, found_tx) =
+                        (expected.clone(), own_host.clone(), found_tx.clone());
                     oldest_first.push_back(connections.spawn(async move {
-                        if let Some(found) = serve(stream, &expected).await {
+                        if let Some(found) = serve(stream, &expected, &own_host).await {
                             let _ = found_tx.send(found).await;
                         }
                     }));
@@ -218,9 +231,11 @@ impl CallbackListener {
 }
 
 /// Reads one request; answers it unless it is the callback we wait for.
+/// `own_host` is the `Host` a browser sends when it follows the redirect URI.
 async fn serve(
     mut stream: TcpStream,
     expected_state: &str,
+    own_host: &str,
 ) -> Option<(Callback, Option<Responder>)> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => head,
@@ -246,6 +261,33 @@ async fn serve(
         .await;
         return None;
     };
+    // DNS rebinding: a page of another site whose name now resolves to
+    // 127.0.0.1 reaches this port with its own name as `Host`. The redirect
+    // URI names 127.0.0.1, so the browser's real callback always carries
+    // exactly `127.0.0.1:PORT` (`localhost` would be a different origin).
+    match host_header(&head) {
+        Some(host) if host == own_host => {}
+        Some(_) => {
+            respond(
+                &mut stream,
+                421,
+                "Wrong address",
+                "This request was not addressed to Gatehouse's sign-in listener, so it was ignored.",
+            )
+            .await;
+            return None;
+        }
+        None => {
+            respond(
+                &mut stream,
+                400,
+                "Bad request",
+                "This request names no single host, so Gatehouse ignored it.",
+            )
+            .await;
+            return None;
+        }
+    }
     if method != "GET" {
         respond(
             &mut stream,
@@ -345,6 +387,19 @@ fn head_end(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// The value of the request's one `Host` header; `None` when it has none,
+/// or more than one.
+fn host_header(head: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut hosts = text.lines().skip(1).filter_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("host")
+            .then(|| value.trim_matches([' ', '\t', '\r']).to_owned())
+    });
+    let host = hosts.next()?;
+    hosts.next().is_none().then_some(host)
+}
+
 /// `(method, target)` of the request line.
 fn request_line(head: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(head).ok()?;
@@ -362,6 +417,10 @@ fn request_line(head: &[u8]) -> Option<(String, String)> {
 #[derive(Debug)]
 enum Rejection {
     NotCallbackPath,
+    /// A pasted address whose scheme, host or port is not the redirect URI's.
+    OtherScheme,
+    OtherHost,
+    OtherPort,
     Malformed,
     WrongState,
     MissingCode,
@@ -371,6 +430,9 @@ impl Rejection {
     fn reason(&self) -> &'static str {
         match self {
             Self::NotCallbackPath => "not the callback path",
+            Self::OtherScheme => "not the redirect URI's scheme",
+            Self::OtherHost => "not the redirect URI's host",
+            Self::OtherPort => "not the redirect URI's port",
             Self::Malformed => "This address could not be read.",
             Self::WrongState => {
                 "This sign-in response does not belong to the authorization Gatehouse is waiting for (its state does not match)."
@@ -379,17 +441,47 @@ impl Rejection {
         }
     }
 
-    /// The reason, told to a person who pasted the address.
-    fn pasted_reason(&self) -> &'static str {
+    /// The reason, told to a person who pasted the address; `redirect_uri`
+    /// is the address it should have begun with.
+    fn pasted_reason(&self, redirect_uri: &str) -> String {
+        let differs = |part: &str| {
+            format!("its {part} differs from the sign-in redirect address, {redirect_uri}")
+        };
         match self {
-            Self::NotCallbackPath => {
-                "it is not the address of Gatehouse's sign-in redirect (http://127.0.0.1:PORT/callback?…)"
+            Self::OtherScheme => differs("scheme"),
+            Self::OtherHost => differs("host"),
+            Self::OtherPort => differs("port"),
+            Self::NotCallbackPath => differs("path"),
+            Self::Malformed => "it is not a complete address, or it repeats a parameter".into(),
+            Self::WrongState => {
+                "it belongs to another authorization (its state does not match)".into()
             }
-            Self::Malformed => "it is not a complete address, or it repeats a parameter",
-            Self::WrongState => "it belongs to another authorization (its state does not match)",
-            Self::MissingCode => "it carries no authorization code",
+            Self::MissingCode => "it carries no authorization code".into(),
         }
     }
+}
+
+/// Checks a pasted address: it must be the redirect URI (scheme, host,
+/// port and path) before its parameters are checked like a callback's.
+fn parse_pasted(
+    url: &str,
+    redirect_uri: &Url,
+    expected_state: &str,
+) -> Result<Callback, Rejection> {
+    let pasted = Url::parse(url.trim()).map_err(|_| Rejection::Malformed)?;
+    if pasted.scheme() != redirect_uri.scheme() {
+        return Err(Rejection::OtherScheme);
+    }
+    if pasted.host() != redirect_uri.host() {
+        return Err(Rejection::OtherHost);
+    }
+    if pasted.port_or_known_default() != redirect_uri.port_or_known_default() {
+        return Err(Rejection::OtherPort);
+    }
+    if pasted.path() != redirect_uri.path() {
+        return Err(Rejection::NotCallbackPath);
+    }
+    parse_target(url, expected_state)
 }
 
 /// Checks a callback URL (from the browser or pasted) and extracts it.
@@ -458,8 +550,10 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
-        _ => "Method Not Allowed",
+        _ => "Error",
     };
     let body = page(title, text);
     let response = format!(
@@ -507,8 +601,13 @@ mod tests {
         answer
     }
 
-    fn get(path: &str) -> Vec<u8> {
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n").into_bytes()
+    /// A browser's request to the listener on `port`.
+    fn get(port: u16, path: &str) -> Vec<u8> {
+        get_as(&format!("127.0.0.1:{port}"), path)
+    }
+
+    fn get_as(host: &str, path: &str) -> Vec<u8> {
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\n\r\n").into_bytes()
     }
 
     #[tokio::test]
@@ -521,7 +620,10 @@ mod tests {
                 async move { listener.wait("s1", Duration::from_secs(10), &cancel).await },
             );
         let browser = tokio::spawn(async move {
-            let request = get("/callback?code=abc&state=s1&iss=https%3A%2F%2Fas.example");
+            let request = get(
+                port,
+                "/callback?code=abc&state=s1&iss=https%3A%2F%2Fas.example",
+            );
             let chunks: Vec<&[u8]> = request.chunks(1).collect();
             send(port, &chunks).await
         });
@@ -550,19 +652,24 @@ mod tests {
                 .wait("good", Duration::from_secs(10), &cancel)
                 .await
         });
-        let wrong = send(port, &[&get("/callback?code=x&state=evil")]).await;
+        let wrong = send(port, &[&get(port, "/callback?code=x&state=evil")]).await;
         assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
         assert!(wrong.contains("does not belong"), "{wrong}");
-        let other_path = send(port, &[&get("/favicon.ico")]).await;
+        let other_path = send(port, &[&get(port, "/favicon.ico")]).await;
         assert!(other_path.starts_with("HTTP/1.1 404"), "{other_path}");
         let post = send(
             port,
-            &[b"POST /callback?code=x&state=good HTTP/1.1\r\n\r\n"],
+            &[format!(
+                "POST /callback?code=x&state=good HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+            )
+            .as_bytes()],
         )
         .await;
         assert!(post.starts_with("HTTP/1.1 405"), "{post}");
         let right =
-            tokio::spawn(async move { send(port, &[&get("/callback?code=c2&state=good")]).await });
+            tokio::spawn(
+                async move { send(port, &[&get(port, "/callback?code=c2&state=good")]).await },
+            );
         let (callback, responder) = waiting.await.unwrap().unwrap();
         assert!(matches!(callback, Callback::Code { ref code, .. } if code == "c2"));
         responder
@@ -584,6 +691,7 @@ mod tests {
             send(
                 port,
                 &[&get(
+                    port,
                     "/callback?error=access_denied&error_description=The+user+said+no&state=s",
                 )],
             )
@@ -643,6 +751,7 @@ mod tests {
     #[tokio::test]
     async fn a_pasted_url_is_checked_like_a_browser_callback() {
         let listener = CallbackListener::bind(0).await.unwrap();
+        let redirect = listener.redirect_uri();
         let paste = listener.paste_handle();
         let cancel = CancellationToken::new();
         let waiting =
@@ -650,21 +759,120 @@ mod tests {
                 async move { listener.wait("st", Duration::from_secs(10), &cancel).await },
             );
         let wrong = paste
-            .deliver("http://127.0.0.1:1/callback?code=a&state=wrong".into())
+            .deliver(format!("{redirect}?code=a&state=wrong"))
             .await;
         assert!(
-            matches!(wrong, Delivery::Rejected(reason) if reason.contains("state does not match")),
+            matches!(wrong, Delivery::Rejected(ref reason) if reason.contains("state does not match")),
             "{wrong:?}"
         );
         let garbage = paste.deliver("not an address".into()).await;
         assert!(matches!(garbage, Delivery::Rejected(_)), "{garbage:?}");
         let right = paste
-            .deliver("  http://127.0.0.1:1/callback?code=ok&state=st \n".into())
+            .deliver(format!("  {redirect}?code=ok&state=st \n"))
             .await;
         assert_eq!(right, Delivery::Accepted);
         let (callback, responder) = waiting.await.unwrap().unwrap();
         assert!(matches!(callback, Callback::Code { ref code, .. } if code == "ok"));
         assert!(responder.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_pasted_address_must_be_the_redirect_uri_and_says_which_part_differs() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let redirect = listener.redirect_uri();
+        let paste = listener.paste_handle();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(
+                async move { listener.wait("st", Duration::from_secs(10), &cancel).await },
+            );
+        let other_port = if port == 65535 { 1 } else { port + 1 };
+        let query = "?code=bad&state=st";
+        for (pasted, part) in [
+            (
+                format!("https://127.0.0.1:{port}/callback{query}"),
+                "scheme",
+            ),
+            (format!("http://localhost:{port}/callback{query}"), "host"),
+            (
+                format!("http://evil.example:{port}/callback{query}"),
+                "host",
+            ),
+            (
+                format!("http://127.0.0.1:{other_port}/callback{query}"),
+                "port",
+            ),
+            (format!("http://127.0.0.1/callback{query}"), "port"),
+            (format!("http://127.0.0.1:{port}/callback/{query}"), "path"),
+            (format!("http://127.0.0.1:{port}/other{query}"), "path"),
+        ] {
+            let verdict = paste.deliver(pasted.clone()).await;
+            let Delivery::Rejected(reason) = &verdict else {
+                panic!("{pasted} was not refused: {verdict:?}");
+            };
+            assert!(
+                reason.contains(&format!("its {part} differs")) && reason.contains(&redirect),
+                "{pasted}: {reason}"
+            );
+            assert!(
+                !reason.contains("bad"),
+                "the pasted address is not echoed: {reason}"
+            );
+        }
+        let right = paste
+            .deliver(format!("{redirect}?code=good&state=st"))
+            .await;
+        assert_eq!(right, Delivery::Accepted);
+        let (callback, _) = waiting.await.unwrap().unwrap();
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "good"));
+    }
+
+    #[tokio::test]
+    async fn a_request_naming_another_host_is_refused_and_does_not_complete_the_flow() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
+        let callback = "/callback?code=rebound&state=s";
+        // A page of evil.example whose name was rebound to 127.0.0.1.
+        for host in [
+            format!("evil.example:{port}"),
+            format!("localhost:{port}"),
+            "127.0.0.1".to_owned(),
+            format!("127.0.0.1:{port}.evil.example"),
+        ] {
+            let answer = send(port, &[&get_as(&host, callback)]).await;
+            assert!(answer.starts_with("HTTP/1.1 421"), "{host}: {answer}");
+            assert!(answer.contains("not addressed to Gatehouse"), "{answer}");
+        }
+        let no_host = send(
+            port,
+            &[format!("GET {callback} HTTP/1.1\r\n\r\n").as_bytes()],
+        )
+        .await;
+        assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
+        let two_hosts = format!(
+            "GET {callback} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example\r\n\r\n"
+        );
+        let answer = send(port, &[two_hosts.as_bytes()]).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        // None of them completed the flow: the browser's own callback does.
+        let browser = tokio::spawn(async move {
+            send(
+                port,
+                &[&get_as(
+                    &format!("127.0.0.1:{port}"),
+                    "/callback?code=real&state=s",
+                )],
+            )
+            .await
+        });
+        let (callback, responder) = waiting.await.unwrap().unwrap();
+        assert!(matches!(callback, Callback::Code { ref code, .. } if code == "real"));
+        responder.unwrap().finish(Outcome::Success).await;
+        assert!(browser.await.unwrap().starts_with("HTTP/1.1 200"));
     }
 
     #[test]
@@ -692,7 +900,9 @@ mod tests {
         }
         let started = tokio::time::Instant::now();
         let browser =
-            tokio::spawn(async move { send(port, &[&get("/callback?code=c&state=s")]).await });
+            tokio::spawn(
+                async move { send(port, &[&get(port, "/callback?code=c&state=s")]).await },
+            );
         let (callback, responder) = waiting.await.unwrap().unwrap();
         assert!(
             started.elapsed() < Duration::from_secs(2),
@@ -714,7 +924,7 @@ mod tests {
             tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
         let mut browser = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         browser
-            .write_all(&get("/callback?error=access_denied&state=s"))
+            .write_all(&get(port, "/callback?error=access_denied&state=s"))
             .await
             .unwrap();
         let (_, responder) = waiting.await.unwrap().unwrap();
@@ -742,12 +952,22 @@ mod tests {
         let huge = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD + 10));
         let answer = send(port, &[huge.as_bytes()]).await;
         assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-        let wrong = send(port, &[b"GET /callback?code=x&state=bad HTTP/1.1\n\n"]).await;
+        let wrong = send(
+            port,
+            &[
+                format!("GET /callback?code=x&state=bad HTTP/1.1\nHost: 127.0.0.1:{port}\n\n")
+                    .as_bytes(),
+            ],
+        )
+        .await;
         assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
         let browser = tokio::spawn(async move {
             send(
                 port,
-                &[b"GET /callback?code=c&state=s HTTP/1.1\nHost: x\n\n"],
+                &[
+                    format!("GET /callback?code=c&state=s HTTP/1.1\nHost: 127.0.0.1:{port}\n\n")
+                        .as_bytes(),
+                ],
             )
             .await
         });
