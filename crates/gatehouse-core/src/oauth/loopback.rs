@@ -424,11 +424,13 @@ fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> 
         return Err(Rejection::WrongState);
     }
     if let Some(error) = error {
+        // Judged once cleaned: an error of control characters only says nothing.
+        let error = printable(&error, 64);
         if error.trim().is_empty() {
             return Err(Rejection::Malformed);
         }
         return Ok(Callback::Denied {
-            error: printable(&error, 64),
+            error,
             description: description.map(|d| printable(&d, 300)),
             issuer,
         });
@@ -759,10 +761,12 @@ mod tests {
 
     #[test]
     fn an_empty_error_is_not_an_answer_and_invisible_characters_are_dropped() {
-        assert!(matches!(
-            parse_target("http://x/callback?code=a&state=s&error=", "s"),
-            Err(Rejection::Malformed)
-        ));
+        for empty in ["", "%00%00", "%E2%80%8B", "%20"] {
+            assert!(matches!(
+                parse_target(&format!("http://x/callback?code=a&state=s&error={empty}"), "s"),
+                Err(Rejection::Malformed)
+            ));
+        }
         let denied = parse_target(
             "http://x/callback?state=s&error=access_denied&error_description=%E2%80%AEgnp.exe%E2%80%8B%1B%5B31m&iss=https%3A%2F%2Fas",
             "s",
