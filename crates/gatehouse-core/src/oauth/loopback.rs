@@ -331,7 +331,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// Where the head ends: the first empty line.
-fn head_end(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn head_end(bytes: &[u8]) -> Option<usize> {
     let mut line_start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
         if byte == b'\n' {
@@ -346,7 +346,7 @@ fn head_end(bytes: &[u8]) -> Option<usize> {
 }
 
 /// `(method, target)` of the request line.
-fn request_line(head: &[u8]) -> Option<(String, String)> {
+pub(crate) fn request_line(head: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(head).ok()?;
     let line = text.lines().next()?;
     let mut parts = line.split(' ');
@@ -360,7 +360,7 @@ fn request_line(head: &[u8]) -> Option<(String, String)> {
 }
 
 #[derive(Debug)]
-enum Rejection {
+pub(crate) enum Rejection {
     NotCallbackPath,
     Malformed,
     WrongState,
@@ -393,7 +393,7 @@ impl Rejection {
 }
 
 /// Checks a callback URL (from the browser or pasted) and extracts it.
-fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> {
+pub(crate) fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> {
     let url = Url::parse(url.trim()).map_err(|_| Rejection::Malformed)?;
     if url.path() != CALLBACK_PATH {
         return Err(Rejection::NotCallbackPath);
@@ -763,7 +763,10 @@ mod tests {
     fn an_empty_error_is_not_an_answer_and_invisible_characters_are_dropped() {
         for empty in ["", "%00%00", "%E2%80%8B", "%20"] {
             assert!(matches!(
-                parse_target(&format!("http://x/callback?code=a&state=s&error={empty}"), "s"),
+                parse_target(
+                    &format!("http://x/callback?code=a&state=s&error={empty}"),
+                    "s"
+                ),
                 Err(Rejection::Malformed)
             ));
         }
