@@ -69,7 +69,15 @@ fn check_metadata_url(url: &Url) {
     let ip = match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(Host::Ipv6(ip)) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
-        _ => return,
+        Some(Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.');
+            assert!(
+                domain != "localhost" && !domain.ends_with(".localhost"),
+                "{url}"
+            );
+            return;
+        }
+        None => return,
     };
     let forbidden = match ip {
         IpAddr::V4(ip) => {
