@@ -173,6 +173,15 @@ gh_ensure_tauri_driver() {
   env -u CARGO_TARGET_DIR cargo install tauri-driver --locked
 }
 
+gh_ensure_cargo_fuzz() {
+  if command -v cargo-fuzz >/dev/null 2>&1; then
+    gh_log "cargo: cargo-fuzz is installed ($(command -v cargo-fuzz))"
+    return 0
+  fi
+  gh_log "cargo: installing cargo-fuzz (cargo install cargo-fuzz --locked)"
+  env -u CARGO_TARGET_DIR cargo install cargo-fuzz --locked
+}
+
 # The whole set-up for one purpose: "app" (build and run the desktop app) or
 # "test" (everything scripts/test.sh needs).
 gh_setup() {
@@ -188,6 +197,7 @@ gh_setup() {
     gh_ensure_rust_components
     gh_ensure_tools
     gh_ensure_tauri_driver
+    gh_ensure_cargo_fuzz
   fi
 }
 

@@ -2,11 +2,12 @@
 # Sets up and runs every Gatehouse test, stage by stage, stopping at the first
 # stage that fails:
 #   setup        Debian packages (apt when root), npm ci, .tools/ (MCP conformance
-#                suite on Node 22, TypeScript SDK example server), tauri-driver
+#                suite on Node 22, TypeScript SDK example server), tauri-driver, cargo-fuzz
 #   ui           npm run ui:check, ui:test, ui:build
 #   build        cargo build --workspace --all-targets
 #   lint         cargo fmt --check, cargo clippy --workspace --all-targets -D warnings
 #   rust         cargo test --workspace, then the #[ignore]d TypeScript-peer tests
+#   fuzz         cargo fuzz: each target in fuzz/ for FUZZ_SECONDS (20) from fuzz/corpus/
 #   conformance  the MCP conformance suites auth, backcompat, draft against the CLI
 #   e2e          npm run test:e2e: the desktop app through tauri-driver + WebKitWebDriver
 #
@@ -22,17 +23,19 @@ cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source scripts/lib.sh
 
-STAGES=(setup ui build lint rust conformance e2e)
+STAGES=(setup ui build lint rust fuzz conformance e2e)
 declare -A STAGE_DESC=(
-  [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver"
+  [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver, cargo-fuzz"
   [ui]="npm run ui:check, ui:test, ui:build"
   [build]="cargo build --workspace --all-targets"
   [lint]="cargo fmt --all --check; cargo clippy --workspace --all-targets -- -D warnings"
   [rust]="cargo test --workspace, then -- --ignored (TypeScript SDK peer) under Xvfb + D-Bus + keyring"
+  [fuzz]="cargo fuzz run, ${FUZZ_SECONDS:-20}s for each of config, callback_request, www_authenticate, template"
   [conformance]="MCP conformance suites auth, backcompat, draft"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
 )
 SUITES=(auth backcompat draft)
+FUZZ_TARGETS=(config callback_request www_authenticate template)
 KEYRING_PASSWORD=gatehouse-test
 LOG_DIR=$PWD/.tmp/test-logs
 
@@ -177,6 +180,49 @@ session_rust() {
   # The #[ignore]d tests: the TypeScript-peer end-to-end tests. --tests leaves
   # out doc-tests, whose `ignore` blocks are not meant to compile.
   step cargo test --workspace --tests -- --ignored
+}
+
+# Each fuzz target runs from its committed seeds (fuzz/corpus/TARGET) for
+# FUZZ_SECONDS; what it learns goes to .tmp/fuzz-corpus/TARGET, kept between
+# runs on one machine. A crash fails the stage; libFuzzer saves the input
+# under fuzz/artifacts/TARGET/. The fuzz crate has its own target dir
+# (fuzz/target): its builds are instrumented and would only evict the
+# workspace's. Logs go to .tmp/test-logs/fuzz-TARGET.log.
+stage_fuzz() {
+  local t corpus log rc runs seconds=${FUZZ_SECONDS:-20} failed=()
+  # cargo-fuzz passes nightly flags (-Z, -C passes=sancov...); RUSTC_BOOTSTRAP
+  # lets the stable toolchain accept them. No sanitizer: the code under test
+  # is safe Rust, and ASan would double the build and slow every run.
+  export RUSTC_BOOTSTRAP=1
+  local opts=(--sanitizer none --target-dir "$PWD/fuzz/target")
+  step cargo fuzz build "${opts[@]}"
+  for t in "${FUZZ_TARGETS[@]}"; do
+    corpus=$PWD/.tmp/fuzz-corpus/$t
+    log=$LOG_DIR/fuzz-$t.log
+    mkdir -p "$corpus"
+    printf '%s\n' "${GH_BOLD}\$ cargo fuzz run $t -- -max_total_time=$seconds${GH_RESET}  (log: ${log#"$PWD"/})"
+    if cargo fuzz run "${opts[@]}" "$t" "$corpus" "$PWD/fuzz/corpus/$t" -- \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      >"$log" 2>&1 </dev/null; then
+      rc=0
+    else
+      rc=$?
+    fi
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    printf '    %-17s %s inputs  (exit %d)\n' "$t" "${runs:-?}" "$rc"
+    if ((rc != 0)); then
+      failed+=("$t")
+      gh_err "fuzz target '$t' failed (exit $rc); the end of its output:"
+      # Without libFuzzer's progress lines and the stack frames: the panic,
+      # the failing input and how to reproduce it remain.
+      grep -v -E '^#[0-9]|^[[:space:]]+([0-9]+: |at )' "$log" | tail -n 60 | sed 's/^/      | /'
+      printf '      (full output: %s)\n' "$log"
+    fi
+  done
+  if ((${#failed[@]} > 0)); then
+    reason "fuzz target(s) failed: ${failed[*]} (inputs in fuzz/artifacts/, logs in ${LOG_DIR#"$PWD"/})"
+    return 1
+  fi
 }
 
 stage_conformance() { in_session conformance; }

@@ -8,6 +8,9 @@ pub mod connection;
 mod engine;
 pub mod events;
 mod fsutil;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod logging;
 pub mod oauth;

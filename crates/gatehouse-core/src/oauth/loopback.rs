@@ -251,102 +251,111 @@ async fn serve(
         }
         _ => return None,
     };
-    let Some((method, target)) = request_line(&head) else {
-        respond(
-            &mut stream,
+    let callback = match decide(&head, expected_state, own_host) {
+        Decision::Callback(callback) => callback,
+        Decision::Refuse {
+            status,
+            title,
+            text,
+        } => {
+            respond(&mut stream, status, title, text).await;
+            return None;
+        }
+    };
+    let (outcome_tx, outcome_rx) = oneshot::channel();
+    let (written_tx, written_rx) = oneshot::channel();
+    // The page is written by a task of its own: the listener (and
+    // this connection's task with it) ends as soon as the callback
+    // is handed over.
+    tokio::spawn(async move {
+        let outcome = tokio::time::timeout(OUTCOME_WAIT, outcome_rx)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let (title, text) = match outcome {
+            Some(Outcome::Success) => (
+                "Signed in",
+                "Gatehouse is now authorized. You can close this tab.".to_owned(),
+            ),
+            Some(Outcome::Failure(reason)) => (
+                "Authorization failed",
+                format!("{reason} Return to Gatehouse to try again."),
+            ),
+            None => (
+                "Authorization received",
+                "Return to Gatehouse to see the result.".to_owned(),
+            ),
+        };
+        respond(&mut stream, 200, title, &text).await;
+        let _ = written_tx.send(());
+    });
+    let responder = Responder {
+        outcome: outcome_tx,
+        written: written_rx,
+    };
+    Some((callback, Some(responder)))
+}
+
+/// What the listener does with one request head: hand the callback to the
+/// flow, or refuse with a status and a short page. The whole decision, with
+/// no socket, so that the fuzzer runs exactly what the listener runs.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    Callback(Callback),
+    Refuse {
+        status: u16,
+        title: &'static str,
+        text: &'static str,
+    },
+}
+
+/// See [`Decision`]. `own_host` is the `Host` a browser sends when it
+/// follows the redirect URI.
+pub(crate) fn decide(head: &[u8], expected_state: &str, own_host: &str) -> Decision {
+    let refuse = |status, title, text| Decision::Refuse {
+        status,
+        title,
+        text,
+    };
+    let Some((method, target)) = request_line(head) else {
+        return refuse(
             400,
             "Bad request",
             "This is not a request Gatehouse understands.",
-        )
-        .await;
-        return None;
+        );
     };
     // DNS rebinding: a page of another site whose name now resolves to
     // 127.0.0.1 reaches this port with its own name as `Host`. The redirect
     // URI names 127.0.0.1, so the browser's real callback always carries
     // exactly `127.0.0.1:PORT` (`localhost` would be a different origin).
-    match host_header(&head) {
+    match host_header(head) {
         Some(host) if host == own_host => {}
         Some(_) => {
-            respond(
-                &mut stream,
+            return refuse(
                 421,
                 "Wrong address",
                 "This request was not addressed to Gatehouse's sign-in listener, so it was ignored.",
-            )
-            .await;
-            return None;
+            );
         }
         None => {
-            respond(
-                &mut stream,
+            return refuse(
                 400,
                 "Bad request",
                 "This request names no single host, so Gatehouse ignored it.",
-            )
-            .await;
-            return None;
+            );
         }
     }
     if method != "GET" {
-        respond(
-            &mut stream,
+        return refuse(
             405,
             "Not allowed",
             "Only the browser's sign-in redirect is accepted here.",
-        )
-        .await;
-        return None;
+        );
     }
     match parse_target(&format!("http://127.0.0.1{target}"), expected_state) {
-        Ok(callback) => {
-            let (outcome_tx, outcome_rx) = oneshot::channel();
-            let (written_tx, written_rx) = oneshot::channel();
-            // The page is written by a task of its own: the listener (and
-            // this connection's task with it) ends as soon as the callback
-            // is handed over.
-            tokio::spawn(async move {
-                let outcome = tokio::time::timeout(OUTCOME_WAIT, outcome_rx)
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                let (title, text) = match outcome {
-                    Some(Outcome::Success) => (
-                        "Signed in",
-                        "Gatehouse is now authorized. You can close this tab.".to_owned(),
-                    ),
-                    Some(Outcome::Failure(reason)) => (
-                        "Authorization failed",
-                        format!("{reason} Return to Gatehouse to try again."),
-                    ),
-                    None => (
-                        "Authorization received",
-                        "Return to Gatehouse to see the result.".to_owned(),
-                    ),
-                };
-                respond(&mut stream, 200, title, &text).await;
-                let _ = written_tx.send(());
-            });
-            let responder = Responder {
-                outcome: outcome_tx,
-                written: written_rx,
-            };
-            Some((callback, Some(responder)))
-        }
-        Err(Rejection::NotCallbackPath) => {
-            respond(&mut stream, 404, "Not found", "Nothing is here.").await;
-            None
-        }
-        Err(rejection) => {
-            respond(
-                &mut stream,
-                400,
-                "This link is not for Gatehouse",
-                rejection.reason(),
-            )
-            .await;
-            None
-        }
+        Ok(callback) => Decision::Callback(callback),
+        Err(Rejection::NotCallbackPath) => refuse(404, "Not found", "Nothing is here."),
+        Err(rejection) => refuse(400, "This link is not for Gatehouse", rejection.reason()),
     }
 }
 
@@ -373,7 +382,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// Where the head ends: the first empty line.
-fn head_end(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn head_end(bytes: &[u8]) -> Option<usize> {
     let mut line_start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
         if byte == b'\n' {
@@ -401,7 +410,7 @@ fn host_header(head: &[u8]) -> Option<String> {
 }
 
 /// `(method, target)` of the request line.
-fn request_line(head: &[u8]) -> Option<(String, String)> {
+pub(crate) fn request_line(head: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(head).ok()?;
     let line = text.lines().next()?;
     let mut parts = line.split(' ');
@@ -415,7 +424,7 @@ fn request_line(head: &[u8]) -> Option<(String, String)> {
 }
 
 #[derive(Debug)]
-enum Rejection {
+pub(crate) enum Rejection {
     NotCallbackPath,
     /// A pasted address whose scheme, host or port is not the redirect URI's.
     OtherScheme,
@@ -485,7 +494,7 @@ fn parse_pasted(
 }
 
 /// Checks a callback URL (from the browser or pasted) and extracts it.
-fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> {
+pub(crate) fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> {
     let url = Url::parse(url.trim()).map_err(|_| Rejection::Malformed)?;
     if url.path() != CALLBACK_PATH {
         return Err(Rejection::NotCallbackPath);
@@ -516,11 +525,13 @@ fn parse_target(url: &str, expected_state: &str) -> Result<Callback, Rejection> 
         return Err(Rejection::WrongState);
     }
     if let Some(error) = error {
+        // Judged once cleaned: an error of control characters only says nothing.
+        let error = printable(&error, 64);
         if error.trim().is_empty() {
             return Err(Rejection::Malformed);
         }
         return Ok(Callback::Denied {
-            error: printable(&error, 64),
+            error,
             description: description.map(|d| printable(&d, 300)),
             issuer,
         });
@@ -979,10 +990,15 @@ mod tests {
 
     #[test]
     fn an_empty_error_is_not_an_answer_and_invisible_characters_are_dropped() {
-        assert!(matches!(
-            parse_target("http://x/callback?code=a&state=s&error=", "s"),
-            Err(Rejection::Malformed)
-        ));
+        for empty in ["", "%00%00", "%E2%80%8B", "%20"] {
+            assert!(matches!(
+                parse_target(
+                    &format!("http://x/callback?code=a&state=s&error={empty}"),
+                    "s"
+                ),
+                Err(Rejection::Malformed)
+            ));
+        }
         let denied = parse_target(
             "http://x/callback?state=s&error=access_denied&error_description=%E2%80%AEgnp.exe%E2%80%8B%1B%5B31m&iss=https%3A%2F%2Fas",
             "s",
