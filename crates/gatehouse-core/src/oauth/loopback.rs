@@ -692,6 +692,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_page_escapes_server_text_and_forbids_scripts() {
+        let listener = CallbackListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let cancel = CancellationToken::new();
+        let waiting =
+            tokio::spawn(async move { listener.wait("s", Duration::from_secs(10), &cancel).await });
+        let browser =
+            tokio::spawn(
+                async move { send(port, &[&get(port, "/callback?code=c&state=s")]).await },
+            );
+        let (_, responder) = waiting.await.unwrap().unwrap();
+        // An authorization server's error text, as the flow passes it on.
+        responder
+            .unwrap()
+            .finish(Outcome::Failure(
+                "Refused: <script>alert(1)</script><img src=x onerror=alert(2)> & \"quoted\""
+                    .into(),
+            ))
+            .await;
+        let page = browser.await.unwrap();
+        let (head, body) = page.split_once("\r\n\r\n").unwrap();
+        assert!(
+            !body.contains("<script>") && !body.contains("<img"),
+            "{body}"
+        );
+        assert!(
+            body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{body}"
+        );
+        assert!(body.contains("&amp;"), "{body}");
+        for header in [
+            "Content-Security-Policy: default-src 'none'",
+            "Cache-Control: no-store",
+            "Referrer-Policy: no-referrer",
+            "X-Content-Type-Options: nosniff",
+            "Content-Type: text/html; charset=utf-8",
+        ] {
+            assert!(head.contains(header), "{header} missing from {head}");
+        }
+    }
+
+    #[tokio::test]
     async fn access_denied_is_reported() {
         let listener = CallbackListener::bind(0).await.unwrap();
         let port = listener.port();
