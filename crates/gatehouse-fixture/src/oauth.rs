@@ -82,6 +82,12 @@ impl OAuthFixture {
         self.server.prm_url()
     }
 
+    /// The URL of the extra metadata location (`metadata_alias_path`).
+    pub fn metadata_alias_url(&self) -> Option<String> {
+        let path = self.server.options.metadata_alias_path.as_deref()?;
+        Some(self.server.endpoint(path))
+    }
+
     /// The authorization server metadata URL (RFC 8414, path-inserted when
     /// there is an `issuer_path`).
     pub fn metadata_url(&self) -> String {
@@ -234,6 +240,9 @@ fn routes(server: &Arc<AuthServer>) -> Router {
             format!("{path}/.well-known/openid-configuration"),
         ],
     };
+    let as_metadata = as_metadata
+        .into_iter()
+        .chain(options.metadata_alias_path.clone());
     for path in as_metadata {
         router = router.route(&path, get(metadata::authorization_server));
     }

@@ -291,10 +291,13 @@ impl ServerAuth {
             .challenge()
             .or_else(|| usable.and_then(|g| g.step_up_challenge.clone()));
 
-        let mut manager = new_manager(&self.url, &self.http).await?;
+        // The flow's own log: discovery reads it to tell where its documents
+        // came from.
+        let http = self.http.with_own_log();
+        let mut manager = new_manager(&self.url, &http).await?;
         let obtained = PendingCredentials::default();
         manager.set_credential_store(obtained.clone());
-        let found = discover(&manager, &self.http, &self.url, challenge.as_deref()).await?;
+        let found = discover(&manager, &http, &self.url, challenge.as_deref()).await?;
         manager.set_metadata(found.metadata.clone());
         let issuer = found
             .metadata
@@ -323,7 +326,7 @@ impl ServerAuth {
             .await?;
         let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let (listener, client) = self
-            .choose_client(&mut manager, &found, &issuer, &scope_refs)
+            .choose_client(&mut manager, &found, &issuer, &scope_refs, stored.as_ref())
             .await?;
         let mut url = manager
             .get_authorization_url(&scope_refs)
@@ -543,6 +546,7 @@ impl ServerAuth {
         found: &Discovery,
         issuer: &str,
         scopes: &[&str],
+        stored: Option<&GrantRecord>,
     ) -> Result<(CallbackListener, ClientRecord), AuthorizationError> {
         let configured_port = self.settings.callback_port;
         let bind = |port: u16| async move {
@@ -552,6 +556,18 @@ impl ServerAuth {
             })
         };
         if let Some(client_id) = &self.settings.client_id {
+            // The grant records which authorization server the configured
+            // client was used with: its id and secret go to that one only.
+            if let Some(grant) = stored.filter(|g| {
+                g.client.kind == ClientKind::Preregistered
+                    && g.client.client_id == *client_id
+                    && self.issuer_of(g) != issuer
+            }) {
+                return Err(AuthorizationError::ClientOfAnotherServer {
+                    current: super::short(&self.issuer_of(grant)),
+                    requested: super::short(issuer),
+                });
+            }
             let listener = bind(configured_port).await?;
             let secret = self.client_secret().await?;
             let record = ClientRecord {
@@ -625,6 +641,17 @@ impl ServerAuth {
             on_vault(move || Registrations::save(&vault, &issuer_key, &saved)).await?;
         }
         Ok((listener, record))
+    }
+
+    /// The authorization server a grant came from, named as `authorize`
+    /// names the one it discovers (a server without metadata is its origin).
+    fn issuer_of(&self, grant: &GrantRecord) -> String {
+        grant
+            .credentials
+            .issuer
+            .clone()
+            .or_else(|| grant.metadata.as_ref().and_then(|m| m.issuer.clone()))
+            .unwrap_or_else(|| self.url.origin().ascii_serialization())
     }
 
     /// The pre-registered client's secret, resolved from the vault.

@@ -194,6 +194,11 @@ pub struct OAuthOptions {
     pub oversized_resource_metadata: bool,
     /// The authorization server metadata answers `302 Location: <this>`.
     pub metadata_redirect_to: Option<String>,
+    /// The authorization server metadata is also served at this path, one
+    /// no issuer can be derived from (`/as/.well-known/oauth-authorization-server`):
+    /// a protected resource metadata document may name it directly, and
+    /// nothing about the URL says which issuer the document must name.
+    pub metadata_alias_path: Option<String>,
 }
 
 impl Default for OAuthOptions {
@@ -228,6 +233,7 @@ impl Default for OAuthOptions {
             oversized_metadata: false,
             oversized_resource_metadata: false,
             metadata_redirect_to: None,
+            metadata_alias_path: None,
         }
     }
 }

@@ -1,0 +1,177 @@
+//! Attacks on the mix-up defence (tests/mixup.rs) from outside: a hostile
+//! MCP server, after a grant from authorization server A, tries to get
+//! A's credentials — or the person's pre-registered client secret — sent
+//! to authorization server B. Real authorization servers on 127.0.0.1.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Approve, Setup, call_echo, is_connected, needs_authorization, wait_for};
+use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_fixture::{
+    ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
+};
+use secrecy::SecretString;
+
+const LONG: Duration = Duration::from_secs(20);
+const SECRET: &str = "shared-client-secret-7f3a";
+/// Served by B besides its ordinary metadata locations; a URL from which
+/// rmcp derives no expected issuer.
+const ALIAS: &str = "/as/.well-known/oauth-authorization-server";
+
+async fn start(options: OAuthOptions) -> OAuthFixture {
+    OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
+        ..options
+    })
+    .await
+    .unwrap()
+}
+
+fn shared_client(port: u16) -> RegisteredClient {
+    RegisteredClient::confidential(
+        "shared-client",
+        SECRET,
+        ClientAuthMethod::ClientSecretBasic,
+        vec![format!("http://127.0.0.1:{port}/callback")],
+    )
+}
+
+fn knows(client: &RegisteredClient) -> OAuthOptions {
+    OAuthOptions {
+        dcr_supported: false,
+        preregistered_clients: vec![client.clone()],
+        ..OAuthOptions::default()
+    }
+}
+
+/// "demo" on `a`, with the pre-registered confidential client, authorized
+/// at A and connected.
+async fn authorized_with_client(s: &Setup, a: &OAuthFixture, port: u16) {
+    s.engine
+        .set_secret("SHARED_SECRET", &SecretString::from(SECRET))
+        .unwrap();
+    let mut server = ServerConfig::new("demo", a.url());
+    server.oauth = Some(OAuthConfig {
+        client_id: Some("shared-client".into()),
+        client_secret: Some("${SHARED_SECRET}".into()),
+        callback_port: port,
+        ..OAuthConfig::default()
+    });
+    let sink = Arc::new(Approve::default());
+    s.engine.set_consent_sink(sink.clone());
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let status = s.engine.authorize("demo", sink).await.unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    call_echo(&s.engine, "demo").await;
+}
+
+/// Nothing reached B's token or revocation endpoint: no code exchange with
+/// the client secret, no refresh token, no revocation.
+fn assert_b_received_nothing(b: &OAuthFixture) {
+    assert!(
+        b.token_requests().is_empty(),
+        "B's token endpoint was called: {:?}",
+        b.token_requests()
+            .iter()
+            .map(|t| (&t.grant_type, &t.client_id, &t.client_auth))
+            .collect::<Vec<_>>()
+    );
+    assert!(b.revocations().is_empty(), "{:?}", b.revocations());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// B serves metadata that claims to be A (`issuer` = A's issuer, endpoints
+/// B's) at a location that implies no issuer, and the MCP server's 403
+/// step-up names that location. If the claim were believed, the step-up
+/// would look like "more scopes from A" and be followed without the person,
+/// with A's client and its secret, at B's token endpoint.
+#[tokio::test]
+async fn metadata_that_claims_the_first_issuer_from_another_origin_is_not_believed() {
+    let s = Setup::new();
+    let port = free_port();
+    let client = shared_client(port);
+    let a = start(knows(&client)).await;
+    let b = start(OAuthOptions {
+        issuer_override: Some(a.issuer()),
+        metadata_alias_path: Some(ALIAS.into()),
+        ..knows(&client)
+    })
+    .await;
+    authorized_with_client(&s, &a, port).await;
+
+    a.name_authorization_servers(Some(vec![b.metadata_alias_url().unwrap()]));
+    let refused = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await;
+    let refused = refused.unwrap_err().to_string();
+    assert!(refused.contains("issuer"), "{refused}");
+    assert_b_received_nothing(&b);
+    assert!(
+        b.authorization_requests().is_empty(),
+        "B's consent page was opened on a step-up: {:?}",
+        b.authorization_requests()
+    );
+    call_echo(&s.engine, "demo").await;
+    s.engine.sign_out("demo").await.unwrap();
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+/// The server moves to B; the person is told and clicks Authorize. The
+/// pre-registered client (and its secret) was issued by A — the grant says
+/// so — and must not be presented to B, whose consent the person may well
+/// give.
+#[tokio::test]
+async fn a_preregistered_client_secret_is_not_sent_to_another_authorization_server() {
+    let s = Setup::new();
+    let port = free_port();
+    let client = shared_client(port);
+    let a = start(knows(&client)).await;
+    let b = start(knows(&client)).await;
+    authorized_with_client(&s, &a, port).await;
+
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    a.accept_tokens_from(Some(&[&b]));
+    assert!(
+        s.engine
+            .connections()
+            .call_tool("demo", "echo", None)
+            .await
+            .is_err()
+    );
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let tried = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await;
+    assert!(
+        matches!(
+            tried,
+            Err(Error::Authorization(
+                AuthorizationError::ClientOfAnotherServer { .. }
+            ))
+        ),
+        "{tried:?}"
+    );
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
