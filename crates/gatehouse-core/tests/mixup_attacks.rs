@@ -175,3 +175,51 @@ async fn a_preregistered_client_secret_is_not_sent_to_another_authorization_serv
     assert_b_received_nothing(&b);
     s.engine.shutdown().await;
 }
+
+/// A's own metadata document (same issuer, served by A) names B's token and
+/// revocation endpoints after the grant. The grant's refresh token and
+/// revocation keep to the endpoints recorded with it, and a step-up is not
+/// followed on its own to an authorization server whose token endpoint is
+/// no longer the one the client's secret was used with.
+#[tokio::test]
+async fn metadata_of_the_same_issuer_that_moves_its_endpoints_after_the_grant() {
+    let s = Setup::new();
+    let port = free_port();
+    let client = shared_client(port);
+    let a = start(knows(&client)).await;
+    let b = start(knows(&client)).await;
+    authorized_with_client(&s, &a, port).await;
+    a.move_endpoints_to(Some(&b));
+
+    // A 403 step-up: discovery finds A, but with B's token endpoint.
+    let refused = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_b_received_nothing(&b);
+
+    // rmcp's silent refresh, then a reconnect after a restart: A's
+    // recorded endpoints.
+    a.expire_access_tokens();
+    call_echo(&s.engine, "demo").await;
+    s.engine.shutdown().await;
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, is_connected).await;
+    a.expire_access_tokens();
+    call_echo(&restarted, "demo").await;
+    restarted.sign_out("demo").await.unwrap();
+    restarted.shutdown().await;
+    assert_b_received_nothing(&b);
+    assert!(
+        a.revocations().iter().any(|r| r.revoked.is_some()),
+        "{:?}",
+        a.revocations()
+    );
+}

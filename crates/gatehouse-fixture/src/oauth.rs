@@ -157,6 +157,15 @@ impl OAuthFixture {
         );
     }
 
+    /// The authorization server metadata names `to`'s token and revocation
+    /// endpoints from now on (`None`: its own again) — a metadata document
+    /// changed or tampered with after a grant; the issuer stays this one.
+    pub fn move_endpoints_to(&self, to: Option<&OAuthFixture>) {
+        self.server.set_moved_endpoints(
+            to.map(|to| (to.server.endpoint("/token"), to.server.endpoint("/revoke"))),
+        );
+    }
+
     /// Registers a client as if it had been pre-registered.
     pub fn add_client(&self, client: RegisteredClient) {
         self.server.store.lock().unwrap().add_client(client);

@@ -307,12 +307,25 @@ impl ServerAuth {
         let same_issuer = stored.as_ref().is_some_and(|g| g.issuer() == issuer);
         if origin == FlowOrigin::Automatic
             && let Some(grant) = usable
-            && !same_issuer
         {
-            return Err(AuthorizationError::AuthorizationServerChanged {
-                current: super::short(&grant.issuer()),
-                requested: super::short(&issuer),
-            });
+            if !same_issuer {
+                return Err(AuthorizationError::AuthorizationServerChanged {
+                    current: super::short(&grant.issuer()),
+                    requested: super::short(&issuer),
+                });
+            }
+            // The same issuer, whose metadata now names another token
+            // endpoint than the one the grant's client was used with: the
+            // code and the client's secret would go there. Not without the
+            // person.
+            if let Some(recorded) = grant.metadata.as_ref().map(|m| &m.token_endpoint)
+                && *recorded != found.metadata.token_endpoint
+            {
+                return Err(AuthorizationError::AuthorizationServerChanged {
+                    current: super::short(recorded),
+                    requested: super::short(&found.metadata.token_endpoint),
+                });
+            }
         }
         // More scopes from the same authorization server are a step-up;
         // another authorization server starts from nothing.
