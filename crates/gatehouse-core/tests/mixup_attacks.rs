@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::{Approve, Setup, call_echo, is_connected, needs_authorization, wait_for};
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_fixture::oauth::token_hash;
 use gatehouse_fixture::{
     ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
 };
@@ -221,5 +222,92 @@ async fn metadata_of_the_same_issuer_that_moves_its_endpoints_after_the_grant() 
         a.revocations().iter().any(|r| r.revoked.is_some()),
         "{:?}",
         a.revocations()
+    );
+}
+
+/// Every refresh token and every token to revoke that `fixture` was sent is
+/// one it issued.
+fn assert_only_own_tokens(fixture: &OAuthFixture) {
+    let issued: Vec<String> = fixture
+        .issued_tokens()
+        .iter()
+        .map(|t| token_hash(&t.token))
+        .collect();
+    for request in fixture.token_requests() {
+        if let Some(hash) = &request.refresh_token_hash {
+            assert!(issued.contains(hash), "a foreign refresh token arrived");
+        }
+    }
+    for revocation in fixture.revocations() {
+        if let Some(hash) = &revocation.token_hash {
+            assert!(issued.contains(hash), "a foreign token was revoked here");
+        }
+    }
+}
+
+/// Two processes over one vault (the app and the CLI): one holds A's
+/// grant, the other switches the server to B. The first must pick up B's
+/// grant with B's recorded endpoints and client, and never send A's or B's
+/// tokens to the other server.
+#[tokio::test]
+async fn another_process_switching_to_the_second_server_sends_nothing_across() {
+    let s = Setup::new();
+    let a = start(OAuthOptions {
+        access_token_ttl: Duration::from_secs(4),
+        ..OAuthOptions::default()
+    })
+    .await;
+    let b = start(OAuthOptions {
+        access_token_ttl: Duration::from_secs(4),
+        ..OAuthOptions::default()
+    })
+    .await;
+    let mut server = ServerConfig::new("demo", a.url());
+    server.oauth = Some(OAuthConfig::default());
+    let sink = Arc::new(Approve::default());
+    s.engine.set_consent_sink(sink.clone());
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine.authorize("demo", sink.clone()).await.unwrap();
+    call_echo(&s.engine, "demo").await;
+
+    let other = s.reopen();
+    other.start();
+    wait_for(&other, "demo", LONG, is_connected).await;
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    a.accept_tokens_from(Some(&[&b]));
+    let _ = other.connections().call_tool("demo", "echo", None).await;
+    wait_for(&other, "demo", LONG, needs_authorization).await;
+    let status = other
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status), "{status:?}");
+
+    // The first process still holds A's grant in memory; its background
+    // refresh (4 s tokens) and its next requests meet B's grant in the
+    // vault.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _ = s.engine.connections().call_tool("demo", "echo", None).await;
+    // Reconnecting (the person's Reconnect) reads B's grant from the vault.
+    if !s
+        .engine
+        .connections()
+        .status("demo")
+        .is_some_and(|st| is_connected(&st))
+    {
+        s.engine.connections().restart("demo");
+    }
+    wait_for(&s.engine, "demo", LONG, is_connected).await;
+    call_echo(&s.engine, "demo").await;
+    s.engine.sign_out("demo").await.unwrap();
+    other.shutdown().await;
+    s.engine.shutdown().await;
+    assert_only_own_tokens(&a);
+    assert_only_own_tokens(&b);
+    assert!(
+        b.revocations().iter().any(|r| r.revoked.is_some()),
+        "B's grant was not revoked at B: {:?}",
+        b.revocations()
     );
 }
