@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Approve, Setup, call_echo, is_connected, needs_authorization, wait_for};
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::{AuthorizationError, Error};
-use gatehouse_fixture::oauth::token_hash;
+use gatehouse_fixture::oauth::{TokenKind, token_hash};
 use gatehouse_fixture::{
     ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
 };
@@ -338,4 +338,84 @@ async fn after_sign_out_a_preregistered_client_secret_is_still_not_sent_to_anoth
     assert!(tried.is_err(), "{tried:?}");
     assert_b_received_nothing(&b);
     s.engine.shutdown().await;
+}
+
+/// A switch to B that the person completes while A's grant is refreshed
+/// (and its refresh token rotated) in the background: the replaced grant
+/// is revoked at A as it is when the switch completes, not as it was when
+/// the flow started — no live refresh token of A's is left behind.
+#[tokio::test]
+async fn a_switch_revokes_the_first_grant_as_it_is_when_the_switch_completes() {
+    let s = Setup::new();
+    let a = start(OAuthOptions {
+        access_token_ttl: Duration::from_secs(3),
+        ..OAuthOptions::default()
+    })
+    .await;
+    let b = start(OAuthOptions::default()).await;
+    let mut server = ServerConfig::new("demo", a.url());
+    server.oauth = Some(OAuthConfig::default());
+    let sink = Arc::new(Approve::default());
+    s.engine.set_consent_sink(sink.clone());
+    s.engine.add_server(server).unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine.authorize("demo", sink).await.unwrap();
+
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    a.accept_tokens_from(Some(&[&a, &b]));
+    let ticket = s
+        .engine
+        .start_authorization("demo", Arc::new(common::Ignore))
+        .await
+        .unwrap();
+    assert!(ticket.url.starts_with(&b.issuer()), "{}", ticket.url);
+    // The person takes a while; meanwhile A's token is refreshed.
+    let deadline = std::time::Instant::now() + LONG;
+    while !a
+        .token_requests()
+        .iter()
+        .any(|t| t.grant_type.as_deref() == Some("refresh_token") && t.status == 200)
+    {
+        assert!(std::time::Instant::now() < deadline, "no refresh at A");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let callback = gatehouse_fixture::follow_consent(&ticket.url)
+        .await
+        .unwrap();
+    reqwest::get(&callback).await.unwrap();
+    tokio::time::timeout(LONG, ticket.done)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // The refresh token A's grant held when the switch completed (the
+    // newest one) is the one revoked: a server that ignores revocation
+    // of a token already rotated away would otherwise keep the grant.
+    let newest = a
+        .issued_tokens()
+        .into_iter()
+        .rfind(|t| t.kind == TokenKind::Refresh)
+        .map(|t| token_hash(&t.token));
+    let revoked: Vec<_> = a.revocations().into_iter().map(|r| r.token_hash).collect();
+    assert!(revoked.contains(&newest), "{revoked:?} lacks {newest:?}");
+    let live: Vec<_> = a
+        .issued_tokens()
+        .into_iter()
+        .filter(|t| t.kind == TokenKind::Refresh && t.active)
+        .map(|t| token_hash(&t.token))
+        .collect();
+    assert!(live.is_empty(), "A's refresh tokens still live: {live:?}");
+    assert_b_received_nothing_but_the_code(&b);
+    s.engine.shutdown().await;
+}
+
+fn assert_b_received_nothing_but_the_code(b: &OAuthFixture) {
+    assert!(
+        b.token_requests()
+            .iter()
+            .all(|t| t.grant_type.as_deref() == Some("authorization_code")),
+        "{:?}",
+        b.token_requests()
+    );
+    assert!(b.revocations().is_empty(), "{:?}", b.revocations());
 }

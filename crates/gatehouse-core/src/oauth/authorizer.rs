@@ -441,7 +441,7 @@ impl ServerAuth {
             resource: Some(self.url.to_string()),
             step_up_challenge: None,
         };
-        if let Err(error) = self.adopt(manager, record, stored, same_issuer).await {
+        if let Err(error) = self.adopt(manager, record).await {
             let failure = AuthorizationError::Vault(error.to_string());
             answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
             return Err(failure);
@@ -456,23 +456,31 @@ impl ServerAuth {
 
     /// Makes a successful flow's grant and manager the server's own. A grant
     /// it replaces from another authorization server is revoked there (and
-    /// only there) and forgotten.
+    /// only there) and forgotten — the grant as it is now, not as it was
+    /// when the flow started: its refresh token may have been rotated since.
     async fn adopt(
         &self,
         mut manager: AuthorizationManager,
         record: GrantRecord,
-        previous: Option<GrantRecord>,
-        same_issuer: bool,
     ) -> Result<(), AuthError> {
         manager.set_credential_store(self.store.clone());
-        {
+        let issuer = record.issuer();
+        let previous = {
             // Under the live manager's lock: no request or refresh sees the
-            // new grant with the old manager, or the old grant with the new.
+            // new grant with the old manager, or the old grant with the new,
+            // and no refresh of this process is under way.
             let mut live = self.client.auth_manager.lock().await;
+            let store = self.store.clone();
+            let previous = match tokio::task::spawn_blocking(move || store.reload()).await {
+                Ok(Ok(grant)) => grant,
+                // The vault cannot be read now: the grant in memory.
+                _ => self.store.grant(),
+            };
             self.store.commit(record).await?;
             *live = manager;
-        }
-        if let Some(previous) = previous.filter(|_| !same_issuer) {
+            previous
+        };
+        if let Some(previous) = previous.filter(|p| p.issuer() != issuer) {
             self.retire(previous).await;
         }
         Ok(())
