@@ -419,3 +419,32 @@ fn assert_b_received_nothing_but_the_code(b: &OAuthFixture) {
     );
     assert!(b.revocations().is_empty(), "{:?}", b.revocations());
 }
+
+/// A's metadata keeps its token endpoint but names B's revocation
+/// endpoint after the grant. A step-up followed on its own would record
+/// that metadata with the new grant, and sign-out would then send A's new
+/// tokens and the client secret to B.
+#[tokio::test]
+async fn a_step_up_is_not_followed_when_the_revocation_endpoint_moved() {
+    let s = Setup::new();
+    let port = free_port();
+    let client = shared_client(port);
+    let a = start(knows(&client)).await;
+    let b = start(knows(&client)).await;
+    authorized_with_client(&s, &a, port).await;
+    a.move_revocation_endpoint_to(&b);
+
+    let refused = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    s.engine.sign_out("demo").await.unwrap();
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}

@@ -166,6 +166,15 @@ impl OAuthFixture {
         );
     }
 
+    /// The authorization server metadata names `to`'s revocation endpoint
+    /// (its own token endpoint stays) from now on.
+    pub fn move_revocation_endpoint_to(&self, to: &OAuthFixture) {
+        self.server.set_moved_endpoints(Some((
+            self.server.endpoint("/token"),
+            to.server.endpoint("/revoke"),
+        )));
+    }
+
     /// Registers a client as if it had been pre-registered.
     pub fn add_client(&self, client: RegisteredClient) {
         self.server.store.lock().unwrap().add_client(client);

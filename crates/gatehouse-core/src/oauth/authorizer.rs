@@ -314,17 +314,30 @@ impl ServerAuth {
                     requested: super::short(&issuer),
                 });
             }
-            // The same issuer, whose metadata now names another token
-            // endpoint than the one the grant's client was used with: the
-            // code and the client's secret would go there. Not without the
-            // person.
-            if let Some(recorded) = grant.metadata.as_ref().map(|m| &m.token_endpoint)
-                && *recorded != found.metadata.token_endpoint
-            {
-                return Err(AuthorizationError::AuthorizationServerChanged {
-                    current: super::short(recorded),
-                    requested: super::short(&found.metadata.token_endpoint),
-                });
+            // The same issuer, whose metadata now names another token or
+            // revocation endpoint than the grant recorded: the code and the
+            // client's secret would go there, and the new grant's tokens on
+            // sign-out. Not without the person.
+            if let Some(recorded) = &grant.metadata {
+                let endpoints = |m: &AuthorizationMetadata| {
+                    (
+                        m.token_endpoint.clone(),
+                        super::discovery::revocation_endpoint(m),
+                    )
+                };
+                let (was, now) = (endpoints(recorded), endpoints(&found.metadata));
+                if was != now {
+                    let name = |(token, revoke): (String, Option<String>)| {
+                        super::short(&match revoke {
+                            Some(revoke) if was.1 != now.1 => revoke,
+                            _ => token,
+                        })
+                    };
+                    return Err(AuthorizationError::AuthorizationServerChanged {
+                        current: name(was.clone()),
+                        requested: name(now.clone()),
+                    });
+                }
             }
         }
         // More scopes from the same authorization server are a step-up;
