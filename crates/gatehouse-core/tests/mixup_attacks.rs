@@ -13,7 +13,7 @@ use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::{AuthorizationError, Error};
 use gatehouse_fixture::oauth::{TokenKind, token_hash};
 use gatehouse_fixture::{
-    ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
+    ClientAuthMethod, ConsentMode, IssMode, OAuthFixture, OAuthOptions, RegisteredClient,
 };
 use secrecy::SecretString;
 
@@ -446,5 +446,41 @@ async fn a_step_up_is_not_followed_when_the_revocation_endpoint_moved() {
     assert!(refused.is_err(), "{refused:?}");
     s.engine.sign_out("demo").await.unwrap();
     assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}
+
+/// Like the spoofed issuer, but B's metadata (at a location that implies
+/// no issuer) names no issuer at all; an authorization server without one
+/// must not be taken for the MCP server's own origin — which is A's issuer
+/// when A lives on the MCP server's origin, as here.
+#[tokio::test]
+async fn metadata_without_an_issuer_is_not_taken_for_the_first_server() {
+    let s = Setup::new();
+    let port = free_port();
+    let client = shared_client(port);
+    let a = start(knows(&client)).await;
+    let b = start(OAuthOptions {
+        issuer_omitted: true,
+        iss_in_redirect: IssMode::Omit,
+        metadata_alias_path: Some(ALIAS.into()),
+        ..knows(&client)
+    })
+    .await;
+    authorized_with_client(&s, &a, port).await;
+
+    a.name_authorization_servers(Some(vec![b.metadata_alias_url().unwrap()]));
+    let refused = s
+        .engine
+        .connections()
+        .call_tool(
+            "demo",
+            "add",
+            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
+        )
+        .await;
+    let refused = refused.unwrap_err().to_string();
+    assert!(refused.contains("issuer"), "{refused}");
+    assert_b_received_nothing(&b);
+    assert!(b.authorization_requests().is_empty());
     s.engine.shutdown().await;
 }

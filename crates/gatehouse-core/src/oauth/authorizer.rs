@@ -327,9 +327,10 @@ impl ServerAuth {
                 };
                 let (was, now) = (endpoints(recorded), endpoints(&found.metadata));
                 if was != now {
+                    // The endpoint that changed: the token endpoint if it did.
                     let name = |(token, revoke): (String, Option<String>)| {
                         super::short(&match revoke {
-                            Some(revoke) if was.1 != now.1 => revoke,
+                            Some(revoke) if was.0 == now.0 => revoke,
                             _ => token,
                         })
                     };

@@ -60,6 +60,9 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
         "authorization_response_iss_parameter_supported": true,
     });
     let fields = document.as_object_mut().expect("a JSON object");
+    if options.issuer_omitted {
+        fields.remove("issuer");
+    }
     if options.dcr_supported || options.registration_endpoint_override.is_some() {
         fields.insert(
             "registration_endpoint".into(),

@@ -199,6 +199,8 @@ pub struct OAuthOptions {
     /// a protected resource metadata document may name it directly, and
     /// nothing about the URL says which issuer the document must name.
     pub metadata_alias_path: Option<String>,
+    /// The authorization server metadata has no `issuer` at all.
+    pub issuer_omitted: bool,
 }
 
 impl Default for OAuthOptions {
@@ -234,6 +236,7 @@ impl Default for OAuthOptions {
             oversized_resource_metadata: false,
             metadata_redirect_to: None,
             metadata_alias_path: None,
+            issuer_omitted: false,
         }
     }
 }
