@@ -82,6 +82,12 @@ impl OAuthFixture {
         self.server.prm_url()
     }
 
+    /// The URL of the extra metadata location (`metadata_alias_path`).
+    pub fn metadata_alias_url(&self) -> Option<String> {
+        let path = self.server.options.metadata_alias_path.as_deref()?;
+        Some(self.server.endpoint(path))
+    }
+
     /// The authorization server metadata URL (RFC 8414, path-inserted when
     /// there is an `issuer_path`).
     pub fn metadata_url(&self) -> String {
@@ -149,6 +155,24 @@ impl OAuthFixture {
         self.server.set_token_issuers(
             fixtures.map(|fixtures| fixtures.iter().map(|f| f.server.clone()).collect()),
         );
+    }
+
+    /// The authorization server metadata names `to`'s token and revocation
+    /// endpoints from now on (`None`: its own again) — a metadata document
+    /// changed or tampered with after a grant; the issuer stays this one.
+    pub fn move_endpoints_to(&self, to: Option<&OAuthFixture>) {
+        self.server.set_moved_endpoints(
+            to.map(|to| (to.server.endpoint("/token"), to.server.endpoint("/revoke"))),
+        );
+    }
+
+    /// The authorization server metadata names `to`'s revocation endpoint
+    /// (its own token endpoint stays) from now on.
+    pub fn move_revocation_endpoint_to(&self, to: &OAuthFixture) {
+        self.server.set_moved_endpoints(Some((
+            self.server.endpoint("/token"),
+            to.server.endpoint("/revoke"),
+        )));
     }
 
     /// Registers a client as if it had been pre-registered.
@@ -234,6 +258,9 @@ fn routes(server: &Arc<AuthServer>) -> Router {
             format!("{path}/.well-known/openid-configuration"),
         ],
     };
+    let as_metadata = as_metadata
+        .into_iter()
+        .chain(options.metadata_alias_path.clone());
     for path in as_metadata {
         router = router.route(&path, get(metadata::authorization_server));
     }

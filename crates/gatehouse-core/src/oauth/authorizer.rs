@@ -293,10 +293,13 @@ impl ServerAuth {
             .challenge()
             .or_else(|| usable.and_then(|g| g.step_up_challenge.clone()));
 
-        let mut manager = new_manager(&self.url, &self.http).await?;
+        // The flow's own log: discovery reads it to tell where its documents
+        // came from.
+        let http = self.http.with_own_log();
+        let mut manager = new_manager(&self.url, &http).await?;
         let obtained = PendingCredentials::default();
         manager.set_credential_store(obtained.clone());
-        let found = discover(&manager, &self.http, &self.url, challenge.as_deref()).await?;
+        let found = discover(&manager, &http, &self.url, challenge.as_deref()).await?;
         manager.set_metadata(found.metadata.clone());
         let issuer = found
             .metadata
@@ -306,12 +309,39 @@ impl ServerAuth {
         let same_issuer = stored.as_ref().is_some_and(|g| g.issuer() == issuer);
         if origin == FlowOrigin::Automatic
             && let Some(grant) = usable
-            && !same_issuer
         {
-            return Err(AuthorizationError::AuthorizationServerChanged {
-                current: super::short(&grant.issuer()),
-                requested: super::short(&issuer),
-            });
+            if !same_issuer {
+                return Err(AuthorizationError::AuthorizationServerChanged {
+                    current: super::short(&grant.issuer()),
+                    requested: super::short(&issuer),
+                });
+            }
+            // The same issuer, whose metadata now names another token or
+            // revocation endpoint than the grant recorded: the code and the
+            // client's secret would go there, and the new grant's tokens on
+            // sign-out. Not without the person.
+            if let Some(recorded) = &grant.metadata {
+                let endpoints = |m: &AuthorizationMetadata| {
+                    (
+                        m.token_endpoint.clone(),
+                        super::discovery::revocation_endpoint(m),
+                    )
+                };
+                let (was, now) = (endpoints(recorded), endpoints(&found.metadata));
+                if was != now {
+                    // The endpoint that changed: the token endpoint if it did.
+                    let name = |(token, revoke): (String, Option<String>)| {
+                        super::short(&match revoke {
+                            Some(revoke) if was.0 == now.0 => revoke,
+                            _ => token,
+                        })
+                    };
+                    return Err(AuthorizationError::AuthorizationServerChanged {
+                        current: name(was.clone()),
+                        requested: name(now.clone()),
+                    });
+                }
+            }
         }
         // More scopes from the same authorization server are a step-up;
         // another authorization server starts from nothing.
@@ -325,7 +355,7 @@ impl ServerAuth {
             .await?;
         let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let (listener, client) = self
-            .choose_client(&mut manager, &found, &issuer, &scope_refs)
+            .choose_client(&mut manager, &found, &issuer, &scope_refs, stored.as_ref())
             .await?;
         let mut url = manager
             .get_authorization_url(&scope_refs)
@@ -427,7 +457,7 @@ impl ServerAuth {
             resource: Some(self.url.to_string()),
             step_up_challenge: None,
         };
-        if let Err(error) = self.adopt(manager, record, stored, same_issuer).await {
+        if let Err(error) = self.adopt(manager, record).await {
             let failure = AuthorizationError::Vault(error.to_string());
             answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
             return Err(failure);
@@ -442,23 +472,31 @@ impl ServerAuth {
 
     /// Makes a successful flow's grant and manager the server's own. A grant
     /// it replaces from another authorization server is revoked there (and
-    /// only there) and forgotten.
+    /// only there) and forgotten — the grant as it is now, not as it was
+    /// when the flow started: its refresh token may have been rotated since.
     async fn adopt(
         &self,
         mut manager: AuthorizationManager,
         record: GrantRecord,
-        previous: Option<GrantRecord>,
-        same_issuer: bool,
     ) -> Result<(), AuthError> {
         manager.set_credential_store(self.store.clone());
-        {
+        let issuer = record.issuer();
+        let previous = {
             // Under the live manager's lock: no request or refresh sees the
-            // new grant with the old manager, or the old grant with the new.
+            // new grant with the old manager, or the old grant with the new,
+            // and no refresh of this process is under way.
             let mut live = self.client.auth_manager.lock().await;
+            let store = self.store.clone();
+            let previous = match tokio::task::spawn_blocking(move || store.reload()).await {
+                Ok(Ok(grant)) => grant,
+                // The vault cannot be read now: the grant in memory.
+                _ => self.store.grant(),
+            };
             self.store.commit(record).await?;
             *live = manager;
-        }
-        if let Some(previous) = previous.filter(|_| !same_issuer) {
+            previous
+        };
+        if let Some(previous) = previous.filter(|p| p.issuer() != issuer) {
             self.retire(previous).await;
         }
         Ok(())
@@ -545,6 +583,7 @@ impl ServerAuth {
         found: &Discovery,
         issuer: &str,
         scopes: &[&str],
+        stored: Option<&GrantRecord>,
     ) -> Result<(CallbackListener, ClientRecord), AuthorizationError> {
         let configured_port = self.settings.callback_port;
         let bind = |port: u16| async move {
@@ -554,6 +593,18 @@ impl ServerAuth {
             })
         };
         if let Some(client_id) = &self.settings.client_id {
+            // The grant records which authorization server the configured
+            // client was used with: its id and secret go to that one only.
+            if let Some(grant) = stored.filter(|g| {
+                g.client.kind == ClientKind::Preregistered
+                    && g.client.client_id == *client_id
+                    && self.issuer_of(g) != issuer
+            }) {
+                return Err(AuthorizationError::ClientOfAnotherServer {
+                    current: super::short(&self.issuer_of(grant)),
+                    requested: super::short(issuer),
+                });
+            }
             let listener = bind(configured_port).await?;
             let secret = self.client_secret().await?;
             let record = ClientRecord {
@@ -633,6 +684,17 @@ impl ServerAuth {
             on_vault(move || Registrations::save(&vault, &issuer_key, &saved)).await?;
         }
         Ok((listener, record))
+    }
+
+    /// The authorization server a grant came from, named as `authorize`
+    /// names the one it discovers (a server without metadata is its origin).
+    fn issuer_of(&self, grant: &GrantRecord) -> String {
+        grant
+            .credentials
+            .issuer
+            .clone()
+            .or_else(|| grant.metadata.as_ref().and_then(|m| m.issuer.clone()))
+            .unwrap_or_else(|| self.url.origin().ascii_serialization())
     }
 
     /// The pre-registered client's secret, resolved from the vault.

@@ -66,8 +66,46 @@ pub(crate) async fn discover(
         }
         Err(error) => return Err(AuthorizationError::from_auth(error)),
     };
+    if !legacy_fallback {
+        issuer_is_where_it_was_found(&metadata, &http.log())?;
+    }
     check(&metadata, policy, legacy_fallback)?;
     Ok(Discovery { metadata })
+}
+
+/// RFC 8414 §3.3: the metadata names its issuer, and that issuer is the
+/// authorization server whose metadata it is. rmcp compares the issuer with
+/// one derived from the document's URL, but a protected resource metadata
+/// document may name a metadata URL from which no issuer can be derived
+/// (`https://b.example/x/.well-known/anything`), and then rmcp checks
+/// nothing: any server could claim any issuer — another one's, whose
+/// grant, registrations and pre-registered client Gatehouse keys by that
+/// name — or none (which Gatehouse would read as the MCP server's own
+/// origin). So discovered metadata must name an issuer, on the origin its
+/// document was served from (the last document discovery read).
+fn issuer_is_where_it_was_found(
+    metadata: &AuthorizationMetadata,
+    log: &[Exchange],
+) -> Result<(), AuthorizationError> {
+    let Some(issuer) = metadata.issuer.as_deref() else {
+        return Err(AuthorizationError::IssuerMismatch(
+            "the authorization server metadata names no issuer".into(),
+        ));
+    };
+    let issuer_origin = Url::parse(issuer).ok().map(|u| u.origin());
+    let document = log.iter().rev().find(|e| e.get && e.status == 200);
+    match (issuer_origin, document) {
+        (Some(origin), Some(document)) if origin.is_tuple() && origin == document.url.origin() => {
+            Ok(())
+        }
+        (_, document) => Err(AuthorizationError::IssuerMismatch(format!(
+            "metadata served from {} names the issuer {:?}, which is not on that origin",
+            document
+                .map(|d| super::http::redacted(&d.url))
+                .unwrap_or_else(|| "an unknown location".into()),
+            super::short(issuer)
+        ))),
+    }
 }
 
 fn found_resource_metadata(log: &[Exchange]) -> bool {

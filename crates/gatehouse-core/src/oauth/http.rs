@@ -25,6 +25,8 @@ const MAX_REDIRECTS: usize = 5;
 pub(crate) struct Exchange {
     pub(crate) url: Url,
     pub(crate) status: u16,
+    /// A GET (discovery), not a POST (registration, tokens, revocation).
+    pub(crate) get: bool,
 }
 
 /// See the module documentation.
@@ -90,6 +92,16 @@ impl SafeOAuthHttp {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+    }
+
+    /// The same client with a request log of its own, so that what one
+    /// discovery reads is not mixed with what other requests of the server
+    /// (refreshes, another discovery) do meanwhile.
+    pub(crate) fn with_own_log(&self) -> Self {
+        Self {
+            log: Arc::new(Mutex::new(Vec::new())),
+            ..self.clone()
+        }
     }
 
     /// Forgets the request log.
@@ -185,6 +197,7 @@ impl SafeOAuthHttp {
         };
         let mut request = reqwest::Request::try_from(request)?;
         let url = request.url().clone();
+        let get = request.method() == reqwest::Method::GET;
         self.policy.get().await.check_url(&url)?;
         *request.timeout_mut() = Some(timeout);
         let client = if follow { &self.follow } else { &self.stop };
@@ -213,7 +226,7 @@ impl SafeOAuthHttp {
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Exchange { url, status });
+            .push(Exchange { url, status, get });
         Ok(builder.body(numeric_expires_in(body))?)
     }
 }

@@ -120,6 +120,10 @@ pub enum AuthorizationError {
         "the server now sends you to another authorization server ({requested}) instead of the one that authorized it ({current}); Gatehouse does not follow that on its own — authorize the server again if you trust {requested}"
     )]
     AuthorizationServerChanged { current: String, requested: String },
+    #[error(
+        "the server now sends you to another authorization server ({requested}); the configured oauth.client_id is the client you use with {current}, and Gatehouse will not present it (or its secret) to {requested} — set oauth.client_id and client_secret to a client registered at {requested}, or remove them"
+    )]
+    ClientOfAnotherServer { current: String, requested: String },
     #[error("an authorization of this server is already in progress")]
     InProgress,
     #[error(
@@ -159,6 +163,7 @@ impl AuthorizationError {
             Self::Exchange(_) => "token_exchange_failed",
             Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => "insufficient_scope",
             Self::AuthorizationServerChanged { .. } => "authorization_server_changed",
+            Self::ClientOfAnotherServer { .. } => "client_of_another_server",
             Self::InProgress | Self::InProgressElsewhere => "authorization_in_progress",
             Self::NotOAuth => "not_oauth",
             Self::Vault(_) => "vault",

@@ -37,6 +37,7 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
     let endpoint = |path: &str, choice: &Option<String>| {
         choice.clone().unwrap_or_else(|| server.endpoint(path))
     };
+    let moved = server.moved_endpoints();
     let mut grant_types = vec!["authorization_code"];
     if options.refresh_tokens_issued {
         grant_types.push("refresh_token");
@@ -44,8 +45,10 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
     let mut document = json!({
         "issuer": server.advertised_issuer(),
         "authorization_endpoint": endpoint("/authorize", &options.authorization_endpoint_override),
-        "token_endpoint": endpoint("/token", &options.token_endpoint_override),
-        "revocation_endpoint": endpoint("/revoke", &options.revocation_endpoint_override),
+        "token_endpoint": moved.as_ref().map(|(token, _)| token.clone())
+            .unwrap_or_else(|| endpoint("/token", &options.token_endpoint_override)),
+        "revocation_endpoint": moved.as_ref().map(|(_, revoke)| revoke.clone())
+            .unwrap_or_else(|| endpoint("/revoke", &options.revocation_endpoint_override)),
         "scopes_supported": options.scopes_supported,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -57,6 +60,9 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
         "authorization_response_iss_parameter_supported": true,
     });
     let fields = document.as_object_mut().expect("a JSON object");
+    if options.issuer_omitted {
+        fields.remove("issuer");
+    }
     if options.dcr_supported || options.registration_endpoint_override.is_some() {
         fields.insert(
             "registration_endpoint".into(),

@@ -199,6 +199,13 @@ pub struct OAuthOptions {
     /// which keeps the method and body: a client that follows sends its
     /// registration there.
     pub registration_redirect_to: Option<String>,
+    /// The authorization server metadata is also served at this path, one
+    /// no issuer can be derived from (`/as/.well-known/oauth-authorization-server`):
+    /// a protected resource metadata document may name it directly, and
+    /// nothing about the URL says which issuer the document must name.
+    pub metadata_alias_path: Option<String>,
+    /// The authorization server metadata has no `issuer` at all.
+    pub issuer_omitted: bool,
 }
 
 impl Default for OAuthOptions {
@@ -235,6 +242,8 @@ impl Default for OAuthOptions {
             oversized_resource_metadata: false,
             metadata_redirect_to: None,
             registration_redirect_to: None,
+            metadata_alias_path: None,
+            issuer_omitted: false,
         }
     }
 }

@@ -34,6 +34,10 @@ struct Controls {
     /// The protected resource metadata's `authorization_servers`, when it
     /// names others than this one.
     authorization_servers: Option<Vec<String>>,
+    /// The token and revocation endpoints the metadata names from now on,
+    /// when not this server's own (a metadata document that changed, or
+    /// was tampered with, after a grant).
+    moved_endpoints: Option<(String, String)>,
 }
 
 impl AuthServer {
@@ -48,6 +52,7 @@ impl AuthServer {
                 access_token_ttl: options.access_token_ttl,
                 reject_refresh: false,
                 authorization_servers: options.prm_authorization_servers_override.clone(),
+                moved_endpoints: None,
             }),
             token_issuers: Mutex::new(None),
             options,
@@ -127,6 +132,14 @@ impl AuthServer {
 
     pub(crate) fn set_authorization_servers(&self, issuers: Option<Vec<String>>) {
         self.controls.lock().unwrap().authorization_servers = issuers;
+    }
+
+    pub(crate) fn moved_endpoints(&self) -> Option<(String, String)> {
+        self.controls.lock().unwrap().moved_endpoints.clone()
+    }
+
+    pub(crate) fn set_moved_endpoints(&self, endpoints: Option<(String, String)>) {
+        self.controls.lock().unwrap().moved_endpoints = endpoints;
     }
 
     pub(crate) fn set_token_issuers(&self, issuers: Option<Vec<Arc<AuthServer>>>) {
