@@ -381,7 +381,7 @@ impl Engine {
         let keeps_grants = before.url == server.url && server.auth_mode() == AuthMode::OAuth;
         let config = self.inner.config_file.update_server(id, server)?;
         let migrated = if had_oauth && !keeps_grants {
-            crate::oauth::store::forget_grants(&self.inner.vault, &old_key)
+            crate::oauth::store::forget_server(&self.inner.vault, &old_key)
         } else if old_key != new_key {
             crate::oauth::store::rename_grants(&self.inner.vault, &old_key, &new_key)
         } else {
@@ -408,7 +408,7 @@ impl Engine {
         // (A vault that cannot be read now keeps them, unused: they are
         // bound to the old address.)
         if let Err(error) =
-            crate::oauth::store::forget_grants(&self.inner.vault, &crate::config::normalize_id(id))
+            crate::oauth::store::forget_server(&self.inner.vault, &crate::config::normalize_id(id))
         {
             tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
         }

@@ -281,6 +281,11 @@ pub(crate) struct VaultDocument {
     /// Client registrations, keyed by issuer, then client id.
     #[serde(default)]
     pub(crate) client_registrations: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// The authorization server each pre-registered client was first used
+    /// with, keyed by server storage key, then client id: its id and secret
+    /// are presented there only, also after a sign-out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) client_issuers: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
 }

@@ -312,14 +312,11 @@ async fn another_process_switching_to_the_second_server_sends_nothing_across() {
     );
 }
 
-/// Open: the only record of which authorization server the configured
-/// client belongs to is the grant. Once the person signs out, the next
-/// Authorize presents the configured client and its secret to whichever
-/// server the MCP server names. Closing this needs the configuration to
-/// say which issuer the client belongs to (or a record that outlives
-/// sign-out) — a product decision, not made here.
+/// The vault remembers which authorization server the configured client
+/// was first used with, beyond a sign-out: the next Authorize does not
+/// present the client and its secret to whichever server the MCP server
+/// names now. Removing the server (or changing its address) forgets it.
 #[tokio::test]
-#[ignore = "open: after sign-out the pre-registered client is not bound to any issuer"]
 async fn after_sign_out_a_preregistered_client_secret_is_still_not_sent_to_another_server() {
     let s = Setup::new();
     let port = free_port();
@@ -335,8 +332,15 @@ async fn after_sign_out_a_preregistered_client_secret_is_still_not_sent_to_anoth
         .engine
         .authorize("demo", Arc::new(Approve::default()))
         .await;
-    assert!(tried.is_err(), "{tried:?}");
+    match tried {
+        Err(gatehouse_core::Error::Authorization(error)) => {
+            assert_eq!(error.code(), "client_of_another_server", "{error}");
+            assert!(error.to_string().contains(&b.issuer()), "{error}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
     assert_b_received_nothing(&b);
+    assert!(b.authorization_requests().is_empty());
     s.engine.shutdown().await;
 }
 

@@ -481,6 +481,19 @@ impl ServerAuth {
     ) -> Result<(), AuthError> {
         manager.set_credential_store(self.store.clone());
         let issuer = record.issuer();
+        if record.client.kind == ClientKind::Preregistered {
+            // The configured client belongs to this authorization server from
+            // now on, sign-outs included.
+            let (store, client_id, pinned) = (
+                self.store.clone(),
+                record.client.client_id.clone(),
+                issuer.clone(),
+            );
+            let kept = on_vault(move || store.pin_client(&client_id, &pinned)).await;
+            if let Err(error) = kept {
+                tracing::info!(server = %self.server_id, %error, "could not record the client's authorization server");
+            }
+        }
         let previous = {
             // Under the live manager's lock: no request or refresh sees the
             // new grant with the old manager, or the old grant with the new,
@@ -595,13 +608,22 @@ impl ServerAuth {
         if let Some(client_id) = &self.settings.client_id {
             // The grant records which authorization server the configured
             // client was used with: its id and secret go to that one only.
-            if let Some(grant) = stored.filter(|g| {
-                g.client.kind == ClientKind::Preregistered
-                    && g.client.client_id == *client_id
-                    && self.issuer_of(g) != issuer
-            }) {
+            let in_grant = stored
+                .filter(|g| g.client.kind == ClientKind::Preregistered)
+                .filter(|g| g.client.client_id == *client_id)
+                .map(|g| self.issuer_of(g));
+            // And the vault remembers it after a sign-out.
+            let pinned = {
+                let (store, client_id) = (self.store.clone(), client_id.clone());
+                on_vault(move || store.client_issuer(&client_id)).await?
+            };
+            if let Some(home) = in_grant
+                .into_iter()
+                .chain(pinned)
+                .find(|home| home != issuer)
+            {
                 return Err(AuthorizationError::ClientOfAnotherServer {
-                    current: super::short(&self.issuer_of(grant)),
+                    current: super::short(&home),
                     requested: super::short(issuer),
                 });
             }

@@ -459,6 +459,36 @@ impl GrantStore {
         self.persist_async(Some(record), issuer).await
     }
 
+    /// The authorization server the pre-registered client `client_id` was
+    /// first used with by this server, if it was (blocking).
+    pub(crate) fn client_issuer(&self, client_id: &str) -> Result<Option<String>, VaultError> {
+        if !self.inner.vault.path().exists() {
+            return Ok(None);
+        }
+        let key = self.inner.server_key.clone();
+        self.inner.vault.read(|doc| {
+            doc.client_issuers
+                .get(&key)
+                .and_then(|by_client| by_client.get(client_id).cloned())
+        })
+    }
+
+    /// Records that the pre-registered client `client_id` belongs to
+    /// `issuer` (blocking). A client already recorded keeps its issuer.
+    pub(crate) fn pin_client(&self, client_id: &str, issuer: &str) -> Result<(), VaultError> {
+        if self.client_issuer(client_id)?.is_some() {
+            return Ok(());
+        }
+        let key = self.inner.server_key.clone();
+        self.inner.vault.update(|doc| {
+            doc.client_issuers
+                .entry(key)
+                .or_default()
+                .entry(client_id.to_owned())
+                .or_insert_with(|| issuer.to_owned());
+        })
+    }
+
     /// Deletes every grant of this server (sign-out, removal).
     pub(crate) fn forget_all(&self) -> Result<(), VaultError> {
         *self.current() = None;
@@ -577,8 +607,25 @@ impl CredentialStore for GrantStore {
     }
 }
 
+/// Deletes everything kept for a server id: its grants, whatever they were
+/// issued for, and the authorization servers its pre-registered clients
+/// belong to (removal, a changed address, OAuth switched off).
+pub(crate) fn forget_server(vault: &Vault, key: &str) -> Result<(), VaultError> {
+    forget_grants(vault, key)?;
+    if !vault.path().exists() {
+        return Ok(());
+    }
+    let present = vault.read(|doc| doc.client_issuers.contains_key(key))?;
+    if !present {
+        return Ok(());
+    }
+    vault.update(|doc| {
+        doc.client_issuers.remove(key);
+    })
+}
+
 /// Deletes every grant stored for a server id, whatever it was issued for
-/// (removal, a changed address, OAuth switched off).
+/// (sign-out; and, through [`forget_server`], removal).
 pub(crate) fn forget_grants(vault: &Vault, key: &str) -> Result<(), VaultError> {
     if !vault.path().exists() {
         return Ok(());
@@ -599,7 +646,9 @@ pub(crate) fn rename_grants(vault: &Vault, old_key: &str, new_key: &str) -> Resu
     if old_key == new_key {
         return Ok(());
     }
-    let present = vault.read(|doc| doc.oauth_credentials.contains_key(old_key))?;
+    let present = vault.read(|doc| {
+        doc.oauth_credentials.contains_key(old_key) || doc.client_issuers.contains_key(old_key)
+    })?;
     if !present {
         return Ok(());
     }
@@ -608,6 +657,9 @@ pub(crate) fn rename_grants(vault: &Vault, old_key: &str, new_key: &str) -> Resu
             doc.oauth_credentials
                 .entry(new_key.to_owned())
                 .or_insert(grants);
+        }
+        if let Some(pins) = doc.client_issuers.remove(old_key) {
+            doc.client_issuers.entry(new_key.to_owned()).or_insert(pins);
         }
     })
 }
