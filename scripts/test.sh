@@ -149,7 +149,8 @@ stage_ui() {
 }
 
 stage_build() {
-  if [[ ! -f ui/dist/index.html ]]; then
+  # A plain `cargo build` leaves a placeholder page there (src-tauri/build.rs).
+  if [[ ! -f ui/dist/index.html ]] || grep -q gatehouse-placeholder ui/dist/index.html; then
     gh_log "ui/dist is missing and the app embeds it: building the UI first"
     step npm run ui:build
   fi
