@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "start_demo_server",
     "get_app_settings",
     "set_start_at_login",
+    "open_folder",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.
