@@ -8,11 +8,13 @@
 #   rust         cargo test --workspace, then the #[ignore]d TypeScript-peer tests
 #   conformance  the MCP conformance suites auth, backcompat, draft against the CLI
 #   e2e          npm run test:e2e: the desktop app through tauri-driver + WebKitWebDriver
+#   package      scripts/package.sh (release build, .deb and .rpm in dist/), then
+#                tests/package: the .deb installed with apt, launched, removed
 #
 # Usage: scripts/test.sh [--only STAGE[,STAGE...]]...
 #   --only runs just the named stages (setup always runs first: it is quick when
 #   everything is installed). The default runs every stage.
-# rust, conformance and e2e run under their own Xvfb display, a private D-Bus
+# rust, conformance, e2e and package run under their own Xvfb display, a private D-Bus
 # session and an unlocked gnome-keyring. During the tests HOME and the XDG
 # folders point at a temporary folder, removed on exit. CARGO_TARGET_DIR is
 # honoured. Logs of the conformance suites go to .tmp/test-logs/.
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source scripts/lib.sh
 
-STAGES=(setup ui build rust conformance e2e)
+STAGES=(setup ui build rust conformance e2e package)
 declare -A STAGE_DESC=(
   [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver"
   [ui]="npm run ui:check, ui:test, ui:build"
@@ -29,6 +31,7 @@ declare -A STAGE_DESC=(
   [rust]="cargo test --workspace, then -- --ignored (TypeScript SDK peer) under Xvfb + D-Bus + keyring"
   [conformance]="MCP conformance suites auth, backcompat, draft"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
+  [package]="scripts/package.sh (release), then the .deb installed, launched and removed under Xvfb + D-Bus"
 )
 SUITES=(auth backcompat draft)
 KEYRING_PASSWORD=gatehouse-test
@@ -39,7 +42,7 @@ XVFB_PID=""
 REASON_FILE=${GH_TEST_REASON_FILE:-}
 STAGE_RC=0
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; }
 
 # Records what a stage is doing, so a failure can be summarised in one line.
 reason() { printf '%s\n' "$*" >"$REASON_FILE"; }
@@ -231,6 +234,17 @@ session_e2e() {
   step npm run test:e2e
 }
 
+stage_package() { in_session package; }
+session_package() {
+  step scripts/package.sh
+  if [[ ! -x $CARGO_TARGET_DIR/debug/gatehouse-tray-host ]]; then
+    reason "$CARGO_TARGET_DIR/debug/gatehouse-tray-host is not built"
+    gh_err "the install test needs the debug gatehouse-tray-host: run the build stage first"
+    return 1
+  fi
+  step node --test --test-reporter=spec tests/package/
+}
+
 # ---------------------------------------------------------------------------
 
 declare -A RESULT=() DURATION=() REASON=()
@@ -248,7 +262,7 @@ prepare_stage() {
   fi
   isolate_home || return 1
   case $1 in
-    rust | conformance | e2e) start_display || return 1 ;;
+    rust | conformance | e2e | package) start_display || return 1 ;;
   esac
 }
 

@@ -114,12 +114,17 @@ export class TrayHost {
     await this.#ask(`close-window ${title}`);
   }
 
-  /** Waits until the window titled `title` is on screen (`viewable`) or not. */
+  /** Waits until the window titled `title` is on screen (`viewable`) or not (or not there). */
   async waitForWindow(title, viewable, { timeout = WAIT_MS } = {}) {
     const deadline = Date.now() + timeout;
     for (;;) {
-      const answer = await this.#ask(`window ${title}`);
-      if (answer.viewable === viewable) return;
+      let shown = false;
+      try {
+        shown = (await this.#ask(`window ${title}`)).viewable;
+      } catch {
+        // No such window (yet).
+      }
+      if (shown === viewable) return;
       if (Date.now() > deadline) throw new Error(`the window ${title} never became ${viewable ? "visible" : "hidden"}`);
       await sleep(200);
     }
