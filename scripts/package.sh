@@ -25,16 +25,17 @@ gh_init_target_dir
 
 printf '%s\n' "${GH_BOLD}\$ npm run ui:build${GH_RESET}"
 npm run ui:build
-printf '%s\n' "${GH_BOLD}\$ cargo build --release -p gatehouse-cli${GH_RESET}"
-cargo build --release -p gatehouse-cli
 cli=$CARGO_TARGET_DIR/release/gatehouse
 
 # The CLI goes into the packages beside the app; its path depends on the
 # target directory, so it is handed to the bundler here rather than in
-# tauri.conf.json.
+# tauri.conf.json. It is built in the bundler's own cargo run (the arguments
+# after --): one run compiles the dependencies once, with the same features
+# (a separate `cargo build -p gatehouse-cli` unifies features differently and
+# compiles many of them a second time).
 extra=$(printf '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/gatehouse":"%s"}},"rpm":{"files":{"/usr/bin/gatehouse":"%s"}}}}}' "$cli" "$cli")
-printf '%s\n' "${GH_BOLD}\$ npx tauri build --bundles deb,rpm${GH_RESET}"
-npx --no-install tauri build --ci --bundles deb,rpm --config "$extra"
+printf '%s\n' "${GH_BOLD}\$ npx tauri build --bundles deb,rpm -- -p gatehouse-app -p gatehouse-cli${GH_RESET}"
+npx --no-install tauri build --ci --bundles deb,rpm --config "$extra" -- -p gatehouse-app -p gatehouse-cli
 
 bundle=$CARGO_TARGET_DIR/release/bundle
 rm -rf dist
