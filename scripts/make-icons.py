@@ -114,10 +114,40 @@ def write(name, data):
         f.write(data)
 
 
+# The app icon at every size the freedesktop (hicolor) icon theme commonly uses; the Windows
+# .ico and macOS .icns are assembled from these same drawings.
+APP_SIZES = [16, 24, 32, 48, 64, 128, 256, 512]
+
+
+def ico(pngs):
+    """A Windows icon holding PNG images (Vista and later read them), largest last."""
+    entries = sorted(pngs.items())
+    header = struct.pack("<HHH", 0, 1, len(entries))
+    offset = 6 + 16 * len(entries)
+    directory, data = b"", b""
+    for size, png in entries:
+        side = 0 if size >= 256 else size  # 0 means 256
+        directory += struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(png), offset + len(data))
+        data += png
+    return header + directory + data
+
+
+def icns(pngs):
+    """A macOS icon family holding PNG images, by their OSType."""
+    kinds = [("icp4", 16), ("icp5", 32), ("icp6", 64), ("ic07", 128), ("ic08", 256), ("ic09", 512),
+             ("ic11", 32), ("ic12", 64), ("ic13", 256), ("ic14", 512)]
+    body = b"".join(kind.encode() + struct.pack(">I", 8 + len(pngs[size])) + pngs[size] for kind, size in kinds)
+    return b"icns" + struct.pack(">I", 8 + len(body)) + body
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for size, name in [(512, "icon.png"), (32, "32x32.png"), (128, "128x128.png"), (256, "128x128@2x.png")]:
-        write(name, render(size, app_layers()))
+    pngs = {size: render(size, app_layers()) for size in APP_SIZES}
+    for size, png in pngs.items():
+        write("icon.png" if size == 512 else f"{size}x{size}.png", png)
+    write("128x128@2x.png", pngs[256])
+    write("icon.ico", ico({size: pngs[size] for size in [16, 24, 32, 48, 64, 128, 256]}))
+    write("icon.icns", icns(pngs))
     for state, color in TRAY_STATES.items():
         write(f"tray-{state}.png", render(64, tray_layers(color)))
 

@@ -10,11 +10,13 @@
 #   fuzz         cargo fuzz: each target in fuzz/ for FUZZ_SECONDS (20) from fuzz/corpus/
 #   conformance  the MCP conformance suites auth, backcompat, draft against the CLI
 #   e2e          npm run test:e2e: the desktop app through tauri-driver + WebKitWebDriver
+#   package      scripts/package.sh (release build, .deb and .rpm in dist/), then
+#                tests/package: the .deb installed with apt, launched, removed
 #
 # Usage: scripts/test.sh [--only STAGE[,STAGE...]]...
 #   --only runs just the named stages (setup always runs first: it is quick when
 #   everything is installed). The default runs every stage.
-# rust, conformance and e2e run under their own Xvfb display, a private D-Bus
+# rust, conformance, e2e and package run under their own Xvfb display, a private D-Bus
 # session and an unlocked gnome-keyring. During the tests HOME and the XDG
 # folders point at a temporary folder, removed on exit. CARGO_TARGET_DIR is
 # honoured. Logs of the conformance suites go to .tmp/test-logs/.
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source scripts/lib.sh
 
-STAGES=(setup ui build lint rust fuzz conformance e2e)
+STAGES=(setup ui build lint rust fuzz conformance e2e package)
 declare -A STAGE_DESC=(
   [setup]="Debian packages, npm ci, conformance/TS SDK tools, tauri-driver, cargo-fuzz"
   [ui]="npm run ui:check, ui:test, ui:build"
@@ -33,6 +35,7 @@ declare -A STAGE_DESC=(
   [fuzz]="cargo fuzz run, ${FUZZ_SECONDS:-20}s for each of config, callback_request, www_authenticate, template"
   [conformance]="MCP conformance suites auth, backcompat, draft"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
+  [package]="scripts/package.sh (release), then the .deb installed, launched and removed under Xvfb + D-Bus"
 )
 SUITES=(auth backcompat draft)
 FUZZ_TARGETS=(config callback_request www_authenticate template)
@@ -44,7 +47,7 @@ XVFB_PID=""
 REASON_FILE=${GH_TEST_REASON_FILE:-}
 STAGE_RC=0
 
-usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; }
 
 # Records what a stage is doing, so a failure can be summarised in one line.
 reason() { printf '%s\n' "$*" >"$REASON_FILE"; }
@@ -154,7 +157,8 @@ stage_ui() {
 }
 
 stage_build() {
-  if [[ ! -f ui/dist/index.html ]]; then
+  # A plain `cargo build` leaves a placeholder page there (src-tauri/build.rs).
+  if [[ ! -f ui/dist/index.html ]] || grep -q gatehouse-placeholder ui/dist/index.html; then
     gh_log "ui/dist is missing and the app embeds it: building the UI first"
     step npm run ui:build
   fi
@@ -283,6 +287,17 @@ session_e2e() {
   step npm run test:e2e
 }
 
+stage_package() { in_session package; }
+session_package() {
+  step scripts/package.sh
+  if [[ ! -x $CARGO_TARGET_DIR/debug/gatehouse-tray-host ]]; then
+    reason "$CARGO_TARGET_DIR/debug/gatehouse-tray-host is not built"
+    gh_err "the install test needs the debug gatehouse-tray-host: run the build stage first"
+    return 1
+  fi
+  step node --test --test-reporter=spec tests/package/
+}
+
 # ---------------------------------------------------------------------------
 
 declare -A RESULT=() DURATION=() REASON=()
@@ -300,7 +315,7 @@ prepare_stage() {
   fi
   isolate_home || return 1
   case $1 in
-    rust | conformance | e2e) start_display || return 1 ;;
+    rust | conformance | e2e | package) start_display || return 1 ;;
   esac
 }
 

@@ -41,7 +41,7 @@ fn render<T: TS + 'static>(cfg: &Config) -> Rendered {
 
 /// Every type the window sends or receives, rendered.
 fn every_ipc_type() -> Vec<Rendered> {
-    use crate::commands::{AppSettings, AppState, AuthorizationStarted};
+    use crate::commands::{AppSettings, AppState, AuthorizationStarted, Folder};
     use crate::error::IpcError;
     use gatehouse_core::api::{
         FieldIssue, HeaderRow, OAuthSettings, OAuthView, ServerSettings, ServerView,
@@ -61,6 +61,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<ErrorKind>(&cfg),
         render::<Event>(&cfg),
         render::<FieldIssue>(&cfg),
+        render::<Folder>(&cfg),
         render::<HeaderRow>(&cfg),
         render::<IpcError>(&cfg),
         render::<OAuthSettings>(&cfg),

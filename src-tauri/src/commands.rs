@@ -252,21 +252,67 @@ pub async fn start_demo_server(
     demo.start(&engine).await
 }
 
-/// Desktop settings.
+/// Desktop settings, and what the Settings page tells about this Gatehouse.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppSettings {
     pub start_at_login: bool,
+    /// The version, the same as `gatehouse --version` and the package's.
+    pub version: String,
+    /// The config file.
+    pub config_file: String,
+    /// The folder of the vault and the app's other data.
+    pub data_dir: String,
 }
 
 /// The desktop settings.
 #[tauri::command]
-pub fn get_app_settings<R: Runtime>(app: AppHandle<R>) -> Result<AppSettings> {
+pub fn get_app_settings<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+) -> Result<AppSettings> {
     let start_at_login = app
         .autolaunch()
         .is_enabled()
         .map_err(|e| IpcError::new("autostart", e.to_string()))?;
-    Ok(AppSettings { start_at_login })
+    let paths = engine.paths();
+    Ok(AppSettings {
+        start_at_login,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        config_file: paths.config_file().display().to_string(),
+        data_dir: paths.data_dir().display().to_string(),
+    })
+}
+
+/// A folder of Gatehouse's files that the person may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Folder {
+    /// The folder of the config file.
+    Config,
+    /// The folder of the vault.
+    Data,
+}
+
+/// Opens one of Gatehouse's folders in the file manager (made first if missing).
+#[tauri::command]
+pub fn open_folder<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+    folder: Folder,
+) -> Result<()> {
+    let paths = engine.paths();
+    let dir = match folder {
+        Folder::Config => paths
+            .config_file()
+            .parent()
+            .unwrap_or(std::path::Path::new(".")),
+        Folder::Data => paths.data_dir(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| IpcError::new("open_folder", e.to_string()))?;
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| IpcError::new("open_folder", e.to_string()))
 }
 
 /// Turns starting Gatehouse at login on or off.

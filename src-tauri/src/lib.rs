@@ -7,6 +7,8 @@
 mod bindings;
 mod bridge;
 #[cfg(test)]
+mod bundle_inputs;
+#[cfg(test)]
 mod command_list;
 pub mod commands;
 pub mod demo;
@@ -19,6 +21,10 @@ use tauri::{Builder, Manager, Runtime, WindowEvent};
 
 /// The event name the window listens on.
 pub const EVENT_NAME: &str = "gatehouse://event";
+
+/// The argument the login autostart entry starts Gatehouse with: straight
+/// into the tray, without opening the window.
+pub const START_HIDDEN_ARG: &str = "--hidden";
 
 /// The parts of the person's desktop session the app hooks into. The real
 /// app takes all of them; a test on Tauri's mock runtime takes none, because
@@ -60,7 +66,13 @@ pub fn run_app<R: Runtime>(
     builder
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::Builder::new().build())
+        // The entry points at the running executable: /usr/bin/gatehouse-app
+        // once installed, a path that a package upgrade keeps.
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .arg(START_HIDDEN_ARG)
+                .build(),
+        )
         .manage(engine)
         .manage(demo::DemoServer::default())
         .invoke_handler(tauri::generate_handler![
@@ -85,12 +97,19 @@ pub fn run_app<R: Runtime>(
             commands::start_demo_server,
             commands::get_app_settings,
             commands::set_start_at_login,
+            commands::open_folder,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
             engine.set_consent_sink(commands::BrowserConsent::new(app.handle().clone()));
             if desktop.tray {
                 tray::create(app.handle())?;
+                // Only with a tray icon to open it from.
+                if std::env::args().any(|arg| arg == START_HIDDEN_ARG)
+                    && let Some(window) = app.get_webview_window("main")
+                {
+                    window.hide()?;
+                }
             }
             bridge::spawn(app.handle().clone(), engine.clone());
             let handle = app.handle().clone();

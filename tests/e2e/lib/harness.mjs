@@ -162,10 +162,10 @@ export class World {
   }
 
   /**
-   * Starts tauri-driver (and through it the app) with `config` as the config file's text, and
-   * opens a WebDriver session on the window.
+   * Starts tauri-driver (and through it the app, with `args`) with `config` as the config file's
+   * text, and opens a WebDriver session on the window.
    */
-  async launch({ config = "", env: extraEnv = {} } = {}) {
+  async launch({ config = "", env: extraEnv = {}, args = [] } = {}) {
     writeFileSync(this.configFile, config);
     const home = join(this.dir, "home");
     for (const sub of [".config", ".local/share", ".cache"]) mkdirSync(join(home, sub), { recursive: true });
@@ -199,7 +199,7 @@ export class World {
       capabilities: {
         // Plain WebDriver: WebKitWebDriver speaks no WebDriver BiDi.
         "wdio:enforceWebDriverClassic": true,
-        "tauri:options": { application: appBinary },
+        "tauri:options": { application: appBinary, args },
       },
     });
     await this.browser.setTimeout({ implicit: 0 });

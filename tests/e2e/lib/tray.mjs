@@ -3,8 +3,9 @@
 // and org.freedesktop.Notifications on the session bus; the app's tray (libayatana-appindicator
 // behind Tauri) registers its StatusNotifierItem there, and its notifications arrive there. The
 // host reports the item's icon (recognised by its pixels among icons/*.png) and menu (dbusmenu),
-// clicks menu entries, and lists the notifications. Start it before the app: the app looks for a
-// watcher when it starts.
+// clicks menu entries, and lists the notifications. It also plays the window manager's close
+// button (Xvfb has no window manager). Start it before the app: the app looks for a watcher when
+// it starts.
 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -103,5 +104,29 @@ export class TrayHost {
   /** Chooses the menu entry labelled `label`, as a person would in the panel. */
   async click(label) {
     await this.#ask(`click ${label}`);
+  }
+
+  /**
+   * Clicks the close button of the window titled `title`, as a window manager would (Xvfb has
+   * none, and WebDriver's Close Window destroys the page instead of asking the app).
+   */
+  async closeWindow(title) {
+    await this.#ask(`close-window ${title}`);
+  }
+
+  /** Waits until the window titled `title` is on screen (`viewable`) or not (or not there). */
+  async waitForWindow(title, viewable, { timeout = WAIT_MS } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      let shown = false;
+      try {
+        shown = (await this.#ask(`window ${title}`)).viewable;
+      } catch {
+        // No such window (yet).
+      }
+      if (shown === viewable) return;
+      if (Date.now() > deadline) throw new Error(`the window ${title} never became ${viewable ? "visible" : "hidden"}`);
+      await sleep(200);
+    }
   }
 }

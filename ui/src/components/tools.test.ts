@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, test } from "vitest";
 import App from "../App.svelte";
 import type { ToolInfo } from "../lib/bindings/ToolInfo";
-import { mockBackend, reject, server } from "../test/backend";
+import { APP_INFO, mockBackend, reject, server } from "../test/backend";
 
 const echo: ToolInfo = {
   name: "echo",
@@ -180,7 +180,7 @@ describe("tools", () => {
 describe("settings", () => {
   test("Start Gatehouse at login reflects and changes the setting", async () => {
     const backend = mockBackend({
-      get_app_settings: () => ({ startAtLogin: false }),
+      get_app_settings: () => ({ ...APP_INFO, startAtLogin: false }),
       set_start_at_login: () => undefined,
     });
     const user = userEvent.setup();
@@ -196,9 +196,23 @@ describe("settings", () => {
     expect(box).toBeChecked();
   });
 
+  test("shows the version and where the files are, with a button to open each folder", async () => {
+    const backend = mockBackend({ open_folder: () => undefined });
+    const user = userEvent.setup();
+    render(App);
+    await user.click(screen.getByTestId("nav-settings"));
+
+    expect(await screen.findByTestId("about-version")).toHaveTextContent("0.1.0");
+    expect(screen.getByTestId("about-config-file")).toHaveTextContent(APP_INFO.configFile);
+    expect(screen.getByTestId("about-data-dir")).toHaveTextContent(APP_INFO.dataDir);
+    await user.click(screen.getByTestId("open-folder-config"));
+    await user.click(screen.getByTestId("open-folder-data"));
+    expect(backend.callsTo("open_folder").map((c) => c.args)).toEqual([{ folder: "config" }, { folder: "data" }]);
+  });
+
   test("a failed change is undone and explained", async () => {
     mockBackend({
-      get_app_settings: () => ({ startAtLogin: true }),
+      get_app_settings: () => ({ ...APP_INFO, startAtLogin: true }),
       set_start_at_login: reject({ code: "autostart_failed", message: "Could not write the autostart entry" }),
     });
     const user = userEvent.setup();

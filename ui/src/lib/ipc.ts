@@ -11,6 +11,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
+import type { Folder } from "./bindings/Folder";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
 import type { IpcError } from "./bindings/IpcError";
 import type { ServerSettings } from "./bindings/ServerSettings";
@@ -94,6 +95,7 @@ export const startDemoServer = () => call<ServerView>("start_demo_server");
 
 export const getAppSettings = () => call<AppSettings>("get_app_settings");
 export const setStartAtLogin = (enabled: boolean) => call<void>("set_start_at_login", { enabled });
+export const openFolder = (folder: Folder) => call<void>("open_folder", { folder });
 
 /**
  * Subscribes to backend events. Resolves to an unsubscribe function; outside the app it resolves

@@ -23,12 +23,19 @@ export function reject(error: IpcError): Handler {
   };
 }
 
+/** What get_app_settings tells besides the settings themselves. */
+export const APP_INFO = {
+  version: "0.1.0",
+  configFile: "/home/ada/.config/gatehouse/config.toml",
+  dataDir: "/home/ada/.local/share/gatehouse",
+};
+
 const defaults: Record<string, Handler> = {
   list_servers: () => [],
   vault_status: () => ({ state: "unlocked", protection: "keyring" }),
   list_secrets: () => [],
   validate_server: () => ({ errors: [], warnings: [] }),
-  get_app_settings: () => ({ startAtLogin: false }),
+  get_app_settings: () => ({ ...APP_INFO, startAtLogin: false }),
 };
 
 export type Backend = {

@@ -12,7 +12,11 @@
 //!   (`com.canonical.dbusmenu` layout: label, enabled, separator);
 //! - `click <label>`: clicks the menu entry with that label, as a person
 //!   choosing it in the panel would;
-//! - `notifications`: the notifications received so far (summary, body).
+//! - `notifications`: the notifications received so far (summary, body);
+//! - `close-window <title>`: asks the top-level X window with that title to
+//!   close, as a window manager's close button does (a `WM_DELETE_WINDOW`
+//!   client message; Xvfb has no window manager to send it);
+//! - `window <title>`: whether that window is on screen (`viewable`).
 //!
 //! It prints `ready` once it owns both names and exits at the end of its
 //! input.
@@ -219,6 +223,11 @@ mod linux {
                     let received = inbox.lock().expect("inbox lock").clone();
                     Ok(serde_json::json!({ "notifications": received }))
                 }
+                ("close-window", title) => {
+                    x11::close_window(title).map(|()| serde_json::json!({ "ok": true }))
+                }
+                ("window", title) => x11::is_viewable(title)
+                    .map(|viewable| serde_json::json!({ "viewable": viewable })),
                 _ => Err(format!("unknown command {line:?}").into()),
             };
             let answer = answer.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
@@ -415,5 +424,174 @@ mod linux {
             }
         }
         Err(format!("no menu entry is labelled {label:?}").into())
+    }
+
+    /// The window manager's part: closing a window the way its close button
+    /// does, and telling whether a window is on screen.
+    mod x11 {
+        use std::ffi::{CStr, CString, c_char, c_long, c_uint, c_ulong};
+        use std::ptr;
+
+        use x11_dl::xlib;
+
+        use super::Error;
+
+        /// An open connection to the X display in `DISPLAY`, closed on drop.
+        struct Display {
+            xlib: xlib::Xlib,
+            raw: *mut xlib::Display,
+        }
+
+        impl Display {
+            fn open() -> Result<Self, Error> {
+                let xlib = xlib::Xlib::open()?;
+                // SAFETY: a null name means the DISPLAY environment variable.
+                let raw = unsafe { (xlib.XOpenDisplay)(ptr::null()) };
+                if raw.is_null() {
+                    return Err("cannot open the X display (is DISPLAY set?)".into());
+                }
+                Ok(Self { xlib, raw })
+            }
+
+            fn atom(&self, name: &str) -> Result<c_ulong, Error> {
+                let name = CString::new(name)?;
+                // SAFETY: a live display and a NUL-terminated name.
+                Ok(unsafe { (self.xlib.XInternAtom)(self.raw, name.as_ptr(), xlib::False) })
+            }
+
+            /// Every window below `window`, depth first.
+            fn descendants(&self, window: c_ulong, found: &mut Vec<c_ulong>) {
+                let (mut root, mut parent) = (0, 0);
+                let mut children: *mut c_ulong = ptr::null_mut();
+                let mut count: c_uint = 0;
+                // SAFETY: a live display; the out-parameters are ours, and the
+                // children array is freed with XFree once copied.
+                let listed = unsafe {
+                    (self.xlib.XQueryTree)(
+                        self.raw,
+                        window,
+                        &mut root,
+                        &mut parent,
+                        &mut children,
+                        &mut count,
+                    )
+                };
+                if listed == 0 || children.is_null() {
+                    return;
+                }
+                // SAFETY: XQueryTree returned `count` windows at `children`.
+                let list = unsafe { std::slice::from_raw_parts(children, count as usize) }.to_vec();
+                // SAFETY: allocated by Xlib.
+                unsafe { (self.xlib.XFree)(children.cast()) };
+                for child in list {
+                    found.push(child);
+                    self.descendants(child, found);
+                }
+            }
+
+            fn title(&self, window: c_ulong) -> Option<String> {
+                let mut name: *mut c_char = ptr::null_mut();
+                // SAFETY: a live display; the name is freed with XFree once copied.
+                let fetched = unsafe { (self.xlib.XFetchName)(self.raw, window, &mut name) };
+                if fetched == 0 || name.is_null() {
+                    return None;
+                }
+                // SAFETY: XFetchName returns a NUL-terminated string.
+                let title = unsafe { CStr::from_ptr(name) }
+                    .to_string_lossy()
+                    .into_owned();
+                // SAFETY: allocated by Xlib.
+                unsafe { (self.xlib.XFree)(name.cast()) };
+                Some(title)
+            }
+
+            /// The window titled `title` that takes part in `WM_DELETE_WINDOW`
+            /// (the toolkit's top-level window, not its helper windows).
+            fn find(&self, title: &str) -> Result<c_ulong, Error> {
+                let delete = self.atom("WM_DELETE_WINDOW")?;
+                // SAFETY: a live display.
+                let root = unsafe { (self.xlib.XDefaultRootWindow)(self.raw) };
+                let mut windows = Vec::new();
+                self.descendants(root, &mut windows);
+                windows
+                    .into_iter()
+                    .find(|&w| {
+                        self.title(w).as_deref() == Some(title)
+                            && self.protocols(w).contains(&delete)
+                    })
+                    .ok_or_else(|| format!("no window titled {title:?}").into())
+            }
+
+            fn protocols(&self, window: c_ulong) -> Vec<c_ulong> {
+                let mut atoms: *mut c_ulong = ptr::null_mut();
+                let mut count = 0;
+                // SAFETY: a live display; the array is freed with XFree once copied.
+                let got = unsafe {
+                    (self.xlib.XGetWMProtocols)(self.raw, window, &mut atoms, &mut count)
+                };
+                if got == 0 || atoms.is_null() {
+                    return Vec::new();
+                }
+                // SAFETY: XGetWMProtocols returned `count` atoms at `atoms`.
+                let list = unsafe {
+                    std::slice::from_raw_parts(atoms, usize::try_from(count).unwrap_or(0))
+                }
+                .to_vec();
+                // SAFETY: allocated by Xlib.
+                unsafe { (self.xlib.XFree)(atoms.cast()) };
+                list
+            }
+        }
+
+        impl Drop for Display {
+            fn drop(&mut self) {
+                // SAFETY: opened in `open`, closed once.
+                unsafe { (self.xlib.XCloseDisplay)(self.raw) };
+            }
+        }
+
+        pub fn close_window(title: &str) -> Result<(), Error> {
+            let display = Display::open()?;
+            let window = display.find(title)?;
+            let mut data = xlib::ClientMessageData::new();
+            data.set_long(0, display.atom("WM_DELETE_WINDOW")? as c_long);
+            data.set_long(1, xlib::CurrentTime as c_long);
+            let mut event = xlib::XEvent::from(xlib::XClientMessageEvent {
+                type_: xlib::ClientMessage,
+                serial: 0,
+                send_event: xlib::True,
+                display: display.raw,
+                window,
+                message_type: display.atom("WM_PROTOCOLS")?,
+                format: 32,
+                data,
+            });
+            // SAFETY: a live display and a fully initialised client message.
+            let sent = unsafe {
+                let sent =
+                    (display.xlib.XSendEvent)(display.raw, window, xlib::False, 0, &mut event);
+                (display.xlib.XSync)(display.raw, xlib::False);
+                sent
+            };
+            if sent == 0 {
+                return Err("the X server did not take the close request".into());
+            }
+            Ok(())
+        }
+
+        pub fn is_viewable(title: &str) -> Result<bool, Error> {
+            let display = Display::open()?;
+            let window = display.find(title)?;
+            // SAFETY: XWindowAttributes is plain data, filled in by the call.
+            let mut attributes: xlib::XWindowAttributes = unsafe { std::mem::zeroed() };
+            // SAFETY: a live display and an attributes struct of ours.
+            let got = unsafe {
+                (display.xlib.XGetWindowAttributes)(display.raw, window, &mut attributes)
+            };
+            if got == 0 {
+                return Err(format!("cannot read the attributes of {title:?}").into());
+            }
+            Ok(attributes.map_state == xlib::IsViewable)
+        }
     }
 }
