@@ -12,72 +12,19 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Approve, Ignore, Setup, call_echo, is_connected, needs_authorization, wait_for};
-use gatehouse_core::config::{OAuthConfig, ServerConfig};
-use gatehouse_core::{AuthorizationError, Error};
-use gatehouse_fixture::oauth::TokenKind;
-use gatehouse_fixture::{
-    ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient,
+use common::mixup::{
+    LONG, assert_b_received_nothing, assert_revoked_at, authorized, authorized_with_client,
+    call_add, knows, oauth_server, shared_client, start,
 };
-use secrecy::SecretString;
+use common::{
+    Approve, Ignore, Setup, call_echo, free_port, is_connected, needs_authorization, wait_for,
+};
+use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_fixture::{ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions};
 
-const LONG: Duration = Duration::from_secs(20);
-
-/// Authorization server A with the MCP server it protects (its `add` tool
-/// needs `mcp:write`), and authorization server B.
+/// A and B (see [`common::mixup::start`]).
 async fn servers(a: OAuthOptions, b: OAuthOptions) -> (OAuthFixture, OAuthFixture) {
-    let start = |options: OAuthOptions| async move {
-        OAuthFixture::start(OAuthOptions {
-            consent: ConsentMode::AutoApprove,
-            tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
-            ..options
-        })
-        .await
-        .unwrap()
-    };
     (start(a).await, start(b).await)
-}
-
-fn oauth_server(url: &str) -> ServerConfig {
-    let mut server = ServerConfig::new("demo", url);
-    server.oauth = Some(OAuthConfig::default());
-    server
-}
-
-/// An engine whose server "demo" on `a` is authorized at A and connected.
-/// Step-ups would be followed through `sink` without asking.
-async fn authorized(s: &Setup, server: ServerConfig, sink: Arc<Approve>) {
-    s.engine.set_consent_sink(sink.clone());
-    s.engine.add_server(server).unwrap();
-    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
-    let status = s.engine.authorize("demo", sink).await.unwrap();
-    assert!(is_connected(&status), "{status:?}");
-    call_echo(&s.engine, "demo").await;
-}
-
-/// B was asked for no token, refresh or revocation: nothing of A's grant
-/// (nor a client secret, which goes only to those endpoints) reached it.
-fn assert_b_received_nothing(b: &OAuthFixture) {
-    assert!(
-        b.token_requests().is_empty(),
-        "B's token endpoint was called: {:?}",
-        b.token_requests()
-    );
-    assert!(
-        b.revocations().is_empty(),
-        "B was asked to revoke: {:?}",
-        b.revocations()
-    );
-}
-
-/// A revoked the grant's refresh token.
-fn assert_revoked_at(a: &OAuthFixture) {
-    let revoked: Vec<_> = a
-        .revocations()
-        .into_iter()
-        .filter_map(|r| r.revoked)
-        .collect();
-    assert!(revoked.contains(&TokenKind::Refresh), "{revoked:?}");
 }
 
 /// Starts an authorization the person then abandons; it went to B.
@@ -94,18 +41,6 @@ async fn start_and_cancel(s: &Setup, b: &OAuthFixture) {
         .unwrap()
         .unwrap();
     assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
-}
-
-async fn call_add(s: &Setup) -> Result<rmcp::model::CallToolResult, String> {
-    s.engine
-        .connections()
-        .call_tool(
-            "demo",
-            "add",
-            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
-        )
-        .await
-        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
@@ -165,30 +100,9 @@ async fn a_401_naming_another_authorization_server_then_cancel_then_sign_out_rev
 async fn after_a_failed_switch_a_401_refreshes_at_the_first_server_with_the_preregistered_client() {
     let s = Setup::new();
     let port = free_port();
-    let shared = RegisteredClient::confidential(
-        "shared-client",
-        "shared-client-secret-7f3a",
-        ClientAuthMethod::ClientSecretBasic,
-        vec![format!("http://127.0.0.1:{port}/callback")],
-    );
-    let known = |client: &RegisteredClient| OAuthOptions {
-        dcr_supported: false,
-        preregistered_clients: vec![client.clone()],
-        ..OAuthOptions::default()
-    };
-    let (a, b) = servers(known(&shared), known(&shared)).await;
-    s.engine
-        .set_secret(
-            "SHARED_SECRET",
-            &SecretString::from("shared-client-secret-7f3a"),
-        )
-        .unwrap();
-    let mut server = oauth_server(&a.url());
-    let oauth = server.oauth.as_mut().unwrap();
-    oauth.client_id = Some("shared-client".into());
-    oauth.client_secret = Some("${SHARED_SECRET}".into());
-    oauth.callback_port = port;
-    authorized(&s, server, Arc::new(Approve::default())).await;
+    let shared = shared_client(port);
+    let (a, b) = servers(knows(&shared), knows(&shared)).await;
+    authorized_with_client(&s, &a, port).await;
 
     a.name_authorization_servers(Some(vec![b.issuer()]));
     // The step-up is refused; the person then tries B, and is told the
@@ -329,12 +243,4 @@ fn refreshes(fixture: &OAuthFixture) -> usize {
         .iter()
         .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
         .count()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -8,91 +8,18 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Approve, Setup, call_echo, is_connected, needs_authorization, wait_for};
-use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use common::mixup::{
+    LONG, assert_b_received_nothing, authorized, authorized_with_client, call_add, knows,
+    oauth_server, shared_client, start,
+};
+use common::{Approve, Setup, call_echo, free_port, is_connected, needs_authorization, wait_for};
 use gatehouse_core::{AuthorizationError, Error};
 use gatehouse_fixture::oauth::{TokenKind, token_hash};
-use gatehouse_fixture::{
-    ClientAuthMethod, ConsentMode, IssMode, OAuthFixture, OAuthOptions, RegisteredClient,
-};
-use secrecy::SecretString;
+use gatehouse_fixture::{IssMode, OAuthFixture, OAuthOptions};
 
-const LONG: Duration = Duration::from_secs(20);
-const SECRET: &str = "shared-client-secret-7f3a";
 /// Served by B besides its ordinary metadata locations; a URL from which
 /// rmcp derives no expected issuer.
 const ALIAS: &str = "/as/.well-known/oauth-authorization-server";
-
-async fn start(options: OAuthOptions) -> OAuthFixture {
-    OAuthFixture::start(OAuthOptions {
-        consent: ConsentMode::AutoApprove,
-        tool_scopes: [("add".to_owned(), "mcp:write".to_owned())].into(),
-        ..options
-    })
-    .await
-    .unwrap()
-}
-
-fn shared_client(port: u16) -> RegisteredClient {
-    RegisteredClient::confidential(
-        "shared-client",
-        SECRET,
-        ClientAuthMethod::ClientSecretBasic,
-        vec![format!("http://127.0.0.1:{port}/callback")],
-    )
-}
-
-fn knows(client: &RegisteredClient) -> OAuthOptions {
-    OAuthOptions {
-        dcr_supported: false,
-        preregistered_clients: vec![client.clone()],
-        ..OAuthOptions::default()
-    }
-}
-
-/// "demo" on `a`, with the pre-registered confidential client, authorized
-/// at A and connected.
-async fn authorized_with_client(s: &Setup, a: &OAuthFixture, port: u16) {
-    s.engine
-        .set_secret("SHARED_SECRET", &SecretString::from(SECRET))
-        .unwrap();
-    let mut server = ServerConfig::new("demo", a.url());
-    server.oauth = Some(OAuthConfig {
-        client_id: Some("shared-client".into()),
-        client_secret: Some("${SHARED_SECRET}".into()),
-        callback_port: port,
-        ..OAuthConfig::default()
-    });
-    let sink = Arc::new(Approve::default());
-    s.engine.set_consent_sink(sink.clone());
-    s.engine.add_server(server).unwrap();
-    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
-    let status = s.engine.authorize("demo", sink).await.unwrap();
-    assert!(is_connected(&status), "{status:?}");
-    call_echo(&s.engine, "demo").await;
-}
-
-/// Nothing reached B's token or revocation endpoint: no code exchange with
-/// the client secret, no refresh token, no revocation.
-fn assert_b_received_nothing(b: &OAuthFixture) {
-    assert!(
-        b.token_requests().is_empty(),
-        "B's token endpoint was called: {:?}",
-        b.token_requests()
-            .iter()
-            .map(|t| (&t.grant_type, &t.client_id, &t.client_auth))
-            .collect::<Vec<_>>()
-    );
-    assert!(b.revocations().is_empty(), "{:?}", b.revocations());
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// B serves metadata that claims to be A (`issuer` = A's issuer, endpoints
 /// B's) at a location that implies no issuer, and the MCP server's 403
@@ -114,16 +41,8 @@ async fn metadata_that_claims_the_first_issuer_from_another_origin_is_not_believ
     authorized_with_client(&s, &a, port).await;
 
     a.name_authorization_servers(Some(vec![b.metadata_alias_url().unwrap()]));
-    let refused = s
-        .engine
-        .connections()
-        .call_tool(
-            "demo",
-            "add",
-            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
-        )
-        .await;
-    let refused = refused.unwrap_err().to_string();
+    let refused = call_add(&s).await;
+    let refused = refused.unwrap_err();
     assert!(refused.contains("issuer"), "{refused}");
     assert_b_received_nothing(&b);
     assert!(
@@ -193,15 +112,7 @@ async fn metadata_of_the_same_issuer_that_moves_its_endpoints_after_the_grant() 
     a.move_endpoints_to(Some(&b));
 
     // A 403 step-up: discovery finds A, but with B's token endpoint.
-    let refused = s
-        .engine
-        .connections()
-        .call_tool(
-            "demo",
-            "add",
-            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
-        )
-        .await;
+    let refused = call_add(&s).await;
     assert!(refused.is_err(), "{refused:?}");
     assert_b_received_nothing(&b);
 
@@ -262,14 +173,7 @@ async fn another_process_switching_to_the_second_server_sends_nothing_across() {
         ..OAuthOptions::default()
     })
     .await;
-    let mut server = ServerConfig::new("demo", a.url());
-    server.oauth = Some(OAuthConfig::default());
-    let sink = Arc::new(Approve::default());
-    s.engine.set_consent_sink(sink.clone());
-    s.engine.add_server(server).unwrap();
-    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
-    s.engine.authorize("demo", sink.clone()).await.unwrap();
-    call_echo(&s.engine, "demo").await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
 
     let other = s.reopen();
     other.start();
@@ -357,13 +261,7 @@ async fn a_switch_revokes_the_first_grant_as_it_is_when_the_switch_completes() {
     })
     .await;
     let b = start(OAuthOptions::default()).await;
-    let mut server = ServerConfig::new("demo", a.url());
-    server.oauth = Some(OAuthConfig::default());
-    let sink = Arc::new(Approve::default());
-    s.engine.set_consent_sink(sink.clone());
-    s.engine.add_server(server).unwrap();
-    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
-    s.engine.authorize("demo", sink).await.unwrap();
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
 
     a.name_authorization_servers(Some(vec![b.issuer()]));
     a.accept_tokens_from(Some(&[&a, &b]));
@@ -438,15 +336,7 @@ async fn a_step_up_is_not_followed_when_the_revocation_endpoint_moved() {
     authorized_with_client(&s, &a, port).await;
     a.move_revocation_endpoint_to(&b);
 
-    let refused = s
-        .engine
-        .connections()
-        .call_tool(
-            "demo",
-            "add",
-            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
-        )
-        .await;
+    let refused = call_add(&s).await;
     assert!(refused.is_err(), "{refused:?}");
     s.engine.sign_out("demo").await.unwrap();
     assert_b_received_nothing(&b);
@@ -473,16 +363,8 @@ async fn metadata_without_an_issuer_is_not_taken_for_the_first_server() {
     authorized_with_client(&s, &a, port).await;
 
     a.name_authorization_servers(Some(vec![b.metadata_alias_url().unwrap()]));
-    let refused = s
-        .engine
-        .connections()
-        .call_tool(
-            "demo",
-            "add",
-            serde_json::json!({"a": 1, "b": 2}).as_object().cloned(),
-        )
-        .await;
-    let refused = refused.unwrap_err().to_string();
+    let refused = call_add(&s).await;
+    let refused = refused.unwrap_err();
     assert!(refused.contains("issuer"), "{refused}");
     assert_b_received_nothing(&b);
     assert!(b.authorization_requests().is_empty());

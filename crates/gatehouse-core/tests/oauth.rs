@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    Approve, Ignore, Recorder, Setup, call_echo, is_connected, needs_authorization, wait_for,
+    Approve, Ignore, Recorder, Setup, call_echo, free_port, is_connected, needs_authorization,
+    wait_for,
 };
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::events::{AuthorizationStep, Event, ServerStatus};
@@ -30,14 +31,6 @@ async fn fixture(options: OAuthOptions) -> OAuthFixture {
     })
     .await
     .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn authorization_error(result: Result<ServerStatus, Error>) -> AuthorizationError {

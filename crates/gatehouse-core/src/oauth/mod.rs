@@ -20,8 +20,6 @@ pub(crate) use authorizer::{FlowOrigin, Readiness, ServerAuth};
 
 use crate::ssrf::UnsafeAddress;
 
-/// Whether a `WWW-Authenticate` challenge says the token lacks scopes
-/// (RFC 6750 `error="insufficient_scope"`).
 /// The `scope` a challenge asks for, cleaned for showing.
 pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
     let base = url::Url::parse("http://localhost/").expect("a valid URL");
@@ -31,6 +29,8 @@ pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether a `WWW-Authenticate` challenge says the token lacks scopes
+/// (RFC 6750 `error="insufficient_scope"`).
 pub(crate) fn is_insufficient_scope(challenge: &str) -> bool {
     // The base URL only resolves `resource_metadata`, which is not read here.
     let base = url::Url::parse("http://localhost/").expect("a valid URL");

@@ -11,6 +11,8 @@ use gatehouse_core::paths::Paths;
 use gatehouse_core::vault::{MemoryKeyStore, Vault};
 use gatehouse_core::{ConsentSink, Engine};
 
+pub mod mixup;
+
 /// An engine over a temp directory. `reopen` builds a second engine over the
 /// same files and the same key, as a restart of the app would.
 pub struct Setup {
@@ -142,4 +144,14 @@ pub async fn call_echo(engine: &Engine, id: &str) {
         )
         .await;
     assert!(result.is_ok(), "{id}: {result:?}");
+}
+
+/// A port that was free a moment ago, for a client registered ahead of
+/// time with a fixed redirect URI.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
