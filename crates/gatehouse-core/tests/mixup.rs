@@ -244,3 +244,28 @@ fn refreshes(fixture: &OAuthFixture) -> usize {
         .filter(|t| t.grant_type.as_deref() == Some("refresh_token"))
         .count()
 }
+
+#[tokio::test]
+async fn signing_out_while_an_authorization_waits_ends_it_and_returns_at_once() {
+    let s = Setup::new();
+    let (a, b) = servers(OAuthOptions::default(), OAuthOptions::default()).await;
+    authorized(&s, oauth_server(&a.url()), Arc::new(Approve::default())).await;
+    a.name_authorization_servers(Some(vec![b.issuer()]));
+    let ticket = s
+        .engine
+        .start_authorization("demo", Arc::new(Ignore))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), s.engine.sign_out("demo"))
+        .await
+        .expect("sign-out waits for no browser")
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), ticket.done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+    assert_revoked_at(&a);
+    assert_b_received_nothing(&b);
+    s.engine.shutdown().await;
+}

@@ -777,7 +777,19 @@ impl ServerAuth {
     /// Revokes the tokens where the server supports it and forgets the
     /// grant and its dynamic registration.
     pub(crate) async fn sign_out(&self) -> Result<Option<String>, AuthorizationError> {
-        self.cancel_flow();
+        // A flow in progress ends first: otherwise one past the point where
+        // cancelling stops it (its code exchange under way) could commit a
+        // grant after this sign-out (or the removal that follows it) forgot
+        // them. Cancelled again while waiting: a flow still discovering has
+        // nothing to cancel yet, and would go on to wait for the browser.
+        let _no_flow = loop {
+            self.cancel_flow();
+            if let Ok(guard) =
+                tokio::time::timeout(Duration::from_millis(100), self.flow.lock()).await
+            {
+                break guard;
+            }
+        };
         let grant = match self.store.grant() {
             Some(grant) => Some(grant),
             // Not loaded in this process yet (the CLI signs out at once).
