@@ -302,14 +302,13 @@ pub fn open_folder<R: Runtime>(
     folder: Folder,
 ) -> Result<()> {
     let paths = engine.paths();
+    paths
+        .create_dirs()
+        .map_err(|e| IpcError::new("open_folder", e.to_string()))?;
     let dir = match folder {
-        Folder::Config => paths
-            .config_file()
-            .parent()
-            .unwrap_or(std::path::Path::new(".")),
+        Folder::Config => paths.config_dir(),
         Folder::Data => paths.data_dir(),
     };
-    std::fs::create_dir_all(dir).map_err(|e| IpcError::new("open_folder", e.to_string()))?;
     app.opener()
         .open_path(dir.display().to_string(), None::<&str>)
         .map_err(|e| IpcError::new("open_folder", e.to_string()))

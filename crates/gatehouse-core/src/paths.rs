@@ -70,6 +70,19 @@ impl Paths {
     }
 
     /// The age-encrypted vault file.
+    /// The folder of the config file.
+    pub fn config_dir(&self) -> &Path {
+        crate::fsutil::parent_dir(&self.config_file)
+    }
+
+    /// Makes the config folder and the data folder where they are missing,
+    /// private to the owner as Gatehouse makes every folder of its own (for
+    /// a front end that shows or opens them before anything was written).
+    pub fn create_dirs(&self) -> std::io::Result<()> {
+        crate::fsutil::create_private_dir(self.config_dir())?;
+        crate::fsutil::create_private_dir(&self.data_dir)
+    }
+
     pub fn vault_file(&self) -> PathBuf {
         self.data_dir.join(VAULT_FILE)
     }

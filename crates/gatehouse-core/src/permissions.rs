@@ -59,9 +59,14 @@ pub enum UnsafePath {
 /// directory someone else could change. A file (or directory) that does not
 /// exist yet is fine: Gatehouse creates it private.
 pub(crate) fn check_config_file(path: &Path) -> Result<(), UnsafePath> {
-    let real = crate::fsutil::resolved(path);
-    unix::check_owned_and_not_writable_by_others(&real)?;
-    unix::check_owned_and_not_writable_by_others(crate::fsutil::parent_dir(&real))
+    check_file_and_its_dir(&crate::fsutil::resolved(path))
+}
+
+/// A file (links resolved) and the directory it is in: ours, and writable
+/// by no one else.
+fn check_file_and_its_dir(real: &Path) -> Result<(), UnsafePath> {
+    unix::check_owned_and_not_writable_by_others(real)?;
+    unix::check_owned_and_not_writable_by_others(crate::fsutil::parent_dir(real))
 }
 
 /// Makes the vault's directory private (tightening one of ours looser than
@@ -88,10 +93,7 @@ pub(crate) fn secure_vault_location(vault: &Path) -> Result<(), UnsafePath> {
             path: vault.to_path_buf(),
             target: real,
         }),
-        _ => {
-            unix::check_owned_and_not_writable_by_others(&real)?;
-            unix::check_owned_and_not_writable_by_others(crate::fsutil::parent_dir(&real))
-        }
+        _ => check_file_and_its_dir(&real),
     }
 }
 

@@ -320,27 +320,15 @@ impl ServerAuth {
             // revocation endpoint than the grant recorded: the code and the
             // client's secret would go there, and the new grant's tokens on
             // sign-out. Not without the person.
-            if let Some(recorded) = &grant.metadata {
-                let endpoints = |m: &AuthorizationMetadata| {
-                    (
-                        m.token_endpoint.clone(),
-                        super::discovery::revocation_endpoint(m),
-                    )
-                };
-                let (was, now) = (endpoints(recorded), endpoints(&found.metadata));
-                if was != now {
-                    // The endpoint that changed: the token endpoint if it did.
-                    let name = |(token, revoke): (String, Option<String>)| {
-                        super::short(&match revoke {
-                            Some(revoke) if was.0 == now.0 => revoke,
-                            _ => token,
-                        })
-                    };
-                    return Err(AuthorizationError::AuthorizationServerChanged {
-                        current: name(was.clone()),
-                        requested: name(now.clone()),
-                    });
-                }
+            if let Some((was, now)) = grant
+                .metadata
+                .as_ref()
+                .and_then(|recorded| moved_endpoint(recorded, &found.metadata))
+            {
+                return Err(AuthorizationError::AuthorizationServerChanged {
+                    current: super::short(&was),
+                    requested: super::short(&now),
+                });
             }
         }
         // More scopes from the same authorization server are a step-up;
@@ -822,6 +810,28 @@ impl ServerAuth {
         .await?;
         Ok(warning)
     }
+}
+
+/// The endpoint `found` names differently from `recorded`, as `(was, now)`:
+/// the token endpoint if it moved, else the revocation endpoint (a missing
+/// one shown as the token endpoint).
+fn moved_endpoint(
+    recorded: &AuthorizationMetadata,
+    found: &AuthorizationMetadata,
+) -> Option<(String, String)> {
+    if recorded.token_endpoint != found.token_endpoint {
+        return Some((
+            recorded.token_endpoint.clone(),
+            found.token_endpoint.clone(),
+        ));
+    }
+    let revocation = |m: &AuthorizationMetadata| super::discovery::revocation_endpoint(m);
+    let (was, now) = (revocation(recorded), revocation(found));
+    (was != now).then(|| {
+        let named =
+            |endpoint: Option<String>| endpoint.unwrap_or_else(|| found.token_endpoint.clone());
+        (named(was), named(now))
+    })
 }
 
 /// Who started an authorization.

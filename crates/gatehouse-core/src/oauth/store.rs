@@ -508,7 +508,7 @@ impl CredentialStore for GrantStore {
         };
         // Only the grant the manager was configured for: any other would be
         // sent with another grant's client and endpoints.
-        if self.bound().as_ref() != Some(&GrantBinding::of(grant)) {
+        if !self.is_bound_to(grant) {
             tracing::info!(
                 server = %self.inner.server_key,
                 "the stored grant is not the one this connection was set up for; not using it"
@@ -528,7 +528,7 @@ impl CredentialStore for GrantStore {
             let Some(grant) = current
                 .as_ref()
                 .filter(|grant| grant.client.client_id == credentials.client_id)
-                .filter(|grant| self.bound().as_ref() == Some(&GrantBinding::of(grant)))
+                .filter(|grant| self.is_bound_to(grant))
             else {
                 return Err(AuthError::CredentialStoreError(
                     "tokens arrived for an unknown client".into(),
