@@ -1,0 +1,139 @@
+//! The command line's grammar: every subcommand, argument and help text, as
+//! clap definitions and nothing else. What a command does lives in
+//! `commands/`; how its result looks lives in `output.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Connections to remote MCP servers, with their secrets and OAuth"
+)]
+pub struct Cli {
+    /// Config file (default: the platform config dir).
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding the vault (default: the platform data dir).
+    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List, add and remove servers.
+    #[command(subcommand)]
+    Servers(ServersCommand),
+    /// Store, list and delete vault secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Show the vault's state, or export its key for backups.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// List a server's tools.
+    Tools {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a server's resources.
+    Resources {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a server's prompts.
+    Prompts {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Authorize an OAuth server in the browser.
+    Auth {
+        id: String,
+        /// Only print the authorization URL; do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out of an OAuth server: revoke and forget its tokens.
+    Logout { id: String },
+    /// Call a tool and print its result.
+    Call {
+        id: String,
+        tool: String,
+        /// Arguments as a JSON object, e.g. '{"text": "hi"}'.
+        arguments: Option<String>,
+        /// Print the whole result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ServersCommand {
+    /// Every server with its authentication mode and status.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Show the configuration only; do not connect.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Add a server.
+    Add(AddArgs),
+    /// Remove a server.
+    Remove { id: String },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    pub id: String,
+    pub url: String,
+    /// A header as 'Name: value'; values may use ${SECRET} vault references.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Authorize with OAuth instead of headers.
+    #[arg(long, conflicts_with = "headers")]
+    pub oauth: bool,
+    /// Scope to request (repeatable; OAuth only).
+    #[arg(long = "scope", requires = "oauth")]
+    pub scopes: Vec<String>,
+    /// Loopback port for the OAuth redirect (0 = any free port).
+    #[arg(long, requires = "oauth")]
+    pub callback_port: Option<u16>,
+    /// A pre-registered OAuth client id.
+    #[arg(long, requires = "oauth")]
+    pub client_id: Option<String>,
+    /// The pre-registered client's secret, as a vault reference like '${NAME}'.
+    #[arg(long, requires = "client_id")]
+    pub client_secret: Option<String>,
+    /// Connect and request timeout in seconds.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Add the server switched off.
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+#[derive(Subcommand)]
+pub enum VaultCommand {
+    /// Where the vault is and how it is protected.
+    Status,
+    /// Print the vault's age identity (its private key), to decrypt a
+    /// backup with `age -d -i`. Keep it as safe as the vault itself.
+    ExportIdentity,
+}
+
+#[derive(Subcommand)]
+pub enum SecretsCommand {
+    /// Store a secret; the value is read from stdin (or a hidden prompt).
+    Set { name: String },
+    /// List the names of stored secrets (never their values).
+    List,
+    /// Delete a secret.
+    Delete { name: String },
+}

@@ -1,0 +1,72 @@
+//! What each subcommand does, one file per group (`servers`, `secrets`,
+//! `vault`, `auth`, `tools`): turn parsed arguments into calls of the
+//! engine and hand the results to `output`. The helpers here are the ones
+//! several groups share: reaching the vault (asking for its passphrase
+//! when it has one) and connecting the one server a command needs.
+
+mod auth;
+mod secrets;
+mod servers;
+mod tools;
+mod vault;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use gatehouse_core::vault::{VaultError, VaultStatus};
+use gatehouse_core::{Engine, Error};
+
+use crate::cli::Command;
+use crate::input;
+
+/// Runs one parsed command against the engine.
+pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Servers(command) => servers::run(engine, command).await,
+        Command::Secrets(command) => secrets::run(engine, command),
+        Command::Vault(command) => vault::run(engine, command),
+        Command::Tools { id, json } => tools::tools(engine, &id, json).await,
+        Command::Resources { id, json } => tools::resources(engine, &id, json).await,
+        Command::Prompts { id, json } => tools::prompts(engine, &id, json).await,
+        Command::Call {
+            id,
+            tool,
+            arguments,
+            json,
+        } => tools::call(engine, &id, &tool, arguments.as_deref(), json).await,
+        Command::Auth { id, no_browser } => auth::authorize(engine, &id, no_browser).await,
+        Command::Logout { id } => auth::sign_out(engine, &id).await,
+    }
+}
+
+/// Starts one server's connection, unlocking the vault first if needed.
+fn connect_one(engine: &Engine, id: &str) -> Result<()> {
+    with_vault(engine, |engine| engine.start_only(&[id]))
+}
+
+/// Runs `f`; when the vault needs a passphrase (or a new vault has no
+/// keyring to use), asks for one on the terminal and tries again.
+fn with_vault<T>(engine: &Engine, f: impl Fn(&Engine) -> Result<T, Error>) -> Result<T> {
+    // Make sure a locked vault is noticed before connecting servers that
+    // would otherwise each report it.
+    if matches!(engine.vault_status(), VaultStatus::NeedsPassphrase) {
+        unlock(engine, false)?;
+    }
+    match f(engine) {
+        Err(Error::Vault(VaultError::PassphraseRequired)) => {
+            unlock(engine, false)?;
+            Ok(f(engine)?)
+        }
+        Err(Error::Vault(VaultError::NoKeyring { detail })) => {
+            eprintln!("No OS keyring is reachable ({detail}).");
+            unlock(engine, true)?;
+            Ok(f(engine)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn unlock(engine: &Engine, new: bool) -> Result<()> {
+    let passphrase = input::prompt_passphrase(new).map_err(anyhow::Error::msg)?;
+    Ok(engine.use_passphrase(passphrase)?)
+}

@@ -1,0 +1,85 @@
+//! `gatehouse tools|resources|prompts|call`: what one connected server
+//! offers, and calling its tools. Everything here connects just the one
+//! server the command names.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use gatehouse_core::Engine;
+
+use super::connect_one;
+use crate::output;
+
+pub async fn tools(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
+    connect_one(engine, id)?;
+    let tools = engine.connections().list_tools(id).await?;
+    if json {
+        output::json(&tools)?;
+    } else {
+        output::listing(
+            tools
+                .iter()
+                .map(|t| (&*t.name, first_line(t.description.as_deref()))),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn resources(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
+    connect_one(engine, id)?;
+    let resources = engine.connections().list_resources(id).await?;
+    if json {
+        output::json(&resources)?;
+    } else {
+        output::listing(resources.iter().map(|r| (&*r.uri, &*r.name)))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn prompts(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
+    connect_one(engine, id)?;
+    let prompts = engine.connections().list_prompts(id).await?;
+    if json {
+        output::json(&prompts)?;
+    } else {
+        output::listing(
+            prompts
+                .iter()
+                .map(|p| (&*p.name, first_line(p.description.as_deref()))),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn call(
+    engine: &Engine,
+    id: &str,
+    tool: &str,
+    arguments: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let arguments = match arguments {
+        None => None,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            Ok(_) => bail!("the arguments must be a JSON object, e.g. '{{\"text\": \"hi\"}}'"),
+            Err(e) => return Err(anyhow!("the arguments are not valid JSON: {e}")),
+        },
+    };
+    connect_one(engine, id)?;
+    let result = engine.connections().call_tool(id, tool, arguments).await?;
+    if json {
+        output::json(&result)?;
+    } else {
+        output::tool_result(&result)?;
+    }
+    if result.is_error == Some(true) {
+        bail!("tool {tool:?} reported an error");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of a description, for a one-line listing.
+fn first_line(description: Option<&str>) -> &str {
+    description.unwrap_or("").lines().next().unwrap_or("")
+}
