@@ -117,8 +117,8 @@ mod tests {
     use gatehouse_core::config::AuthMode;
     use serde_json::json;
 
-    /// The JSON on the wire is what the bindings (and notes/ipc-contract.md)
-    /// promise, in both directions.
+    /// The JSON on the wire is what the generated bindings promise, in both
+    /// directions.
     #[test]
     fn json_matches_the_contract() {
         assert_eq!(

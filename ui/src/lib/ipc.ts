@@ -1,10 +1,12 @@
 // The one door between the UI and the Gatehouse backend.
 //
 // Every Tauri command the window uses has a typed wrapper here, and `onEvent` subscribes to the
-// single `gatehouse://event` stream. No other module imports `@tauri-apps/api`, so the contract in
-// notes/ipc-contract.md is mirrored in exactly one place. Every rejection is normalised to an
-// `IpcError` (`{ code, message, issues? }`), including the plain strings Tauri itself rejects with
-// (unknown command, capability denials) and the case of running outside the app.
+// single `gatehouse://event` stream. No other module imports `@tauri-apps/api`, so the contract (the
+// commands of src-tauri/src/commands.rs, the payload types generated into ./bindings) is mirrored in
+// exactly one place; src-tauri/src/command_list.rs fails when the names here drift from the
+// backend's. Every rejection is normalised to an `IpcError` (`{ code, message, issues? }`),
+// including the plain strings Tauri itself rejects with (unknown command, capability denials) and
+// the case of running outside the app.
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
