@@ -12,6 +12,7 @@ use gatehouse_core::vault::{MemoryKeyStore, Vault};
 use gatehouse_core::{ConsentSink, Engine};
 
 pub mod mixup;
+pub mod oauth;
 
 /// An engine over a temp directory. `reopen` builds a second engine over the
 /// same files and the same key, as a restart of the app would.
