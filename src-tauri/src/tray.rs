@@ -123,8 +123,7 @@ fn status_label(status: &ServerStatus) -> String {
     match status {
         ServerStatus::Connected { tool_count, .. } => format!("connected ({tool_count} tools)"),
         ServerStatus::Error { message, .. } => {
-            let short: String = message.chars().take(60).collect();
-            format!("error: {short}")
+            format!("error: {}", gatehouse_core::text::one_line(message, 60))
         }
         other => other.label().replace('_', " "),
     }

@@ -139,27 +139,10 @@ pub fn listing<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> io::Re
     Ok(())
 }
 
-/// Text from a server, fit for a terminal: control characters other than
-/// newlines and tabs (escape sequences that could move the cursor, retitle
-/// the window or hide text) are shown as `\u{..}` instead of obeyed.
+/// Text from a server, fit for a terminal (the core's one rule: escapes and
+/// invisible characters shown as `\u{..}`, newlines and tabs kept).
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    // Controls, and the invisible characters that reorder or hide text
-    // (bidirectional overrides, zero-width characters).
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t') || gatehouse_core::text::is_invisible(c)
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if unsafe_char(c) {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    gatehouse_core::text::for_terminal(text)
 }
 
 /// One column of a tab-separated listing: one line, no tabs, no control

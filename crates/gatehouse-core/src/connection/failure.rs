@@ -226,16 +226,7 @@ fn root_cause(e: &(dyn StdError + 'static)) -> String {
 }
 
 fn truncate(text: &str) -> String {
-    let single_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if single_line.chars().count() <= MAX_DETAIL {
-        return single_line;
-    }
-    let mut cut: String = single_line.chars().take(MAX_DETAIL).collect();
-    cut.push('…');
-    cut
+    crate::text::one_line(text, MAX_DETAIL)
 }
 
 #[cfg(test)]

@@ -526,13 +526,13 @@ pub(crate) fn parse_target(url: &str, expected_state: &str) -> Result<Callback, 
     }
     if let Some(error) = error {
         // Judged once cleaned: an error of control characters only says nothing.
-        let error = printable(&error, 64);
+        let error = crate::text::one_line(&error, 64);
         if error.trim().is_empty() {
             return Err(Rejection::Malformed);
         }
         return Ok(Callback::Denied {
             error,
-            description: description.map(|d| printable(&d, 300)),
+            description: description.map(|d| crate::text::one_line(&d, 300)),
             issuer,
         });
     }
@@ -544,16 +544,6 @@ pub(crate) fn parse_target(url: &str, expected_state: &str) -> Result<Callback, 
         }),
         _ => Err(Rejection::MissingCode),
     }
-}
-
-/// Text from the authorization server, made safe to show: no control
-/// characters, and none of the invisible ones that reorder or hide text
-/// (bidirectional overrides, zero-width characters).
-fn printable(text: &str, max: usize) -> String {
-    text.chars()
-        .filter(|&c| !c.is_control() && !crate::text::is_invisible(c))
-        .take(max)
-        .collect()
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {

@@ -222,10 +222,5 @@ fn find_unsafe_address(error: &(dyn std::error::Error + 'static)) -> Option<Unsa
 
 /// Error text from servers, kept short and on one line.
 pub(crate) fn short(text: &str) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    line
+    crate::text::one_line(text, 300)
 }
