@@ -86,11 +86,7 @@ fn grant_text(oauth: &OAuthView) -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        parts.push(if expires_at > now {
-            format!("token expires in {}", human_duration(expires_at - now))
-        } else {
-            "token expired".to_owned()
-        });
+        parts.push(gatehouse_core::api::expiry_text(expires_at, now));
     }
     if !oauth.scopes.is_empty() {
         parts.push(format!("scopes: {}", oauth.scopes.join(" ")));
@@ -99,14 +95,6 @@ fn grant_text(oauth: &OAuthView) -> String {
         String::new()
     } else {
         format!(" [{}]", parts.join("; "))
-    }
-}
-
-fn human_duration(secs: u64) -> String {
-    match secs {
-        0..=119 => format!("{secs} s"),
-        120..=7199 => format!("{} min", secs / 60),
-        _ => format!("{} h", secs / 3600),
     }
 }
 

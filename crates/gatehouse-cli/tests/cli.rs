@@ -189,6 +189,19 @@ async fn failures_are_one_clear_line_and_a_non_zero_exit() {
             "--header must look like 'Name: value'",
         ),
         (
+            vec![
+                "servers",
+                "add",
+                "x",
+                "https://x.example/mcp",
+                "--header",
+                "X-Key: one",
+                "--header",
+                "x-key: two",
+            ],
+            "--header \"x-key\": this header appears twice",
+        ),
+        (
             vec!["servers", "remove", "ghost"],
             "no server has the id \"ghost\"",
         ),

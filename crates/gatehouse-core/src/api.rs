@@ -148,6 +148,65 @@ pub struct HeaderRow {
     pub value: String,
 }
 
+impl HeaderRow {
+    /// A header written as `Name: value` (the CLI's `--header`): the name
+    /// trimmed, the value without the spaces after the colon. `None` when
+    /// there is no colon.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (name, value) = text.split_once(':')?;
+        Some(Self {
+            name: name.trim().to_owned(),
+            value: value.trim_start().to_owned(),
+        })
+    }
+}
+
+/// Header rows as a server's headers, the one rule both front ends use:
+/// names trimmed, rows with neither name nor value skipped, a row with a
+/// value but no name and a name given twice (in any case) reported as issues
+/// (`headers.<index>`, `headers.<name>`) instead of kept.
+pub fn headers_from_rows(rows: &[HeaderRow]) -> (BTreeMap<String, String>, Vec<FieldIssue>) {
+    let mut headers = BTreeMap::new();
+    let mut issues = Vec::new();
+    let mut seen = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let name = row.name.trim();
+        if name.is_empty() {
+            if !row.value.is_empty() {
+                issues.push(FieldIssue {
+                    field: format!("headers.{index}"),
+                    message: "header name is empty".into(),
+                });
+            }
+            continue;
+        }
+        if seen.insert(name.to_ascii_lowercase(), index).is_some() {
+            issues.push(FieldIssue {
+                field: format!("headers.{name}"),
+                message: "this header appears twice".into(),
+            });
+            continue;
+        }
+        headers.insert(name.to_owned(), row.value.clone());
+    }
+    (headers, issues)
+}
+
+/// The literal-secret warning, one per header whose value looks like a
+/// secret typed in rather than a `${NAME}` reference: the editor shows it at
+/// the header (with "Move to vault"), the CLI prints it when adding a server.
+pub fn literal_secret_warnings(headers: &BTreeMap<String, String>) -> Vec<FieldIssue> {
+    headers
+        .iter()
+        .filter(|(name, value)| looks_like_literal_secret(name, value))
+        .map(|(name, _)| FieldIssue {
+            field: format!("headers.{name}"),
+            message: "looks like a secret typed in directly; move it to the vault and use ${NAME}"
+                .into(),
+        })
+        .collect()
+}
+
 /// OAuth fields of the editor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -306,27 +365,9 @@ impl ServerSettings {
         match self.auth_mode {
             AuthMode::None => {}
             AuthMode::Headers => {
-                let mut seen = BTreeMap::new();
-                for (index, row) in self.headers.iter().enumerate() {
-                    let name = row.name.trim();
-                    if name.is_empty() {
-                        if !row.value.is_empty() {
-                            issues.push(FieldIssue {
-                                field: format!("headers.{index}"),
-                                message: "header name is empty".into(),
-                            });
-                        }
-                        continue;
-                    }
-                    if seen.insert(name.to_ascii_lowercase(), index).is_some() {
-                        issues.push(FieldIssue {
-                            field: format!("headers.{name}"),
-                            message: "this header appears twice".into(),
-                        });
-                        continue;
-                    }
-                    server.headers.insert(name.to_owned(), row.value.clone());
-                }
+                let (headers, row_issues) = headers_from_rows(&self.headers);
+                server.headers = headers;
+                issues.extend(row_issues);
                 if server.headers.is_empty() && issues.is_empty() {
                     issues.push(FieldIssue {
                         field: "headers".into(),
@@ -349,17 +390,7 @@ impl ServerSettings {
                 .into_iter()
                 .map(FieldIssue::from),
         );
-        let warnings = server
-            .headers
-            .iter()
-            .filter(|(name, value)| looks_like_literal_secret(name, value))
-            .map(|(name, _)| FieldIssue {
-                field: format!("headers.{name}"),
-                message:
-                    "looks like a secret typed in directly; move it to the vault and use ${NAME}"
-                        .into(),
-            })
-            .collect();
+        let warnings = literal_secret_warnings(&server.headers);
         Validation { errors, warnings }
     }
 }
@@ -390,9 +421,69 @@ pub fn human_duration(duration: std::time::Duration) -> String {
     }
 }
 
+/// How an OAuth access token's expiry reads for people ("token expires in
+/// 42 min"), from its expiry and the time now, both in unix seconds. The
+/// window's `expiryText` (`ui/src/lib/status.ts`) is its twin: both run the
+/// cases in `expiry_cases.json`.
+pub fn expiry_text(expires_at: u64, now: u64) -> String {
+    let Some(seconds) = expires_at.checked_sub(now).filter(|&s| s > 0) else {
+        return "token expired".into();
+    };
+    // Rounded to the nearest unit, halves up.
+    match seconds {
+        0..90 => "token expires in under a minute".into(),
+        90..5400 => format!("token expires in {} min", (seconds + 30) / 60),
+        5400..129_600 => format!("token expires in {} h", (seconds + 1800) / 3600),
+        _ => format!("token expires in {} days", (seconds + 43_200) / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_rows_parse_and_repeat_by_one_rule() {
+        let row = HeaderRow::parse(" Authorization :  Bearer ${TOKEN} ").unwrap();
+        assert_eq!(row.name, "Authorization");
+        assert_eq!(row.value, "Bearer ${TOKEN} ");
+        assert_eq!(HeaderRow::parse("no colon here"), None);
+        // A value may hold colons of its own.
+        assert_eq!(HeaderRow::parse("X-Time: 12:30").unwrap().value, "12:30");
+        let rows = [
+            HeaderRow::parse("X-Key: a").unwrap(),
+            HeaderRow::parse("x-key: b").unwrap(),
+            HeaderRow::parse(": orphan").unwrap(),
+            HeaderRow::parse(":").unwrap(),
+        ];
+        let (headers, issues) = headers_from_rows(&rows);
+        assert_eq!(
+            headers.into_iter().collect::<Vec<_>>(),
+            [("X-Key".to_owned(), "a".to_owned())]
+        );
+        let fields: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, ["headers.x-key", "headers.2"]);
+    }
+
+    /// The cases `ui/src/lib/status.test.ts` runs against the window's twin.
+    #[test]
+    fn expiry_text_follows_the_shared_cases() {
+        let cases: serde_json::Value =
+            serde_json::from_str(include_str!("expiry_cases.json")).unwrap();
+        let cases = cases["expiry"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let (expires_at, now) = (
+                case["expiresAt"].as_u64().unwrap(),
+                case["now"].as_u64().unwrap(),
+            );
+            assert_eq!(
+                expiry_text(expires_at, now),
+                case["shown"].as_str().unwrap(),
+                "{case}"
+            );
+        }
+    }
 
     fn settings() -> ServerSettings {
         ServerSettings::from(&ServerConfig::new("a", "https://a.example/mcp"))

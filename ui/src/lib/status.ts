@@ -100,7 +100,11 @@ export function canAuthorize(server: ServerView, progress: AuthProgress | undefi
   return false;
 }
 
-/** "token expires in 42 min" and the like, for an OAuth access token's expiry (unix seconds). */
+/**
+ * "token expires in 42 min" and the like, for an OAuth access token's expiry (unix seconds). The
+ * twin of the core's `api::expiry_text`, which the CLI prints: both run the cases in
+ * crates/gatehouse-core/src/expiry_cases.json (see status.test.ts).
+ */
 export function expiryText(expiresAt: number | null, now: number = Date.now() / 1000): string | null {
   if (expiresAt === null) return null;
   const seconds = expiresAt - now;

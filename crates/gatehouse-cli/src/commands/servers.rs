@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use gatehouse_core::Engine;
-use gatehouse_core::config::{OAuthConfig, ServerConfig, looks_like_literal_secret};
+use gatehouse_core::api::{HeaderRow, headers_from_rows, literal_secret_warnings};
+use gatehouse_core::config::{OAuthConfig, ServerConfig};
 
 use super::with_vault;
 use crate::cli::{AddArgs, ServersCommand};
@@ -25,12 +26,15 @@ pub async fn run(engine: &Engine, command: ServersCommand) -> Result<ExitCode> {
         }
         ServersCommand::Add(args) => {
             let server = server_from_args(args)?;
-            for (name, value) in &server.headers {
-                if looks_like_literal_secret(name, value) {
-                    eprintln!(
-                        "warning: header {name:?} looks like it holds a secret in plain text; store it with `gatehouse secrets set NAME` and write ${{NAME}} instead"
-                    );
-                }
+            for warning in literal_secret_warnings(&server.headers) {
+                let name = warning
+                    .field
+                    .strip_prefix("headers.")
+                    .unwrap_or(&warning.field);
+                eprintln!(
+                    "warning: header {name:?} {} (`gatehouse secrets set NAME`)",
+                    warning.message
+                );
             }
             let id = server.id.clone();
             engine.add_server(server)?;
@@ -48,19 +52,21 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig> {
     let mut server = ServerConfig::new(args.id, args.url);
     server.enabled = !args.disabled;
     server.timeout = args.timeout;
-    for header in args.headers {
-        let Some((name, value)) = header.split_once(':') else {
+    let mut rows = Vec::new();
+    for header in &args.headers {
+        let Some(row) = HeaderRow::parse(header) else {
             // Not echoed: it may well be a secret.
             bail!("--header must look like 'Name: value' (this one has no colon)");
         };
-        let name = name.trim();
-        if server.headers.keys().any(|n| n.eq_ignore_ascii_case(name)) {
-            bail!("--header {name:?} is given twice");
-        }
-        server
-            .headers
-            .insert(name.to_owned(), value.trim_start().to_owned());
+        rows.push(row);
     }
+    let (headers, issues) = headers_from_rows(&rows);
+    if let Some(issue) = issues.first() {
+        // The field names the header (or its position), never its value.
+        let which = issue.field.strip_prefix("headers.").unwrap_or(&issue.field);
+        bail!("--header {which:?}: {}", issue.message);
+    }
+    server.headers = headers;
     if args.oauth {
         server.oauth = Some(OAuthConfig {
             scopes: args.scopes,
