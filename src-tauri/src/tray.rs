@@ -4,7 +4,7 @@
 //! Gatehouse" and "Quit". Fed by the same events as the window.
 
 use gatehouse_core::api::{ServerView, TrayState, TraySummary};
-use gatehouse_core::events::ServerStatus;
+use gatehouse_core::events::{ServerStatus, Wording};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
@@ -120,13 +120,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, servers: &[ServerView]) -> tauri::Result
 }
 
 fn status_label(status: &ServerStatus) -> String {
-    match status {
-        ServerStatus::Connected { tool_count, .. } => format!("connected ({tool_count} tools)"),
-        ServerStatus::Error { message, .. } => {
-            format!("error: {}", gatehouse_core::text::one_line(message, 60))
-        }
-        other => other.label().replace('_', " "),
-    }
+    status.in_words(Wording::Brief)
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {

@@ -14,7 +14,7 @@ use std::io::{self, IsTerminal as _, Write};
 
 use gatehouse_core::ServerView;
 use gatehouse_core::api::OAuthView;
-use gatehouse_core::events::ServerStatus;
+use gatehouse_core::events::{ServerStatus, Wording};
 use gatehouse_core::mcp::{CallToolResult, ContentBlock};
 
 /// One line of ordinary output on stdout.
@@ -98,23 +98,10 @@ fn grant_text(oauth: &OAuthView) -> String {
     }
 }
 
-/// A status in words, safe to print (server names and messages come from
-/// the server).
+/// A status in words (the core's full wording), safe to print: server
+/// names and messages come from the server.
 pub fn status_text(status: &ServerStatus) -> String {
-    column(&status_words(status))
-}
-
-fn status_words(status: &ServerStatus) -> String {
-    match status {
-        ServerStatus::Connected {
-            server_name,
-            server_version,
-            tool_count,
-        } => format!("connected ({server_name} {server_version}, {tool_count} tools)"),
-        ServerStatus::Error { message, .. } => format!("error: {message}"),
-        ServerStatus::NeedsAuthorization { reason } => format!("needs authorization: {reason}"),
-        other => other.label().replace('_', " "),
-    }
+    column(&status.in_words(Wording::Full))
 }
 
 /// A tab-separated listing (`tools`, `resources`, `prompts`): two clean

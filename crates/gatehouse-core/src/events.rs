@@ -53,12 +53,50 @@ impl ServerStatus {
         }
     }
 
+    /// The status in words, the one wording of the tray's menu
+    /// ([`Wording::Brief`]: one short line) and the CLI's `servers list` and
+    /// `auth` ([`Wording::Full`]: with the server's name, version and the
+    /// reason). Brief cleans the server's text itself; a terminal still
+    /// escapes Full's (it keeps what the server said whole).
+    pub fn in_words(&self, wording: Wording) -> String {
+        match (self, wording) {
+            (Self::Connected { tool_count, .. }, Wording::Brief) => {
+                format!("connected ({tool_count} tools)")
+            }
+            (
+                Self::Connected {
+                    server_name,
+                    server_version,
+                    tool_count,
+                },
+                Wording::Full,
+            ) => format!("connected ({server_name} {server_version}, {tool_count} tools)"),
+            (Self::Error { message, .. }, Wording::Brief) => {
+                format!("error: {}", crate::text::one_line(message, 60))
+            }
+            (Self::Error { message, .. }, Wording::Full) => format!("error: {message}"),
+            (Self::NeedsAuthorization { reason }, Wording::Full) => {
+                format!("needs authorization: {reason}")
+            }
+            (other, _) => other.label().replace('_', " "),
+        }
+    }
+
     pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self::Error {
             kind,
             message: message.into(),
         }
     }
+}
+
+/// How much [`ServerStatus::in_words`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// A menu line: tool count, a cut error message, no reasons.
+    Brief,
+    /// Everything a person reading a terminal wants.
+    Full,
 }
 
 /// What kind of failure put a server into the error state.
@@ -127,6 +165,43 @@ pub enum Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_reads_the_same_in_the_tray_and_the_terminal() {
+        let connected = ServerStatus::Connected {
+            server_name: "linear".into(),
+            server_version: "1.2".into(),
+            tool_count: 12,
+        };
+        assert_eq!(connected.in_words(Wording::Brief), "connected (12 tools)");
+        assert_eq!(
+            connected.in_words(Wording::Full),
+            "connected (linear 1.2, 12 tools)"
+        );
+        let needs = ServerStatus::NeedsAuthorization {
+            reason: "no stored tokens".into(),
+        };
+        assert_eq!(needs.in_words(Wording::Brief), "needs authorization");
+        assert_eq!(
+            needs.in_words(Wording::Full),
+            "needs authorization: no stored tokens"
+        );
+        let error = ServerStatus::Error {
+            kind: ErrorKind::Http,
+            message: format!("bad\u{202E}{}", "x".repeat(100)),
+        };
+        let brief = error.in_words(Wording::Brief);
+        assert!(
+            brief.starts_with("error: badxxx") && brief.ends_with('…'),
+            "{brief}"
+        );
+        assert_eq!(brief.chars().count(), "error: ".len() + 60 + 1);
+        assert!(error.in_words(Wording::Full).contains('\u{202E}'));
+        assert_eq!(
+            ServerStatus::Connecting.in_words(Wording::Full),
+            "connecting"
+        );
+    }
 
     #[test]
     fn events_serialize_as_the_ui_expects() {
