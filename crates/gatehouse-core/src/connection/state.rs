@@ -147,6 +147,8 @@ pub(crate) struct State {
     /// A retry (or a finished authorization) arrived during an attempt:
     /// the pause after it is skipped.
     retry_requested: bool,
+    /// The current wait ends by itself (a backoff, not a wait for a change).
+    timed: bool,
     last_connected: Option<ServerStatus>,
 }
 
@@ -169,6 +171,7 @@ impl State {
             had_grant: false,
             announce_connected: false,
             retry_requested: false,
+            timed: false,
             last_connected: None,
         }
     }
@@ -199,7 +202,7 @@ impl State {
         let fx = &mut effects;
         match (self.phase, input) {
             (Phase::Starting, Input::PhaseOneDone) => self.attempt(fx),
-            (Phase::Waiting, Input::WaitOver) => self.attempt(fx),
+            (Phase::Waiting, Input::WaitOver) if self.timed => self.attempt(fx),
             (Phase::Waiting, Input::RetryNow) => {
                 self.backoff.reset();
                 self.attempt(fx);
@@ -355,6 +358,7 @@ impl State {
             self.attempt(fx);
         } else {
             self.phase = Phase::Waiting;
+            self.timed = delay.is_some();
             fx.push(Effect::Wait(delay));
         }
     }
@@ -529,9 +533,12 @@ mod tests {
         let mut state = State::new(true, false);
         assert_eq!(
             state.start(),
-            vec![Effect::Connect {
-                without_grant: false
-            }]
+            vec![
+                Effect::Connect {
+                    without_grant: false
+                },
+                Effect::Status(ServerStatus::Connecting)
+            ]
         );
         state.step(Input::Connected {
             status: connected(2),
