@@ -275,7 +275,7 @@ enum Done {
     PhaseOne,
     WaitOver,
     Readiness(Readiness),
-    Attempt(Attempt),
+    Attempt(Box<Attempt>),
     Session(SessionEvent),
 }
 
@@ -470,6 +470,7 @@ impl Actor {
             Done::WaitOver => Input::WaitOver,
             Done::Readiness(readiness) => Input::Readiness(readiness),
             Done::Attempt(attempt) => {
+                let attempt = *attempt;
                 if let Some(secrets) = attempt.secrets {
                     self.secrets.send_replace(Arc::new(secrets));
                 }
@@ -616,10 +617,10 @@ impl Actor {
             {
                 Ok(headers) => headers,
                 Err(failure) => {
-                    return Done::Attempt(Attempt {
+                    return Done::Attempt(Box::new(Attempt {
                         secrets,
                         result: Err(Failed::Connect(failure)),
-                    });
+                    }));
                 }
             };
             let running = match super::client::connect(
@@ -633,10 +634,10 @@ impl Actor {
             {
                 Ok(running) => running,
                 Err(failure) => {
-                    return Done::Attempt(Attempt {
+                    return Done::Attempt(Box::new(Attempt {
                         secrets,
                         result: Err(Failed::Connect(failure)),
-                    });
+                    }));
                 }
             };
             let settings = SessionSettings {
@@ -646,12 +647,12 @@ impl Actor {
                 health_interval: shared.health_interval(),
                 auth,
             };
-            Done::Attempt(Attempt {
+            Done::Attempt(Box::new(Attempt {
                 secrets,
                 result: Session::open(running, settings)
                     .await
                     .map_err(Failed::Session),
-            })
+            }))
         }));
     }
 
