@@ -2,10 +2,14 @@
 //! rmcp client and its status, and the requests (tools, resources, prompts,
 //! tool calls) the front ends make through them.
 
+mod actor;
 mod backoff;
+mod client;
 mod failure;
+mod headers;
 mod listing;
-mod server;
+mod session;
+mod state;
 pub(crate) mod transport;
 
 use std::collections::BTreeMap;
@@ -24,9 +28,9 @@ use crate::events::{ErrorKind, Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::vault::Vault;
+pub use actor::AuthorizationTicket;
+use actor::ServerHandle;
 use failure::Failure;
-pub use server::AuthorizationTicket;
-use server::ServerRuntime;
 
 /// How many events a slow subscriber may fall behind before it lags.
 pub const EVENT_CAPACITY: usize = 256;
@@ -127,7 +131,7 @@ struct Inner {
 }
 
 struct Running {
-    runtime: Arc<ServerRuntime>,
+    runtime: Arc<ServerHandle>,
     cancel: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -140,7 +144,7 @@ impl ConnectionManager {
                     events,
                     vault,
                     http: crate::http::mcp_client(),
-                    health_interval: Mutex::new(server::DEFAULT_HEALTH_INTERVAL),
+                    health_interval: Mutex::new(session::DEFAULT_HEALTH_INTERVAL),
                     consent: RwLock::new(None),
                     phase_one: watch::Sender::new(true),
                 }),
@@ -206,9 +210,9 @@ impl ConnectionManager {
     }
 
     fn spawn(&self, config: ServerConfig) -> Running {
-        let runtime = ServerRuntime::new(config, self.inner.shared.clone());
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(runtime.clone().run(cancel.clone()));
+        let (runtime, task) =
+            ServerHandle::spawn(config, self.inner.shared.clone(), cancel.clone());
         Running {
             runtime,
             cancel,
@@ -315,7 +319,7 @@ impl ConnectionManager {
     async fn connected_peer(
         &self,
         id: &str,
-    ) -> Result<(Peer<RoleClient>, Arc<ServerRuntime>), RequestError> {
+    ) -> Result<(Peer<RoleClient>, Arc<ServerHandle>), RequestError> {
         let runtime = self
             .servers()
             .get(id)
@@ -487,7 +491,7 @@ impl ConnectionManager {
         .await
     }
 
-    fn runtime(&self, id: &str) -> Result<Arc<ServerRuntime>, RequestError> {
+    fn runtime(&self, id: &str) -> Result<Arc<ServerHandle>, RequestError> {
         self.servers()
             .get(id)
             .map(|r| r.runtime.clone())

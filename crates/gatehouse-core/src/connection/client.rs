@@ -1,0 +1,101 @@
+//! Our side of an MCP session: the rmcp `ClientHandler` that identifies
+//! Gatehouse and relays what the server announces to the connection's
+//! task, and `connect()`, which opens a session over Streamable HTTP (with
+//! the server's resolved headers, or through its OAuth state).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::common::client_side_sse::SseRetryPolicy;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use tokio::sync::mpsc;
+
+use super::actor::Command;
+use super::failure::Failure;
+use crate::config::{AuthMode, ServerConfig};
+use crate::oauth::ServerAuth;
+
+/// Largest single answer (JSON body or SSE event) taken from a server.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reconnects of the server-to-client event stream: a few quick tries,
+/// then the session ends and the connection task takes over with its own
+/// backoff (rmcp's default would retry forever).
+#[derive(Debug)]
+struct StreamRetry;
+
+impl SseRetryPolicy for StreamRetry {
+    fn retry(&self, attempt: usize) -> Option<Duration> {
+        (attempt < 5).then(|| Duration::from_millis(250 << attempt.min(5)))
+    }
+}
+
+/// Our side of the MCP session: identifies Gatehouse and relays
+/// notifications the connection cares about.
+pub(crate) struct GatehouseClient {
+    /// The connection's task.
+    connection: mpsc::WeakUnboundedSender<Command>,
+}
+
+impl GatehouseClient {
+    pub(crate) fn new(connection: mpsc::WeakUnboundedSender<Command>) -> Self {
+        Self { connection }
+    }
+}
+
+impl ClientHandler for GatehouseClient {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        if let Some(connection) = self.connection.upgrade() {
+            let _ = connection.send(Command::ToolsChanged);
+        }
+    }
+}
+
+/// Opens a session with `headers` (through `auth` for OAuth servers),
+/// within the server's timeout.
+pub(crate) async fn connect(
+    config: &ServerConfig,
+    http: reqwest::Client,
+    auth: Option<Arc<ServerAuth>>,
+    headers: HashMap<HeaderName, HeaderValue>,
+    handler: GatehouseClient,
+) -> Result<RunningService<RoleClient, GatehouseClient>, Failure> {
+    let timeout = config.timeout();
+    let mut transport_config =
+        StreamableHttpClientTransportConfig::with_uri(config.url.as_str()).custom_headers(headers);
+    transport_config.retry_config = Arc::new(StreamRetry);
+    // rmcp's 16 MiB is too tight for tools that return a large document
+    // twice over (as text and as structured content).
+    transport_config.max_json_response_size = MAX_RESPONSE_BYTES;
+    transport_config.max_sse_event_size = MAX_RESPONSE_BYTES;
+    let mode = config.auth_mode();
+    let serving = async {
+        match auth.filter(|_| mode == AuthMode::OAuth) {
+            Some(auth) => handler.serve(auth.transport(transport_config)).await,
+            None => {
+                let transport = StreamableHttpClientTransport::with_client(
+                    super::transport::SessionAware(http),
+                    transport_config,
+                );
+                handler.serve(transport).await
+            }
+        }
+    };
+    tokio::time::timeout(timeout, serving)
+        .await
+        .map_err(|_| Failure::timeout(timeout))?
+        .map_err(|e| Failure::from_initialize(&e, mode))
+}
