@@ -3,6 +3,7 @@
 //! tool calls) the front ends make through them.
 
 mod backoff;
+mod downstream;
 mod failure;
 mod listing;
 mod server;
@@ -24,6 +25,7 @@ use crate::events::{ErrorKind, Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::vault::Vault;
+pub use downstream::Downstream;
 use failure::Failure;
 pub use server::AuthorizationTicket;
 use server::ServerRuntime;
@@ -97,6 +99,9 @@ pub(crate) struct Shared {
     /// Flips to `true` when servers without OAuth have settled, which lets
     /// OAuth servers start (startup phase two).
     pub(crate) phase_one: watch::Sender<bool>,
+    /// Per server id, the front end that receives what the server sends its
+    /// client (see `downstream.rs`).
+    downstreams: RwLock<std::collections::HashMap<String, Arc<dyn Downstream>>>,
 }
 
 impl Shared {
@@ -112,6 +117,14 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    pub(crate) fn downstream(&self, id: &str) -> Option<Arc<dyn Downstream>> {
+        self.downstreams
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
     }
 }
 
@@ -143,6 +156,7 @@ impl ConnectionManager {
                     health_interval: Mutex::new(server::DEFAULT_HEALTH_INTERVAL),
                     consent: RwLock::new(None),
                     phase_one: watch::Sender::new(true),
+                    downstreams: RwLock::default(),
                 }),
                 servers: Mutex::new(BTreeMap::new()),
             }),

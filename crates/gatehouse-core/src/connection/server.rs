@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::backoff::Backoff;
+use super::downstream::Relay;
 use super::failure::Failure;
 use crate::config::{AuthMode, ServerConfig};
 use crate::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
@@ -374,7 +375,7 @@ impl ServerRuntime {
 
     async fn connect(
         self: &Arc<Self>,
-    ) -> Result<RunningService<RoleClient, GatehouseClient>, Failure> {
+    ) -> Result<RunningService<RoleClient, Relay<GatehouseClient>>, Failure> {
         let timeout = self.config.timeout();
         let mut transport_config =
             StreamableHttpClientTransportConfig::with_uri(self.config.url.as_str())
@@ -384,7 +385,10 @@ impl ServerRuntime {
         // twice over (as text and as structured content).
         transport_config.max_json_response_size = MAX_RESPONSE_BYTES;
         transport_config.max_sse_event_size = MAX_RESPONSE_BYTES;
-        let handler = GatehouseClient::new(self);
+        let handler = Relay::new(
+            GatehouseClient::new(self),
+            self.shared.downstream(&self.config.id),
+        );
         let mode = self.config.auth_mode();
         let serving = async {
             match self.existing_auth().filter(|_| mode == AuthMode::OAuth) {
@@ -484,7 +488,7 @@ impl ServerRuntime {
     /// `cancel` fires.
     async fn hold(
         &self,
-        running: RunningService<RoleClient, GatehouseClient>,
+        running: RunningService<RoleClient, Relay<GatehouseClient>>,
         cancel: &CancellationToken,
     ) -> Held {
         let peer = running.peer().clone();
