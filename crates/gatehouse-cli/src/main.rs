@@ -5,6 +5,7 @@
 
 mod consent;
 mod input;
+mod proxy;
 
 use std::io::{IsTerminal as _, Write};
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ enum Command {
     },
     /// Sign out of an OAuth server: revoke and forget its tokens.
     Logout { id: String },
+    /// Serve a server to an AI client over stdio (MCP), in place of mcp-remote.
+    Proxy { id: String },
     /// Call a tool and print its result.
     Call {
         id: String,
@@ -217,6 +220,7 @@ async fn run(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCode, Str
 
 async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String> {
     match command {
+        Command::Proxy { id } => return proxy::run(engine, &id).await,
         Command::Servers(ServersCommand::List { json, offline }) => {
             if !offline {
                 with_vault(engine, |engine| {
