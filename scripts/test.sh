@@ -31,7 +31,7 @@ declare -A STAGE_DESC=(
   [ui]="npm run ui:check, ui:test, ui:build"
   [build]="cargo build --workspace --all-targets"
   [lint]="cargo fmt --all --check; cargo clippy --workspace --all-targets -- -D warnings"
-  [rust]="cargo test --workspace, then -- --ignored (TypeScript SDK peer) under Xvfb + D-Bus + keyring"
+  [rust]="cargo test --workspace, then -- --ignored (TypeScript and Python SDK peers) under Xvfb + D-Bus + keyring"
   [fuzz]="cargo fuzz run, ${FUZZ_SECONDS:-20}s for each of config, callback_request, www_authenticate, template"
   [conformance]="MCP conformance suites auth, backcompat, draft"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
@@ -179,9 +179,18 @@ session_rust() {
     gh_err "$GATEHOUSE_TS_SDK_SERVER is missing (the setup stage installs it)"
     return 1
   fi
+  GATEHOUSE_PYTHON_MCP=$(gh_py_mcp_python)
+  export GATEHOUSE_PYTHON_MCP
+  if [[ ! -x $GATEHOUSE_PYTHON_MCP ]]; then
+    reason "Python SDK client missing: $GATEHOUSE_PYTHON_MCP"
+    gh_err "$GATEHOUSE_PYTHON_MCP is missing (the setup stage installs it)"
+    return 1
+  fi
   step cargo test --workspace
   gh_log "GATEHOUSE_TS_SDK_SERVER=$GATEHOUSE_TS_SDK_SERVER"
-  # The #[ignore]d tests: the TypeScript-peer end-to-end tests. --tests leaves
+  gh_log "GATEHOUSE_PYTHON_MCP=$GATEHOUSE_PYTHON_MCP"
+  # The #[ignore]d tests: the TypeScript- and Python-peer end-to-end tests
+  # (the SDK example server; `gatehouse proxy` under both SDKs' clients). --tests leaves
   # out doc-tests, whose `ignore` blocks are not meant to compile.
   step cargo test --workspace --tests -- --ignored
 }

@@ -61,6 +61,8 @@ pub enum Command {
     },
     /// Sign out of an OAuth server: revoke and forget its tokens.
     Logout { id: String },
+    /// Serve a server to an AI client over stdio (MCP), in place of mcp-remote.
+    Proxy { id: String },
     /// Call a tool and print its result.
     Call {
         id: String,

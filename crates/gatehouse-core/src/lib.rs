@@ -11,6 +11,7 @@ mod fsutil;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gateway;
 pub mod http;
 pub mod logging;
 pub mod oauth;

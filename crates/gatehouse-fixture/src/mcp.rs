@@ -14,10 +14,11 @@ use http::{HeaderMap, StatusCode, header};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourcesResult, PaginatedRequestParams, Prompt, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
-    ServerConfig,
+    ClientResult, ElicitRequest, ElicitRequestParams, ElicitationAction, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult,
+    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, Role, ServerCapabilities, ServerConfig, ServerRequest,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -107,6 +108,11 @@ pub struct McpOptions {
     /// (the TypeScript SDK before 1.10): 400 with a JSON-RPC error that has
     /// no `id`, instead of the specification's 404.
     pub unknown_session_400: bool,
+    /// Also offer the tools that talk back to the client: `count`
+    /// (progress), `wait_for_cancel` (cancellation) and `ask_name`
+    /// (elicitation). Off by default, so the tool list stays the three that
+    /// other tests count.
+    pub interactive: bool,
 }
 
 impl Default for McpOptions {
@@ -115,6 +121,7 @@ impl Default for McpOptions {
             name: "gatehouse-fixture".into(),
             access: Access::Open,
             unknown_session_400: false,
+            interactive: false,
         }
     }
 }
@@ -122,6 +129,8 @@ impl Default for McpOptions {
 #[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
+    /// How many `wait_for_cancel` calls saw their cancellation.
+    cancelled_calls: std::sync::atomic::AtomicUsize,
 }
 
 /// A running fixture MCP server on 127.0.0.1.
@@ -181,9 +190,15 @@ impl McpFixture {
 
     fn router(&self) -> Router {
         let name = self.options.name.clone();
+        let interactive = self.options.interactive.then(|| self.shared.clone());
         let mcp_cancel = CancellationToken::new();
         let service = StreamableHttpService::new(
-            move || Ok(FixtureMcp::new(name.clone())),
+            move || {
+                Ok(match &interactive {
+                    Some(shared) => FixtureMcp::interactive(name.clone(), shared.clone()),
+                    None => FixtureMcp::new(name.clone()),
+                })
+            },
             Arc::new(LocalSessionManager::default()),
             StreamableHttpServerConfig::default()
                 .disable_allowed_hosts()
@@ -216,6 +231,13 @@ impl McpFixture {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// How many `wait_for_cancel` calls were cancelled by their client.
+    pub fn cancelled_calls(&self) -> usize {
+        self.shared
+            .cancelled_calls
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops serving: connections are dropped and the port is released.
@@ -354,11 +376,13 @@ fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
         .collect()
 }
 
-/// The MCP handler: tools `echo`, `add` and `whoami`, one resource, one prompt.
+/// The MCP handler: tools `echo`, `add` and `whoami`, one resource, one
+/// prompt; with `interactive`, also `count`, `wait_for_cancel` and `ask_name`.
 #[derive(Clone)]
 pub struct FixtureMcp {
     name: String,
-    #[expect(dead_code, reason = "read through the code #[tool_handler] generates")]
+    shared: Option<Arc<Shared>>,
+    /// The tools this instance offers (more with `interactive`).
     tool_router: ToolRouter<Self>,
 }
 
@@ -379,7 +403,16 @@ impl FixtureMcp {
     pub fn new(name: String) -> Self {
         Self {
             name,
+            shared: None,
             tool_router: Self::tool_router(),
+        }
+    }
+
+    fn interactive(name: String, shared: Arc<Shared>) -> Self {
+        Self {
+            name,
+            shared: Some(shared),
+            tool_router: Self::tool_router() + Self::interactive_router(),
         }
     }
 
@@ -399,7 +432,92 @@ impl FixtureMcp {
     }
 }
 
-#[tool_handler]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CountArgs {
+    /// How many steps to count (each reported as progress).
+    pub steps: u32,
+}
+
+/// The tools that talk back to the client.
+#[tool_router(router = interactive_router)]
+impl FixtureMcp {
+    #[tool(description = "Counts to `steps`, reporting progress after each step")]
+    async fn count(
+        &self,
+        Parameters(CountArgs { steps }): Parameters<CountArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, ErrorData> {
+        let token = context.meta.get_progress_token();
+        for step in 1..=steps {
+            if let Some(token) = &token {
+                let progress = ProgressNotificationParam::new(token.clone(), f64::from(step))
+                    .with_total(f64::from(steps))
+                    .with_message(format!("step {step} of {steps}"));
+                context
+                    .peer
+                    .notify_progress(progress)
+                    .await
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(format!("counted to {steps}"))
+    }
+
+    #[tool(description = "Waits until the call is cancelled (at most a minute)")]
+    async fn wait_for_cancel(&self, context: RequestContext<RoleServer>) -> String {
+        tokio::select! {
+            () = context.ct.cancelled() => {
+                if let Some(shared) = &self.shared {
+                    shared
+                        .cancelled_calls
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                "cancelled".into()
+            }
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => "not cancelled".into(),
+        }
+    }
+
+    #[tool(description = "Asks the person for their name (elicitation) and greets them")]
+    async fn ask_name(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+        let params: ElicitRequestParams = serde_json::from_value(serde_json::json!({
+            "mode": "form",
+            "message": "What is your name?",
+            "requestedSchema": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"],
+            },
+        }))
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        let answer = match context.peer.send_request(request).await {
+            Ok(ClientResult::ElicitResult(answer)) => answer,
+            Ok(other) => {
+                return Err(ErrorData::internal_error(
+                    format!("the client answered the elicitation with {other:?}"),
+                    None,
+                ));
+            }
+            Err(e) => {
+                return Err(ErrorData::internal_error(
+                    format!("elicitation failed: {e}"),
+                    None,
+                ));
+            }
+        };
+        match (answer.action, answer.content) {
+            (ElicitationAction::Accept, Some(content)) => Ok(format!(
+                "Hello, {}!",
+                content["name"].as_str().unwrap_or("whoever you are")
+            )),
+            (action, _) => Ok(format!("no name given ({action:?})")),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for FixtureMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(

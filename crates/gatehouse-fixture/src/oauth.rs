@@ -60,6 +60,7 @@ impl OAuthFixture {
         let mcp_options = McpOptions {
             name: server.options.server_name.clone(),
             access: resource::bearer_gate(server.clone()),
+            interactive: server.options.interactive_tools,
             ..McpOptions::default()
         };
         let mcp = McpFixture::start_on(mcp_options, Some(routes(&server)), listener)?;
@@ -196,6 +197,11 @@ impl OAuthFixture {
 
     pub fn revocations(&self) -> Vec<RecordedRevocation> {
         self.server.log.lock().unwrap().revocations.clone()
+    }
+
+    /// How many `wait_for_cancel` calls were cancelled by their client.
+    pub fn cancelled_calls(&self) -> usize {
+        self.mcp.cancelled_calls()
     }
 
     /// Every request to `/mcp`, with headers and JSON-RPC calls.

@@ -1,10 +1,11 @@
 //! What each subcommand does, one file per group (`servers`, `secrets`,
-//! `vault`, `auth`, `tools`): turn parsed arguments into calls of the
+//! `vault`, `auth`, `tools`, `proxy`): turn parsed arguments into calls of the
 //! engine and hand the results to `output`. The helpers here are the ones
 //! several groups share: reaching the vault (asking for its passphrase
 //! when it has one) and connecting the one server a command needs.
 
 mod auth;
+mod proxy;
 mod secrets;
 mod servers;
 mod tools;
@@ -36,6 +37,7 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
         } => tools::call(engine, &id, &tool, arguments.as_deref(), json).await,
         Command::Auth { id, no_browser } => auth::authorize(engine, &id, no_browser).await,
         Command::Logout { id } => auth::sign_out(engine, &id).await,
+        Command::Proxy { id } => proxy::run(engine, &id).await,
     }
 }
 

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::client::GatehouseClient;
+use super::downstream::Relay;
 use super::failure::Failure;
 use super::headers::without_secrets;
 use super::session::{Opened, Session, SessionEvent, SessionSettings};
@@ -610,7 +611,10 @@ impl Actor {
         let auth = self
             .existing_auth()
             .filter(|_| config.auth_mode() == AuthMode::OAuth);
-        let handler = GatehouseClient::new(self.outbox.clone());
+        let handler = Relay::new(
+            GatehouseClient::new(self.outbox.clone()),
+            self.shared.downstream(&config.id),
+        );
         self.work = Work::Pending(Box::pin(async move {
             let mut secrets = None;
             let headers = match super::headers::resolve(&config, &shared.vault, &mut secrets).await

@@ -17,6 +17,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::mpsc;
 
 use super::actor::Command;
+use super::downstream::Relay;
 use super::failure::Failure;
 use crate::config::{AuthMode, ServerConfig};
 use crate::oauth::ServerAuth;
@@ -71,8 +72,8 @@ pub(crate) async fn connect(
     http: reqwest::Client,
     auth: Option<Arc<ServerAuth>>,
     headers: HashMap<HeaderName, HeaderValue>,
-    handler: GatehouseClient,
-) -> Result<RunningService<RoleClient, GatehouseClient>, Failure> {
+    handler: Relay<GatehouseClient>,
+) -> Result<RunningService<RoleClient, Relay<GatehouseClient>>, Failure> {
     let timeout = config.timeout();
     let mut transport_config =
         StreamableHttpClientTransportConfig::with_uri(config.url.as_str()).custom_headers(headers);

@@ -5,6 +5,7 @@
 mod actor;
 mod backoff;
 mod client;
+mod downstream;
 mod failure;
 mod headers;
 mod listing;
@@ -30,6 +31,7 @@ use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::vault::Vault;
 pub use actor::AuthorizationTicket;
 use actor::ServerHandle;
+pub use downstream::Downstream;
 use failure::Failure;
 
 /// How many events a slow subscriber may fall behind before it lags.
@@ -101,6 +103,9 @@ pub(crate) struct Shared {
     /// Flips to `true` when servers without OAuth have settled, which lets
     /// OAuth servers start (startup phase two).
     pub(crate) phase_one: watch::Sender<bool>,
+    /// Per server id, the front end that receives what the server sends its
+    /// client (see `downstream.rs`).
+    downstreams: RwLock<std::collections::HashMap<String, Arc<dyn Downstream>>>,
 }
 
 impl Shared {
@@ -116,6 +121,14 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    pub(crate) fn downstream(&self, id: &str) -> Option<Arc<dyn Downstream>> {
+        self.downstreams
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
     }
 }
 
@@ -147,6 +160,7 @@ impl ConnectionManager {
                     health_interval: Mutex::new(session::DEFAULT_HEALTH_INTERVAL),
                     consent: RwLock::new(None),
                     phase_one: watch::Sender::new(true),
+                    downstreams: RwLock::default(),
                 }),
                 servers: Mutex::new(BTreeMap::new()),
             }),

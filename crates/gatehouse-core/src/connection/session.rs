@@ -19,6 +19,7 @@ use rmcp::{RoleClient, ServiceError};
 use tokio::sync::watch;
 
 use super::client::GatehouseClient;
+use super::downstream::Relay;
 use super::failure::Failure;
 use super::state::Ended;
 use crate::config::AuthMode;
@@ -74,7 +75,7 @@ impl Session {
     /// Takes a session that just connected: lists its tools (if it has
     /// any) before anyone uses it. A session that cannot is ended.
     pub(crate) async fn open(
-        running: RunningService<RoleClient, GatehouseClient>,
+        running: RunningService<RoleClient, Relay<GatehouseClient>>,
         settings: SessionSettings,
     ) -> Result<Opened, Ended> {
         let peer = running.peer().clone();

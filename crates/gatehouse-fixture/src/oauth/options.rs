@@ -206,6 +206,11 @@ pub struct OAuthOptions {
     pub metadata_alias_path: Option<String>,
     /// The authorization server metadata has no `issuer` at all.
     pub issuer_omitted: bool,
+
+    // --- MCP ---------------------------------------------------------------
+    /// Offer the tools that talk back to the client (see
+    /// `McpOptions::interactive`).
+    pub interactive_tools: bool,
 }
 
 impl Default for OAuthOptions {
@@ -244,6 +249,7 @@ impl Default for OAuthOptions {
             registration_redirect_to: None,
             metadata_alias_path: None,
             issuer_omitted: false,
+            interactive_tools: false,
         }
     }
 }

@@ -1,0 +1,423 @@
+//! `gatehouse proxy <id>` as AI clients use it: real MCP clients from the
+//! package registries — the TypeScript SDK's (npm `@modelcontextprotocol/sdk`,
+//! `StdioClientTransport`) and the Python SDK's (PyPI `mcp` 2.x) — launch the
+//! real binary and drive it over stdio against the fixture's header and OAuth
+//! servers: initialize, tools/list, tools/call, progress, cancellation and an
+//! elicitation round trip; a never-authorized server; a dropped session.
+//!
+//! The client scripts are in `tests/peers/`. `scripts/test.sh` installs the
+//! SDKs and names them (`GATEHOUSE_TS_SDK_SERVER`, `GATEHOUSE_PYTHON_MCP`);
+//! run with `--ignored`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const SECRET: &str = "s3cr3t-proxy-canary-7c2a";
+const PASSPHRASE: &str = "correct horse battery";
+
+/// The two real clients.
+#[derive(Clone, Copy, Debug)]
+enum Peer {
+    TypeScript,
+    Python,
+}
+
+fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+impl Peer {
+    /// The client running `mode` against `gatehouse proxy` with `args`.
+    fn command(self, mode: &str, gatehouse_args: &[String]) -> Command {
+        let mut command = match self {
+            Self::TypeScript => {
+                let server = std::env::var("GATEHOUSE_TS_SDK_SERVER").expect(
+                    "GATEHOUSE_TS_SDK_SERVER must name the SDK's simpleStreamableHttp.js (scripts/test.sh sets it)",
+                );
+                // …/sdk/dist/esm/examples/server/simpleStreamableHttp.js
+                let sdk = PathBuf::from(server)
+                    .ancestors()
+                    .nth(5)
+                    .expect("the SDK folder")
+                    .to_path_buf();
+                let mut command = Command::new("node");
+                command.arg(peers_dir().join("ts_client.mjs")).arg(sdk);
+                command
+            }
+            Self::Python => {
+                let python = std::env::var("GATEHOUSE_PYTHON_MCP").expect(
+                    "GATEHOUSE_PYTHON_MCP must name a Python with PyPI `mcp` 2.x (scripts/test.sh sets it)",
+                );
+                let mut command = Command::new(python);
+                command.arg(peers_dir().join("py_client.py"));
+                command
+            }
+        };
+        command
+            .arg(mode)
+            .arg(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(gatehouse_args)
+            .env("GATEHOUSE_VAULT_PASSPHRASE", PASSPHRASE)
+            .env_remove("GATEHOUSE_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// A Gatehouse home (config and vault) in a temporary folder.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn global_args(&self) -> Vec<String> {
+        vec![
+            "--config".into(),
+            self.dir.path().join("config.toml").display().to_string(),
+            "--data-dir".into(),
+            self.dir.path().join("data").display().to_string(),
+        ]
+    }
+
+    fn proxy_args(&self, id: &str) -> Vec<String> {
+        let mut args = self.global_args();
+        args.extend(["proxy".into(), id.into()]);
+        args
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .args(self.global_args())
+            .args(args)
+            .env("GATEHOUSE_VAULT_PASSPHRASE", PASSPHRASE)
+            .env_remove("GATEHOUSE_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let mut child = self.command(args).spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("gatehouse finished")
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "gatehouse {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        self.ok_with_stdin(args, "").await
+    }
+
+    /// A header server `id` at `url` whose bearer token is in the vault.
+    async fn add_header_server(&self, id: &str, url: &str) {
+        self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
+            .await;
+        self.ok(&[
+            "servers",
+            "add",
+            id,
+            url,
+            "--header",
+            "Authorization: Bearer ${TOKEN}",
+        ])
+        .await;
+    }
+
+    /// Authorizes OAuth server `id` the way a person without a local
+    /// browser does (`gatehouse auth --no-browser`, then paste-back), the
+    /// fixture consenting at once.
+    async fn authorize(&self, id: &str) {
+        let mut child = self.command(&["auth", id, "--no-browser"]).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(format!("{landed}\n").as_bytes())
+            .await
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "gatehouse auth {id} failed");
+    }
+}
+
+/// Runs `peer` in `mode` to the end; returns the JSON objects it printed.
+async fn run_peer(peer: Peer, mode: &str, home: &Home, id: &str) -> Vec<Value> {
+    let child = peer.command(mode, &home.proxy_args(id)).spawn().unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("the {peer:?} client finished"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the {peer:?} client failed: {stdout}"
+    );
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+/// The whole round: what a person would check in their AI client.
+async fn full_round(peer: Peer, home: &Home, id: &str, server_name: &str) -> Value {
+    let out = run_peer(peer, "full", home, id).await.remove(0);
+    assert_eq!(out["server"], server_name, "{peer:?}: {out}");
+    let tools: Vec<&str> = out["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for tool in [
+        "add",
+        "ask_name",
+        "count",
+        "echo",
+        "wait_for_cancel",
+        "whoami",
+    ] {
+        assert!(
+            tools.contains(&tool),
+            "{peer:?}: {tool} missing from {tools:?}"
+        );
+    }
+    assert_eq!(out["echo"], "hello through the proxy", "{peer:?}: {out}");
+    assert_eq!(out["count"], "counted to 3", "{peer:?}: {out}");
+    // Every step, under the client's token. (rmcp hands each notification
+    // to its own task, so two may pass each other.)
+    let mut progress: Vec<(f64, f64, String)> = out["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_f64().unwrap(),
+                p[1].as_f64().unwrap(),
+                p[2].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    progress.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let expected: Vec<(f64, f64, String)> = (1..=3)
+        .map(|step| (f64::from(step), 3.0, format!("step {step} of 3")))
+        .collect();
+    assert_eq!(progress, expected, "{peer:?}");
+    assert!(
+        !out["cancel"]["error"].is_null(),
+        "{peer:?}: the cancelled call completed: {out}"
+    );
+    assert!(
+        out["cancel"]["ms"].as_u64().unwrap() < 5000,
+        "{peer:?}: cancelling took {}",
+        out["cancel"]["ms"]
+    );
+    assert_eq!(
+        out["elicited"], "Hello, Ada (asked: What is your name?)!",
+        "{peer:?}: {out}"
+    );
+    assert_eq!(out["after"], "5", "{peer:?}: {out}");
+    out
+}
+
+/// Waits (a few seconds at most) until `count()` reaches `want`.
+async fn eventually(want: usize, count: impl Fn() -> usize) -> usize {
+    for _ in 0..100 {
+        if count() >= want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    count()
+}
+
+async fn header_server() -> McpFixture {
+    McpFixture::start(McpOptions {
+        access: Access::Bearer(SECRET.into()),
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn oauth_server() -> OAuthFixture {
+    OAuthFixture::start(OAuthOptions {
+        consent: ConsentMode::AutoApprove,
+        interactive_tools: true,
+        ..OAuthOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn through_a_header_server(peer: Peer) {
+    let fixture = header_server().await;
+    let home = Home::new();
+    home.add_header_server("internal", &fixture.url()).await;
+    full_round(peer, &home, "internal", "gatehouse-fixture").await;
+    assert_eq!(
+        eventually(1, || fixture.cancelled_calls()).await,
+        1,
+        "{peer:?}: the server never saw the cancellation"
+    );
+    let requests = fixture.requests();
+    assert!(!requests.is_empty());
+    for request in requests {
+        assert_eq!(request.headers["authorization"], format!("Bearer {SECRET}"));
+    }
+}
+
+async fn through_an_oauth_server(peer: Peer) {
+    let fixture = oauth_server().await;
+    let home = Home::new();
+    home.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    home.authorize("demo").await;
+    let authorizations = fixture.authorization_requests().len();
+    full_round(peer, &home, "demo", "gatehouse-demo").await;
+    assert_eq!(
+        eventually(1, || fixture.cancelled_calls()).await,
+        1,
+        "{peer:?}: the server never saw the cancellation"
+    );
+    // The proxy used the tokens in the vault: no second consent.
+    assert_eq!(fixture.authorization_requests().len(), authorizations);
+}
+
+/// A server nobody authorized: the client gets an error in words that
+/// names the fix, promptly — no hang.
+async fn refused_when_never_authorized(peer: Peer) {
+    let fixture = oauth_server().await;
+    let home = Home::new();
+    home.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
+        .await;
+    let out = run_peer(peer, "refused", &home, "demo").await.remove(0);
+    assert_eq!(out["connected"], false, "{peer:?}: {out}");
+    let error = out["error"].as_str().unwrap();
+    assert!(error.contains("needs authorization"), "{peer:?}: {error}");
+    assert!(error.contains("gatehouse auth demo"), "{peer:?}: {error}");
+    assert!(
+        out["ms"].as_u64().unwrap() < 15_000,
+        "{peer:?}: took {} ms",
+        out["ms"]
+    );
+    assert!(fixture.authorization_requests().is_empty());
+}
+
+/// The server is redeployed under a live session: the client's next call
+/// works.
+async fn recovers_a_dropped_session(peer: Peer) {
+    let mut fixture = header_server().await;
+    let home = Home::new();
+    home.add_header_server("internal", &fixture.url()).await;
+    let mut child = peer
+        .command("reconnect", &home.proxy_args("internal"))
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the client answered")
+            .unwrap()
+            .expect("the client printed a line");
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next().await;
+    assert_eq!(first["echo"], "before", "{peer:?}: {first}");
+    fixture.restart().await.unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let second = next().await;
+    assert_eq!(second["echo"], "after", "{peer:?}: {second}");
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
+async fn typescript_client_through_a_header_server() {
+    through_a_header_server(Peer::TypeScript).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
+async fn typescript_client_through_an_oauth_server() {
+    through_an_oauth_server(Peer::TypeScript).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
+async fn typescript_client_is_told_to_authorize() {
+    refused_when_never_authorized(Peer::TypeScript).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
+async fn typescript_client_survives_a_dropped_session() {
+    recovers_a_dropped_session(Peer::TypeScript).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Python SDK; run by scripts/test.sh"]
+async fn python_client_through_a_header_server() {
+    through_a_header_server(Peer::Python).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Python SDK; run by scripts/test.sh"]
+async fn python_client_through_an_oauth_server() {
+    through_an_oauth_server(Peer::Python).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Python SDK; run by scripts/test.sh"]
+async fn python_client_is_told_to_authorize() {
+    refused_when_never_authorized(Peer::Python).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Python SDK; run by scripts/test.sh"]
+async fn python_client_survives_a_dropped_session() {
+    recovers_a_dropped_session(Peer::Python).await;
+}
