@@ -98,6 +98,7 @@ pub fn run_app<R: Runtime>(
             commands::get_app_settings,
             commands::set_start_at_login,
             commands::open_folder,
+            commands::get_diagnostics,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
@@ -147,12 +148,6 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
 /// `GATEHOUSE_VAULT_PASSPHRASE`, already taken out of the environment
 /// (`gatehouse_core::vault::take_passphrase_from_env`).
 pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
-    let filter = gatehouse_core::logging::env_filter("info");
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let paths = match Paths::resolve(None, None) {
         Ok(paths) => paths,
         Err(e) => {
@@ -160,6 +155,8 @@ pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
             std::process::exit(1);
         }
     };
+    // stderr and the log file a person can send (Settings, About).
+    gatehouse_core::logging::init("info", Some(&paths.log_dir()), "app");
     let vault = gatehouse_core::vault::Vault::with_os_keyring(paths.vault_file(), vault_passphrase);
     let engine = Engine::tolerant_with_vault(paths, vault);
     let app = run_app(tauri::Builder::default(), engine.clone(), Desktop::FULL);

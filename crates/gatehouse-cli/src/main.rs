@@ -4,6 +4,7 @@
 //! secrets from stdin or a hidden prompt, and prints.
 
 mod consent;
+mod diagnostics;
 mod input;
 
 use std::io::{IsTerminal as _, Write};
@@ -75,6 +76,9 @@ enum Command {
     },
     /// Sign out of an OAuth server: revoke and forget its tokens.
     Logout { id: String },
+    /// Print a report to attach to a bug report: versions, platform, each
+    /// server's status, recent log lines (never a secret).
+    Diagnostics,
     /// Call a tool and print its result.
     Call {
         id: String,
@@ -157,8 +161,8 @@ fn main() -> ExitCode {
     // this program may open must not inherit the passphrase.
     let passphrase = unsafe { gatehouse_core::vault::take_passphrase_from_env() };
     restore_sigpipe();
-    init_tracing();
     let cli = Cli::parse();
+    diagnostics::init_logging(cli.data_dir.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -187,24 +191,15 @@ fn restore_sigpipe() {
     }
 }
 
-fn init_tracing() {
-    use std::io::IsTerminal;
-    // rmcp's own warnings and errors restate what the command reports as
-    // its result (or are noise, like a session that could not be deleted).
-    let filter = gatehouse_core::logging::env_filter("warn,rmcp=off");
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
 async fn run(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCode, String> {
     let paths = Paths::resolve(cli.config, cli.data_dir).map_err(|e| e.to_string())?;
     let vault = Vault::with_os_keyring(paths.vault_file(), passphrase);
     // Secrets and the vault do not depend on the config: a broken config
     // file must not lock the person out of them.
-    let engine = if matches!(cli.command, Command::Secrets(_) | Command::Vault(_)) {
+    let engine = if matches!(
+        cli.command,
+        Command::Secrets(_) | Command::Vault(_) | Command::Diagnostics
+    ) {
         Engine::tolerant_with_vault(paths, vault)
     } else {
         Engine::with_vault(paths, vault).map_err(|e| e.to_string())?
@@ -377,6 +372,7 @@ async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode, String>
                 }
             }
         }
+        Command::Diagnostics => diagnostics::print(engine).await,
         Command::Call {
             id,
             tool,

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod connection;
+pub mod diagnostics;
 mod engine;
 pub mod events;
 mod fsutil;
@@ -12,6 +13,7 @@ mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod log_file;
 pub mod logging;
 pub mod oauth;
 pub mod paths;
