@@ -334,11 +334,5 @@ pub async fn get_diagnostics(engine: State<'_, Engine>) -> Result<String> {
 /// Turns starting Gatehouse at login on or off.
 #[tauri::command]
 pub fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<()> {
-    let autolaunch = app.autolaunch();
-    let result = if enabled {
-        autolaunch.enable()
-    } else {
-        autolaunch.disable()
-    };
-    result.map_err(|e| IpcError::new("autostart", e.to_string()))
+    crate::autostart::set_enabled(&app, enabled).map_err(|e| IpcError::new("autostart", e))
 }

@@ -3,6 +3,7 @@
 //! that forwards engine events to the window and the tray, and the window's
 //! lifecycle (closing hides it; a second launch focuses it).
 
+mod autostart;
 #[cfg(test)]
 mod bindings;
 mod bridge;
@@ -105,6 +106,7 @@ pub fn run_app<R: Runtime>(
             engine.set_consent_sink(commands::BrowserConsent::new(app.handle().clone()));
             if desktop.tray {
                 tray::create(app.handle())?;
+                autostart::refresh(app.handle());
                 // Only with a tray icon to open it from.
                 if std::env::args().any(|arg| arg == START_HIDDEN_ARG)
                     && let Some(window) = app.get_webview_window("main")
