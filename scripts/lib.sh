@@ -9,8 +9,9 @@ GH_APT_APP=(
   libssl-dev libdbus-1-dev build-essential pkg-config curl
 )
 # Debian packages the tests need on top of those: a virtual display, a private
-# D-Bus session, a real Secret Service and the WebKit WebDriver.
-GH_APT_TEST=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring)
+# D-Bus session, a real Secret Service, the WebKit WebDriver, and rpm to read
+# the .rpm the package stage makes.
+GH_APT_TEST=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring rpm)
 
 # Independently written peers from the npm registry, installed into .tools/
 # (gitignored), never into the project's own node_modules.

@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "get_app_settings",
     "set_start_at_login",
     "open_folder",
+    "get_diagnostics",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.

@@ -92,7 +92,7 @@ fn the_bundle_icons_cover_every_size_and_platform() {
 #[test]
 fn the_bundle_names_the_app() {
     let conf = conf();
-    assert_eq!(conf["identifier"], "dev.gatehouse.app");
+    assert_eq!(conf["identifier"], "dev.gatehouse.desktop");
     for field in [
         "publisher",
         "copyright",

@@ -263,6 +263,8 @@ pub struct AppSettings {
     pub config_file: String,
     /// The folder of the vault and the app's other data.
     pub data_dir: String,
+    /// The folder of the log files.
+    pub log_dir: String,
 }
 
 /// The desktop settings.
@@ -281,6 +283,7 @@ pub fn get_app_settings<R: Runtime>(
         version: env!("CARGO_PKG_VERSION").to_owned(),
         config_file: paths.config_file().display().to_string(),
         data_dir: paths.data_dir().display().to_string(),
+        log_dir: paths.log_dir().display().to_string(),
     })
 }
 
@@ -292,6 +295,8 @@ pub enum Folder {
     Config,
     /// The folder of the vault.
     Data,
+    /// The folder of the log files.
+    Logs,
 }
 
 /// Opens one of Gatehouse's folders in the file manager (made first if missing).
@@ -305,23 +310,29 @@ pub fn open_folder<R: Runtime>(
     paths
         .create_dirs()
         .map_err(|e| IpcError::new("open_folder", e.to_string()))?;
+    let logs = paths.log_dir();
     let dir = match folder {
         Folder::Config => paths.config_dir(),
         Folder::Data => paths.data_dir(),
+        Folder::Logs => logs.as_path(),
     };
     app.opener()
         .open_path(dir.display().to_string(), None::<&str>)
         .map_err(|e| IpcError::new("open_folder", e.to_string()))
 }
 
+/// The diagnostics report (versions, platform, server statuses, recent log
+/// lines; never a secret), for the person to copy into a bug report.
+#[tauri::command]
+pub async fn get_diagnostics(engine: State<'_, Engine>) -> Result<String> {
+    blocking(&engine, |engine| {
+        Ok(gatehouse_core::diagnostics::report(&engine, "app"))
+    })
+    .await
+}
+
 /// Turns starting Gatehouse at login on or off.
 #[tauri::command]
 pub fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<()> {
-    let autolaunch = app.autolaunch();
-    let result = if enabled {
-        autolaunch.enable()
-    } else {
-        autolaunch.disable()
-    };
-    result.map_err(|e| IpcError::new("autostart", e.to_string()))
+    crate::autostart::set_enabled(&app, enabled).map_err(|e| IpcError::new("autostart", e))
 }

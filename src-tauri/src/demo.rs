@@ -1,11 +1,13 @@
-//! "Try the demo server": the in-repo fixture OAuth MCP server, run inside
-//! the app on loopback, so a person can see the whole authorize flow with no
-//! account anywhere. Its consent page is a real page in the real browser.
+//! "Try the demo server": the small OAuth-protected MCP server of
+//! `gatehouse-demo`, run inside the app on loopback, so a person can see the
+//! whole authorize flow with no account anywhere. Its consent page is a real
+//! page in the real browser. (The test fixture, with its hostile switches,
+//! is not part of the app.)
 
 use gatehouse_core::Engine;
 use gatehouse_core::api::ServerView;
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
-use gatehouse_fixture::{OAuthFixture, OAuthOptions};
+use gatehouse_demo::DemoServer as DemoHttp;
 use tokio::sync::Mutex;
 
 use crate::error::{IpcError, Result};
@@ -18,7 +20,7 @@ const DEMO_PORT: u16 = 39391;
 /// The running demo server, if any.
 #[derive(Default)]
 pub struct DemoServer {
-    running: Mutex<Option<OAuthFixture>>,
+    running: Mutex<Option<DemoHttp>>,
 }
 
 impl DemoServer {
@@ -62,12 +64,7 @@ impl DemoServer {
         if let Some(fixture) = running.as_ref() {
             return Ok(fixture.url());
         }
-        let start = |port| {
-            OAuthFixture::start(OAuthOptions {
-                port,
-                ..OAuthOptions::default()
-            })
-        };
+        let start = DemoHttp::start;
         let fixture = match start(port.unwrap_or(DEMO_PORT)).await {
             Ok(fixture) => fixture,
             Err(_) if port.is_none() => start(0)

@@ -3,6 +3,7 @@
 //! that forwards engine events to the window and the tray, and the window's
 //! lifecycle (closing hides it; a second launch focuses it).
 
+mod autostart;
 #[cfg(test)]
 mod bindings;
 mod bridge;
@@ -98,12 +99,14 @@ pub fn run_app<R: Runtime>(
             commands::get_app_settings,
             commands::set_start_at_login,
             commands::open_folder,
+            commands::get_diagnostics,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
             engine.set_consent_sink(commands::BrowserConsent::new(app.handle().clone()));
             if desktop.tray {
                 tray::create(app.handle())?;
+                autostart::refresh(app.handle());
                 // Only with a tray icon to open it from.
                 if std::env::args().any(|arg| arg == START_HIDDEN_ARG)
                     && let Some(window) = app.get_webview_window("main")
@@ -147,12 +150,6 @@ pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
 /// `GATEHOUSE_VAULT_PASSPHRASE`, already taken out of the environment
 /// (`gatehouse_core::vault::take_passphrase_from_env`).
 pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
-    let filter = gatehouse_core::logging::env_filter("info");
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let paths = match Paths::resolve(None, None) {
         Ok(paths) => paths,
         Err(e) => {
@@ -160,6 +157,8 @@ pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
             std::process::exit(1);
         }
     };
+    // stderr and the log file a person can send (Settings, About).
+    gatehouse_core::logging::init("info", Some(&paths.log_dir()), "app");
     let vault = gatehouse_core::vault::Vault::with_os_keyring(paths.vault_file(), vault_passphrase);
     let engine = Engine::tolerant_with_vault(paths, vault);
     let app = run_app(tauri::Builder::default(), engine.clone(), Desktop::FULL);

@@ -38,10 +38,13 @@ scenario(world, "Start at login writes an autostart entry for this executable, s
   assert.equal(existsSync(entry), false);
 
   await box.click();
-  await app.browser.waitUntil(() => existsSync(entry), { timeout: 10000, timeoutMsg: `${entry} was not written` });
+  const written = () => existsSync(entry) && /^TryExec=/m.test(readFileSync(entry, "utf8"));
+  await app.browser.waitUntil(written, { timeout: 10000, timeoutMsg: `${entry} was not written with TryExec=` });
   const text = readFileSync(entry, "utf8");
   const exec = /^Exec=(.*)$/m.exec(text)?.[1];
   assert.equal(exec, `${appBinary} --hidden`, "the entry launches this executable, hidden");
+  // Desktops skip the entry once this executable is gone (the package removed).
+  assert.equal(/^TryExec=(.*)$/m.exec(text)?.[1], appBinary);
 
   await box.click();
   await app.browser.waitUntil(() => !existsSync(entry), { timeout: 10000, timeoutMsg: `${entry} was not removed` });

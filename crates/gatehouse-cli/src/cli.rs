@@ -63,6 +63,9 @@ pub enum Command {
     Logout { id: String },
     /// Serve a server to an AI client over stdio (MCP), in place of mcp-remote.
     Proxy { id: String },
+    /// Print a report to attach to a bug report: versions, platform, each
+    /// server's status, recent log lines (never a secret).
+    Diagnostics,
     /// Call a tool and print its result.
     Call {
         id: String,

@@ -12,6 +12,7 @@ mod consent;
 mod input;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -28,8 +29,8 @@ fn main() -> ExitCode {
     // this program may open must not inherit the passphrase.
     let passphrase = unsafe { gatehouse_core::vault::take_passphrase_from_env() };
     restore_sigpipe();
-    init_tracing();
     let cli = Cli::parse();
+    init_logging(cli.data_dir.clone());
     match run(cli, passphrase) {
         Ok(code) => code,
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
@@ -53,15 +54,13 @@ fn restore_sigpipe() {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr (warnings) and to `<data dir>/logs/cli.log` (info), the
+/// file `gatehouse diagnostics` quotes.
+fn init_logging(data_dir: Option<PathBuf>) {
     // rmcp's own warnings and errors restate what the command reports as
     // its result (or are noise, like a session that could not be deleted).
-    let filter = gatehouse_core::logging::env_filter("warn,rmcp=off");
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(output::stderr_takes_colour())
-        .init();
+    let log_dir = Paths::resolve(None, data_dir).ok().map(|p| p.log_dir());
+    gatehouse_core::logging::init("warn,rmcp=off", log_dir.as_deref(), "cli");
 }
 
 fn run(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCode> {
@@ -76,7 +75,10 @@ async fn run_engine(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCo
     let vault = Vault::with_os_keyring(paths.vault_file(), passphrase);
     // Secrets and the vault do not depend on the config: a broken config
     // file must not lock the person out of them.
-    let engine = if matches!(cli.command, Command::Secrets(_) | Command::Vault(_)) {
+    let engine = if matches!(
+        cli.command,
+        Command::Secrets(_) | Command::Vault(_) | Command::Diagnostics
+    ) {
         Engine::tolerant_with_vault(paths, vault)
     } else {
         Engine::with_vault(paths, vault)?

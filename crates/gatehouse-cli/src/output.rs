@@ -22,11 +22,6 @@ pub fn line(text: impl Display) -> io::Result<()> {
     writeln!(io::stdout().lock(), "{text}")
 }
 
-/// Log lines on stderr are coloured only when a person is reading them.
-pub fn stderr_takes_colour() -> bool {
-    io::stderr().is_terminal()
-}
-
 /// Any value as pretty JSON, for `--json` and scripts.
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let mut out = io::stdout().lock();

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod connection;
+pub mod diagnostics;
 mod engine;
 pub mod events;
 mod fsutil;
@@ -13,6 +14,7 @@ mod fsutil;
 pub mod fuzzing;
 pub mod gateway;
 pub mod http;
+pub mod log_file;
 pub mod logging;
 pub mod oauth;
 pub mod paths;

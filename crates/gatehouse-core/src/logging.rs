@@ -1,9 +1,18 @@
 //! The log filter every front end installs. `GATEHOUSE_LOG` picks the level
 //! (`info`, `debug`, `rmcp=trace`, …), but some dependency log lines carry
 //! secrets — rmcp's OAuth module logs authorization codes at debug level — so
-//! those targets are capped whatever the person asks for.
+//! those targets are capped whatever the person asks for. [`init`] installs
+//! it for the terminal and for the log file a person can send
+//! ([`crate::log_file`]).
+
+use std::path::{Path, PathBuf};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+use crate::log_file::RotatingFile;
 
 /// Environment variable with the log filter.
 pub const LOG_ENV: &str = "GATEHOUSE_LOG";
@@ -27,6 +36,43 @@ pub fn env_filter(default: &str) -> EnvFilter {
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("{default},{QUIET_BY_DEFAULT}"));
     capped(&requested)
+}
+
+/// The level the log file keeps when `GATEHOUSE_LOG` does not say.
+pub const FILE_DEFAULT: &str = "info";
+
+/// Installs this process's logging: stderr at `stderr_default` and, when
+/// `log_dir` is given, the rotating file `<log_dir>/<name>.log` at
+/// [`FILE_DEFAULT`] (`GATEHOUSE_LOG` sets both). Returns the file's path;
+/// when the file cannot be opened it says so on stderr and logs there only.
+pub fn init(stderr_default: &str, log_dir: Option<&Path>, name: &str) -> Option<PathBuf> {
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(env_filter(stderr_default));
+    let file = log_dir.and_then(|dir| match RotatingFile::open(dir, name) {
+        Ok(file) => Some(file),
+        Err(error) => {
+            eprintln!(
+                "gatehouse: cannot write the log file in {}: {error}",
+                dir.display()
+            );
+            None
+        }
+    });
+    let path = file.as_ref().map(RotatingFile::path);
+    let file_layer = file.map(|file| {
+        fmt::layer()
+            .with_writer(file)
+            .with_ansi(false)
+            .with_filter(env_filter(FILE_DEFAULT))
+    });
+    // A second install (tests calling in twice) keeps the first.
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
+    path
 }
 
 /// `directives` with the secret-bearing targets capped. Span directives

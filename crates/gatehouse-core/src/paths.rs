@@ -10,6 +10,7 @@ pub const CONFIG_ENV: &str = "GATEHOUSE_CONFIG";
 pub const DATA_DIR_ENV: &str = "GATEHOUSE_DATA_DIR";
 
 const VAULT_FILE: &str = "vault.age";
+const LOG_DIR: &str = "logs";
 
 /// Resolved locations of the config file and the data directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,22 +70,30 @@ impl Paths {
         &self.data_dir
     }
 
-    /// The age-encrypted vault file.
     /// The folder of the config file.
     pub fn config_dir(&self) -> &Path {
         crate::fsutil::parent_dir(&self.config_file)
     }
 
-    /// Makes the config folder and the data folder where they are missing,
+    /// Makes the config, data and log folders where they are missing,
     /// private to the owner as Gatehouse makes every folder of its own (for
     /// a front end that shows or opens them before anything was written).
     pub fn create_dirs(&self) -> std::io::Result<()> {
         crate::fsutil::create_private_dir(self.config_dir())?;
-        crate::fsutil::create_private_dir(&self.data_dir)
+        crate::fsutil::create_private_dir(&self.data_dir)?;
+        crate::fsutil::create_private_dir(&self.log_dir())
     }
 
+    /// The age-encrypted vault file.
     pub fn vault_file(&self) -> PathBuf {
         self.data_dir.join(VAULT_FILE)
+    }
+
+    /// The folder of the log files (`logs/` in the data folder: a place
+    /// every platform's data directory has, and the `--data-dir` of a test
+    /// or a portable set-up moves it along).
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join(LOG_DIR)
     }
 }
 
@@ -97,5 +106,6 @@ mod tests {
         let paths = Paths::resolve(Some("/a/c.toml".into()), Some("/b".into())).unwrap();
         assert_eq!(paths.config_file(), Path::new("/a/c.toml"));
         assert_eq!(paths.vault_file(), Path::new("/b/vault.age"));
+        assert_eq!(paths.log_dir(), Path::new("/b/logs"));
     }
 }

@@ -1,6 +1,7 @@
 //! A canary secret and real OAuth tokens must never show up in logs (at
-//! debug level, every crate), error messages, the server list as the front
-//! ends serialize it, or the config file.
+//! debug level, every crate), the log file a person can send, the
+//! diagnostics report, error messages, the server list as the front ends
+//! serialize it, or the config file.
 
 mod common;
 
@@ -15,6 +16,7 @@ use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixtur
 use secrecy::SecretString;
 
 const CANARY: &str = "canary-7f3a9c2e51d84b06";
+const GATEWAY_BEARER: &str = "gw-canary-0c1d2e3f4a5b6c7d";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -38,14 +40,30 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 #[tokio::test]
 async fn secrets_and_tokens_never_leak() {
-    let logs = Captured::default();
-    tracing_subscriber::fmt()
-        .with_env_filter(gatehouse_core::logging::capped("trace"))
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .init();
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
 
     let s = Setup::new();
+    let logs = Captured::default();
+    // The log file the app writes (and "Copy diagnostics" quotes), here at
+    // the loudest level a person could ask for.
+    let log_dir = s.engine.paths().log_dir();
+    let log_file = gatehouse_core::log_file::RotatingFile::open(&log_dir, "app").unwrap();
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_filter(gatehouse_core::logging::capped("trace")),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(log_file.clone())
+                .with_ansi(false)
+                .with_filter(gatehouse_core::logging::capped("trace")),
+        )
+        .init();
     let good = McpFixture::start(McpOptions {
         access: Access::Bearer(CANARY.into()),
         ..McpOptions::default()
@@ -135,8 +153,34 @@ async fn secrets_and_tokens_never_leak() {
     texts.push(format!("{:?}", s.engine.current_config()));
     texts.push(std::fs::read_to_string(s.dir.path().join("config.toml")).unwrap());
     texts.push(format!("{:?}", s.engine.vault()));
+    // A gateway-style bearer in a URL's query, as a log line might quote a
+    // request: the file has it as logged, the report must not.
+    tracing::info!(
+        url = %format!("http://127.0.0.1:1/gateway/good?access_token={GATEWAY_BEARER}"),
+        "a client connected"
+    );
+    let diagnostics = gatehouse_core::diagnostics::report(&s.engine, "app");
     s.engine.shutdown().await;
-    texts.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    let file = std::fs::read_to_string(log_file.path()).unwrap();
+    assert!(
+        file.len() > 10_000,
+        "the log file was written ({} bytes)",
+        file.len()
+    );
+    assert!(
+        diagnostics.contains("- good [http://127.0.0.1:")
+            && diagnostics.contains("- oauth [")
+            && diagnostics.contains("recent log lines (app.log):"),
+        "{diagnostics}"
+    );
+    assert!(file.contains(GATEWAY_BEARER));
+    assert!(
+        !diagnostics.contains(GATEWAY_BEARER) && diagnostics.contains("/gateway/good?…"),
+        "{diagnostics}"
+    );
+    texts.push(file.replace(GATEWAY_BEARER, ""));
+    texts.push(diagnostics);
+    texts.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).replace(GATEWAY_BEARER, ""));
 
     let mut secrets = vec![CANARY.to_owned()];
     secrets.extend(oauth.issued_tokens().into_iter().map(|t| t.token));

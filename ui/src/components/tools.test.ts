@@ -205,9 +205,27 @@ describe("settings", () => {
     expect(await screen.findByTestId("about-version")).toHaveTextContent("0.1.0");
     expect(screen.getByTestId("about-config-file")).toHaveTextContent(APP_INFO.configFile);
     expect(screen.getByTestId("about-data-dir")).toHaveTextContent(APP_INFO.dataDir);
+    expect(screen.getByTestId("about-log-dir")).toHaveTextContent(APP_INFO.logDir);
     await user.click(screen.getByTestId("open-folder-config"));
     await user.click(screen.getByTestId("open-folder-data"));
-    expect(backend.callsTo("open_folder").map((c) => c.args)).toEqual([{ folder: "config" }, { folder: "data" }]);
+    await user.click(screen.getByTestId("open-folder-logs"));
+    expect(backend.callsTo("open_folder").map((c) => c.args)).toEqual([
+      { folder: "config" },
+      { folder: "data" },
+      { folder: "logs" },
+    ]);
+  });
+
+  test("Copy diagnostics puts the core's report on the clipboard", async () => {
+    const report = "Gatehouse diagnostics\nversion: 0.1.0\n";
+    mockBackend({ get_diagnostics: () => report });
+    const user = userEvent.setup();
+    render(App);
+    await user.click(screen.getByTestId("nav-settings"));
+
+    await user.click(await screen.findByTestId("copy-diagnostics"));
+    expect(await screen.findByTestId("diagnostics-copied")).toHaveTextContent("no secrets");
+    expect(await navigator.clipboard.readText()).toBe(report);
   });
 
   test("a failed change is undone and explained", async () => {

@@ -98,6 +98,7 @@ export const startDemoServer = () => call<ServerView>("start_demo_server");
 export const getAppSettings = () => call<AppSettings>("get_app_settings");
 export const setStartAtLogin = (enabled: boolean) => call<void>("set_start_at_login", { enabled });
 export const openFolder = (folder: Folder) => call<void>("open_folder", { folder });
+export const getDiagnostics = () => call<string>("get_diagnostics");
 
 /**
  * Subscribes to backend events. Resolves to an unsubscribe function; outside the app it resolves

@@ -28,6 +28,7 @@ export const APP_INFO = {
   version: "0.1.0",
   configFile: "/home/ada/.config/gatehouse/config.toml",
   dataDir: "/home/ada/.local/share/gatehouse",
+  logDir: "/home/ada/.local/share/gatehouse/logs",
 };
 
 const defaults: Record<string, Handler> = {

@@ -15,4 +15,8 @@ configFile: string,
 /**
  * The folder of the vault and the app's other data.
  */
-dataDir: string, };
+dataDir: string, 
+/**
+ * The folder of the log files.
+ */
+logDir: string, };

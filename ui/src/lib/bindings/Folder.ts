@@ -3,4 +3,4 @@
 /**
  * A folder of Gatehouse's files that the person may open.
  */
-export type Folder = "config" | "data";
+export type Folder = "config" | "data" | "logs";
