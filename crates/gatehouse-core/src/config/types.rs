@@ -1,0 +1,202 @@
+//! What a configuration says: the servers, their addresses and how each
+//! one is authenticated. Plain data with the serde shape of the TOML file;
+//! checking it is `validate`'s job, reading and writing it `parse`'s and
+//! `file`'s.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use url::Url;
+
+/// Connect and request timeout when a server sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an authorization waits for the browser when a server sets none.
+pub const DEFAULT_AUTHORIZATION_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest server id accepted.
+pub const MAX_ID_LEN: usize = 64;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub servers: Vec<ServerConfig>,
+}
+
+/// One remote MCP server.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Stable identifier; also names the server's entries in the vault.
+    pub id: String,
+    /// The Streamable HTTP endpoint.
+    pub url: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Connect and request timeout in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// Static headers; values may reference vault secrets as `${NAME}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// OAuth settings of one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub token_storage: TokenStorage,
+    /// Loopback port of the redirect URI; 0 picks a free port each time.
+    #[serde(default)]
+    pub callback_port: u16,
+    /// Scopes to request; empty lets the server's challenge or metadata decide.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// A client registered with the authorization server ahead of time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The pre-registered client's secret, as a `${NAME}` vault reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Our Client ID Metadata Document URL, used when the server supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_url: Option<String>,
+    /// RFC 8707 `resource`; turn off for servers that reject it (Entra).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub send_resource_parameter: bool,
+    /// Seconds to wait for the browser to come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_timeout: Option<u64>,
+}
+
+/// Where a server's OAuth tokens live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStorage {
+    /// Encrypted in the vault, surviving restarts.
+    #[default]
+    Vault,
+    /// In memory only; a restart needs a new authorization.
+    Memory,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token_storage: TokenStorage::default(),
+            callback_port: 0,
+            scopes: Vec::new(),
+            client_id: None,
+            client_secret: None,
+            client_metadata_url: None,
+            send_resource_parameter: true,
+            authorization_timeout: None,
+        }
+    }
+}
+
+/// How a server is authenticated, derived from its config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    None,
+    Headers,
+    /// `snake_case` alone would spell it `o_auth`.
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::None => "none",
+            Self::Headers => "headers",
+            Self::OAuth => "oauth",
+        })
+    }
+}
+
+impl ServerConfig {
+    /// A new enabled server with no authentication.
+    pub fn new(id: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            url: url.into(),
+            enabled: true,
+            timeout: None,
+            headers: BTreeMap::new(),
+            oauth: None,
+        }
+    }
+
+    pub fn auth_mode(&self) -> AuthMode {
+        if self.oauth_settings().is_some() {
+            AuthMode::OAuth
+        } else if !self.headers.is_empty() {
+            AuthMode::Headers
+        } else {
+            AuthMode::None
+        }
+    }
+
+    /// The OAuth settings when OAuth is enabled.
+    pub fn oauth_settings(&self) -> Option<&OAuthConfig> {
+        self.oauth.as_ref().filter(|o| o.enabled)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The validated URL. Only call on a validated config.
+    pub fn parsed_url(&self) -> Result<Url, url::ParseError> {
+        Url::parse(&self.url)
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    /// Header values are left out: they may hold literal secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("enabled", &self.enabled)
+            .field("timeout", &self.timeout)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("oauth", &self.oauth)
+            .finish()
+    }
+}
+
+impl OAuthConfig {
+    pub fn authorization_timeout(&self) -> Duration {
+        self.authorization_timeout
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_AUTHORIZATION_TIMEOUT)
+    }
+}
+
+impl Config {
+    pub fn server(&self, id: &str) -> Option<&ServerConfig> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+}
