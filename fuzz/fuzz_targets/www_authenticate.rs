@@ -11,7 +11,9 @@
 
 use std::net::IpAddr;
 
-use gatehouse_core::fuzzing::{WWWAuthenticateParams, challenge_scope, is_insufficient_scope};
+use gatehouse_core::fuzzing::{
+    WWWAuthenticateParams, challenge_scope, is_insufficient_scope, is_invisible,
+};
 use libfuzzer_sys::fuzz_target;
 use url::{Host, Url};
 
@@ -35,11 +37,12 @@ fn check_any(challenge: &str) {
     let shown = challenge_scope(challenge);
     match (&params.scope, &shown) {
         (Some(scope), Some(shown)) => {
-            assert!(cleaned(scope, shown), "{scope:?} shown as {shown:?}");
-            assert!(!shown.is_empty() && shown.chars().count() <= 300);
-            assert!(!shown.chars().any(char::is_control));
+            assert_eq!(&shown_as(scope), shown, "{scope:?}");
+            // 300 characters, and the `…` of a cut.
+            assert!(!shown.is_empty() && shown.chars().count() <= 301);
+            assert!(!shown.chars().any(|c| c.is_control() || is_invisible(c)));
         }
-        (Some(scope), None) => assert!(scope.is_empty(), "{scope:?} not shown"),
+        (Some(scope), None) => assert!(shown_as(scope).is_empty(), "{scope:?} not shown"),
         (None, shown) => assert_eq!(shown, &None),
     }
     assert_eq!(
@@ -51,14 +54,20 @@ fn check_any(challenge: &str) {
     }
 }
 
-/// `shown` is `scope` with control characters as spaces, cut at 300.
-fn cleaned(scope: &str, shown: &str) -> bool {
-    let expected: String = scope
+/// `scope` as a person is shown it (the core's one-line rule, restated):
+/// line breaks and tabs as spaces, other control characters and invisible
+/// ones dropped, cut at 300 characters with `…` after the cut.
+fn shown_as(scope: &str) -> String {
+    let kept: Vec<char> = scope
         .chars()
+        .filter(|&c| !is_invisible(c) && !(c.is_control() && !c.is_whitespace()))
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
         .collect();
-    expected == shown
+    let mut shown: String = kept.iter().take(300).collect();
+    if kept.len() > 300 {
+        shown.push('…');
+    }
+    shown
 }
 
 /// A metadata URL learned from an https server's challenge stays on https
@@ -149,9 +158,11 @@ fn check_built(order: u8, rest: &str) {
         "{challenge}"
     );
     let shown = challenge_scope(&challenge);
-    assert_eq!(shown.is_some(), !scope.is_empty(), "{challenge}");
+    // A scope of nothing a person can see is not shown at all.
+    let expected = shown_as(&cased(scope));
+    assert_eq!(shown.is_some(), !expected.is_empty(), "{challenge}");
     if let Some(shown) = shown {
-        assert!(cleaned(&cased(scope), &shown), "{challenge}");
+        assert_eq!(shown, expected, "{challenge}");
     }
     assert_eq!(
         is_insufficient_scope(&challenge),

@@ -526,13 +526,14 @@ pub(crate) fn parse_target(url: &str, expected_state: &str) -> Result<Callback, 
     }
     if let Some(error) = error {
         // Judged once cleaned: an error of control characters only says nothing.
-        let error = crate::text::one_line(&error, 64);
+        // At most 64 and 300 characters shown, the `…` of a cut included.
+        let error = crate::text::one_line(&error, 63);
         if error.trim().is_empty() {
             return Err(Rejection::Malformed);
         }
         return Ok(Callback::Denied {
             error,
-            description: description.map(|d| crate::text::one_line(&d, 300)),
+            description: description.map(|d| crate::text::one_line(&d, 299)),
             issuer,
         });
     }
