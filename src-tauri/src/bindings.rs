@@ -142,7 +142,9 @@ mod tests {
                 "tokenStorage": "vault",
                 "sendResourceParameter": true,
                 "authorizationTimeout": 120
-            }
+            },
+            "allowTools": ["read_*"],
+            "denyTools": []
         }))
         .unwrap();
         assert_eq!(settings.auth_mode, AuthMode::OAuth);

@@ -122,6 +122,14 @@ pub struct AddArgs {
     /// Add the server switched off.
     #[arg(long)]
     pub disabled: bool,
+    /// Offer clients only the tools matching this glob (repeatable; `*`,
+    /// `?`, `[abc]`). Applies to `gatehouse proxy` and the gateway.
+    #[arg(long = "allow-tool", value_name = "PATTERN")]
+    pub allow_tools: Vec<String>,
+    /// Never offer clients the tools matching this glob (repeatable; wins
+    /// over --allow-tool), like mcp-remote's --ignore-tool.
+    #[arg(long = "deny-tool", value_name = "PATTERN")]
+    pub deny_tools: Vec<String>,
 }
 
 #[derive(Subcommand)]

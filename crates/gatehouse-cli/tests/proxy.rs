@@ -374,6 +374,54 @@ async fn recovers_a_dropped_session(peer: Peer) {
     assert!(status.success());
 }
 
+/// The server's tool filter, set with `servers add --allow-tool/--deny-tool`:
+/// the client lists only what it lets through, and a call of a tool it
+/// leaves out is refused by Gatehouse without reaching the server.
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
+async fn typescript_client_sees_only_the_tools_the_filter_offers() {
+    let fixture = header_server().await;
+    let home = Home::new();
+    home.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
+        .await;
+    home.ok(&[
+        "servers",
+        "add",
+        "filtered",
+        &fixture.url(),
+        "--header",
+        "Authorization: Bearer ${TOKEN}",
+        "--allow-tool",
+        "e*",
+        "--allow-tool",
+        "who?mi",
+        "--deny-tool",
+        "whoami",
+    ])
+    .await;
+    let out = run_peer(Peer::TypeScript, "filtered", &home, "filtered")
+        .await
+        .remove(0);
+    assert_eq!(out["tools"], serde_json::json!(["echo"]), "{out}");
+    assert_eq!(out["echo"], "allowed", "{out}");
+    let refused = out["whoami"]["error"].as_str().unwrap_or_default();
+    assert!(
+        refused.contains("not offered") && refused.contains("whoami"),
+        "{out}"
+    );
+    assert_eq!(out["whoami"]["code"], -32602, "{out}");
+    let called: Vec<String> = fixture
+        .requests()
+        .iter()
+        .flat_map(|r| {
+            r.calls
+                .iter()
+                .filter_map(|c| c.called_tool().map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(called, ["echo"], "the server saw only the allowed call");
+}
+
 #[tokio::test]
 #[ignore = "needs the TypeScript SDK; run by scripts/test.sh"]
 async fn typescript_client_through_a_header_server() {

@@ -138,6 +138,11 @@ pub struct ServerSettings {
     pub headers: Vec<HeaderRow>,
     /// Used when `auth_mode` is `oauth`.
     pub oauth: OAuthSettings,
+    /// Glob patterns of the tools clients see through the proxy and the
+    /// gateway; empty offers every tool.
+    pub allow_tools: Vec<String>,
+    /// Glob patterns of tools never offered (wins over `allow_tools`).
+    pub deny_tools: Vec<String>,
 }
 
 /// One header of the editor; `value` may use `${NAME}` references.
@@ -350,6 +355,8 @@ impl From<&ServerConfig> for ServerSettings {
                 .as_ref()
                 .map(OAuthSettings::from)
                 .unwrap_or_else(|| OAuthSettings::from(&OAuthConfig::default())),
+            allow_tools: server.tools.allow.clone(),
+            deny_tools: server.tools.deny.clone(),
         }
     }
 }
@@ -362,6 +369,8 @@ impl ServerSettings {
         let mut server = ServerConfig::new(self.id.trim(), self.url.trim());
         server.enabled = self.enabled;
         server.timeout = self.timeout;
+        server.tools.allow = self.allow_tools.clone();
+        server.tools.deny = self.deny_tools.clone();
         match self.auth_mode {
             AuthMode::None => {}
             AuthMode::Headers => {

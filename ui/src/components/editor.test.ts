@@ -27,6 +27,8 @@ const headerServer: ServerSettings = {
     sendResourceParameter: true,
     authorizationTimeout: null,
   },
+  allowTools: [],
+  denyTools: ["delete_*"],
 };
 
 async function openNewEditor() {
@@ -99,6 +101,41 @@ describe("server editor", () => {
     expect(saved.oauth.callbackPort).toBe(80);
   });
 
+  test("the tool filter is edited as patterns, saved as lists, and its errors shown beside it", async () => {
+    const backend = mockBackend({
+      get_server: () => headerServer,
+      list_servers: () => [server("internal", { state: "connecting" }, { authMode: "headers", headerNames: ["Authorization"] })],
+      validate_server: (args): Validation => {
+        const s = settingsOf(args);
+        const errors = s.allowTools.includes("[oops")
+          ? [{ field: "tools.allow", message: 'the tool pattern "[oops" is not a valid glob' }]
+          : [];
+        return { errors, warnings: [] };
+      },
+      save_server: () => undefined,
+    });
+    const user = userEvent.setup();
+    render(App);
+    await user.click(await screen.findByTestId("server-edit-internal"));
+    const deny = await screen.findByTestId("tools-deny");
+    await waitFor(() => expect(deny).toHaveValue("delete_*"));
+
+    const allow = screen.getByTestId("tools-allow");
+    await user.type(allow, "read_*, [[oops");
+    expect(await screen.findByTestId("field-error-tools.allow")).toHaveTextContent("not a valid glob");
+    expect(allow).toHaveAttribute("aria-invalid", "true");
+
+    await user.clear(allow);
+    await user.type(allow, "read_*, search");
+    await user.type(deny, " drop_?");
+    await waitFor(() => expect(screen.queryByTestId("field-error-tools.allow")).toBeNull());
+    await user.click(screen.getByTestId("editor-save"));
+    await waitFor(() => expect(backend.callsTo("save_server")).toHaveLength(1));
+    const saved = settingsOf(backend.callsTo("save_server")[0]!.args);
+    expect(saved.allowTools).toEqual(["read_*", "search"]);
+    expect(saved.denyTools).toEqual(["delete_*", "drop_?"]);
+  });
+
   test("saving a valid server calls save_server and closes the editor; Enter submits", async () => {
     const backend = mockBackend({ save_server: () => undefined });
     const { user } = await openNewEditor();
@@ -126,6 +163,8 @@ describe("server editor", () => {
           sendResourceParameter: true,
           authorizationTimeout: null,
         },
+        allowTools: [],
+        denyTools: [],
       },
       replacing: null,
     });

@@ -5,8 +5,9 @@
 //
 // SDK_DIR is the SDK package's folder. MODE is `full` (initialize,
 // tools/list, tools/call, progress, cancellation, elicitation), `refused`
-// (connecting should fail: report how) or `reconnect` (a call, then another
-// after a line arrives on stdin). Results are JSON, one object per line.
+// (connecting should fail: report how), `reconnect` (a call, then another
+// after a line arrives on stdin) or `filtered` (the tools listed, a call of
+// `whoami` and one of `echo`). Results are JSON, one object per line.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -43,6 +44,19 @@ if (mode === "refused") {
   say({ connected: true });
   await client.close();
   process.exit(1);
+}
+
+if (mode === "filtered") {
+  const out = { tools: (await client.listTools()).tools.map((t) => t.name).sort() };
+  try {
+    out.whoami = { result: text(await client.callTool({ name: "whoami", arguments: {} })) };
+  } catch (error) {
+    out.whoami = { error: String(error?.message ?? error), code: error?.code };
+  }
+  out.echo = text(await client.callTool({ name: "echo", arguments: { text: "allowed" } }));
+  say(out);
+  await client.close();
+  process.exit(0);
 }
 
 if (mode === "reconnect") {

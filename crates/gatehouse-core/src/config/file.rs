@@ -237,6 +237,8 @@ mod tests {
         let mut two = ServerConfig::new("two", "http://127.0.0.1:9/mcp");
         two.headers
             .insert("Authorization".into(), "Bearer ${TOKEN}".into());
+        two.tools.allow = vec!["read_*".into(), "search".into()];
+        two.tools.deny = vec!["read_secret*".into()];
         file.add_server(two.clone()).unwrap();
         let mut three = ServerConfig::new("three", "https://three.example/mcp");
         three.oauth = Some(OAuthConfig {

@@ -11,19 +11,21 @@
 //! replaces the file atomically under a lock shared with other Gatehouse
 //! processes.
 //!
-//! One concern per file: `types` (what a config says), `validate` (the
-//! rules), `parse` (text to a located, validated config), `redact` (serde
+//! One concern per file: `types` (what a config says), `tools` (the
+//! allow/deny lists of a server's tools), `validate` (the rules), `parse` (text to a located, validated config), `redact` (serde
 //! messages without values), `error` and `file` (the on-disk editor).
 
 mod error;
 mod file;
 mod parse;
 mod redact;
+mod tools;
 mod types;
 mod validate;
 
 pub use error::ConfigError;
 pub use file::ConfigFile;
+pub use tools::{MAX_TOOL_PATTERN_LEN, MAX_TOOL_PATTERNS, ToolFilter};
 pub use types::{
     AuthMode, Config, DEFAULT_AUTHORIZATION_TIMEOUT, DEFAULT_TIMEOUT, MAX_ID_LEN, OAuthConfig,
     ServerConfig, TokenStorage,

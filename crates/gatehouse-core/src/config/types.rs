@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use url::Url;
 
+use super::tools::ToolFilter;
+
 /// Connect and request timeout when a server sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an authorization waits for the browser when a server sets none.
@@ -44,6 +46,9 @@ pub struct ServerConfig {
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<OAuthConfig>,
+    /// Which tools clients see through the proxy and the gateway.
+    #[serde(default, skip_serializing_if = "ToolFilter::is_empty")]
+    pub tools: ToolFilter,
 }
 
 /// OAuth settings of one server.
@@ -143,6 +148,7 @@ impl ServerConfig {
             timeout: None,
             headers: BTreeMap::new(),
             oauth: None,
+            tools: ToolFilter::default(),
         }
     }
 
@@ -183,6 +189,7 @@ impl fmt::Debug for ServerConfig {
             .field("timeout", &self.timeout)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("oauth", &self.oauth)
+            .field("tools", &self.tools)
             .finish()
     }
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use url::Url;
 
-use super::{Config, MAX_ID_LEN, OAuthConfig, ServerConfig};
+use super::{Config, MAX_ID_LEN, MAX_TOOL_PATTERNS, OAuthConfig, ServerConfig, ToolFilter};
 use crate::template::Template;
 
 const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
@@ -83,6 +83,18 @@ impl ServerConfig {
             }
             for (field, message) in oauth.validate() {
                 issue(&format!("oauth.{field}"), message);
+            }
+        }
+        for (list, patterns) in [("allow", &self.tools.allow), ("deny", &self.tools.deny)] {
+            let field = format!("tools.{list}");
+            if patterns.len() > MAX_TOOL_PATTERNS {
+                issue(
+                    &field,
+                    format!("has more than {MAX_TOOL_PATTERNS} patterns"),
+                );
+            }
+            if let Some(message) = patterns.iter().find_map(|p| ToolFilter::pattern_problem(p)) {
+                issue(&field, message);
             }
         }
         issues
@@ -543,6 +555,31 @@ mod tests {
             "a literal secret is never echoed: {text}"
         );
         assert!(text.contains("config.toml:5:1: "), "{text}");
+    }
+
+    #[test]
+    fn tool_patterns_are_checked() {
+        let issues = issues(
+            "[[servers]]\nid = \"a\"\nurl = \"https://a.example/mcp\"\n[servers.tools]\nallow = [\"read_*\", \"[oops\"]\ndeny = [\"\"]\n",
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.contains("tools.allow") && i.contains("not a valid glob")),
+            "{issues:?}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.contains("tools.deny") && i.contains("empty")),
+            "{issues:?}"
+        );
+        let config = parse(
+            "[[servers]]\nid = \"a\"\nurl = \"https://a.example/mcp\"\n[servers.tools]\ndeny = [\"delete_*\"]\n",
+        )
+        .unwrap();
+        assert!(!config.servers[0].tools.offers("delete_all"));
+        assert!(config.servers[0].tools.offers("read"));
     }
 
     #[test]

@@ -16,6 +16,9 @@
 //! advertises what the client supports. A server that cannot be reached, or
 //! needs authorization, gets the client a JSON-RPC error that says so and
 //! names the fix, within the server's connect timeout.
+//!
+//! The server's tool filter (`[servers.tools]`) is applied here: a tool it
+//! leaves out is missing from `tools/list` and refused at `tools/call`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -292,6 +295,19 @@ impl Proxy {
         }
     }
 
+    /// The client asked for a tool the server's tool filter leaves out: as
+    /// for a tool the server does not have (invalid params), in words.
+    fn filtered_out(&self, tool: &str) -> ErrorData {
+        ErrorData::invalid_params(
+            format!(
+                "Gatehouse: tool \"{}\" of server \"{}\" is not offered to clients (the server's tool filter in Gatehouse leaves it out).",
+                crate::text::one_line(tool, 80),
+                self.id
+            ),
+            None,
+        )
+    }
+
     /// A failed upstream request as the client's error: the server's own
     /// errors as they were (secrets cut out), transport failures in words.
     fn failed(&self, error: &ServiceError) -> ErrorData {
@@ -340,7 +356,23 @@ impl Service<RoleServer> for Proxy {
                 // capabilities on each request.
                 let capabilities = context.client_capabilities().unwrap_or_default();
                 self.start(capabilities, context.peer.clone()).await?;
-                self.forward(request, context).await
+                // The server's tool filter as it is now: an edit applies to
+                // the next request.
+                let tools = self
+                    .engine
+                    .server_config(&self.id)
+                    .map(|server| server.tools)
+                    .unwrap_or_default();
+                if let ClientRequest::CallToolRequest(call) = &request
+                    && !tools.offers(&call.params.name)
+                {
+                    return Err(self.filtered_out(&call.params.name));
+                }
+                let mut result = self.forward(request, context).await?;
+                if let ServerResult::ListToolsResult(list) = &mut result {
+                    list.tools.retain(|tool| tools.offers(&tool.name));
+                }
+                Ok(result)
             }
         }
     }

@@ -42,7 +42,7 @@ const OAUTH_FIELDS = [
 ];
 
 /** Fields the form always shows its issues beside. */
-const ALWAYS_PLACED = ["id", "url", "timeout", "enabled", "oauth.enabled", "headers"];
+const ALWAYS_PLACED = ["id", "url", "timeout", "enabled", "oauth.enabled", "headers", "tools.allow", "tools.deny"];
 
 /** Whole numbers only; "" means "use the default". */
 export function parseWhole(text: string): { value: number | null; ok: boolean } {
@@ -52,7 +52,7 @@ export function parseWhole(text: string): { value: number | null; ok: boolean } 
   return { value: Number(trimmed), ok: true };
 }
 
-/** Scopes as typed: separated by spaces or commas. */
+/** Scopes (or tool patterns) as typed: separated by spaces or commas. */
 export function splitScopes(text: string): string[] {
   return text.split(/[\s,]+/).filter((s) => s !== "");
 }
@@ -100,6 +100,8 @@ export class ServerForm {
   tokenStorage = $state<OAuthSettings["tokenStorage"]>("vault");
   sendResource = $state(true);
   authTimeout = $state("");
+  allowTools = $state("");
+  denyTools = $state("");
 
   validation = $state<Validation | null>(null);
   saveIssues = $state<FieldIssue[]>([]);
@@ -142,6 +144,8 @@ export class ServerForm {
     this.tokenStorage = oauth.tokenStorage;
     this.sendResource = oauth.sendResourceParameter;
     this.authTimeout = oauth.authorizationTimeout === null ? "" : String(oauth.authorizationTimeout);
+    this.allowTools = settings.allowTools.join(" ");
+    this.denyTools = settings.denyTools.join(" ");
   }
 
   /** Loads the server being edited (`get_server`); true when there was one and it loaded. */
@@ -184,6 +188,8 @@ export class ServerForm {
         sendResourceParameter: this.sendResource,
         authorizationTimeout: parseWhole(this.authTimeout).value,
       },
+      allowTools: splitScopes(this.allowTools),
+      denyTools: splitScopes(this.denyTools),
     };
   }
 

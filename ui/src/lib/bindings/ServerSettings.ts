@@ -18,4 +18,13 @@ headers: Array<HeaderRow>,
 /**
  * Used when `auth_mode` is `oauth`.
  */
-oauth: OAuthSettings, };
+oauth: OAuthSettings, 
+/**
+ * Glob patterns of the tools clients see through the proxy and the
+ * gateway; empty offers every tool.
+ */
+allowTools: Array<string>, 
+/**
+ * Glob patterns of tools never offered (wins over `allow_tools`).
+ */
+denyTools: Array<string>, };
