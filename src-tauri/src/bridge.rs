@@ -15,11 +15,11 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, engine: Engine) {
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) => forward(&app, &engine, &event),
+                Ok(event) => forward(&app, &engine, &event).await,
                 Err(RecvError::Lagged(missed)) => {
                     // The window re-reads the whole list on this event.
                     tracing::warn!(missed, "event bridge lagged; asking the window to refresh");
-                    forward(&app, &engine, &Event::ServersChanged);
+                    forward(&app, &engine, &Event::ServersChanged).await;
                 }
                 Err(RecvError::Closed) => break,
             }
@@ -27,12 +27,12 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, engine: Engine) {
     });
 }
 
-fn forward<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &Event) {
+async fn forward<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &Event) {
     if let Err(error) = app.emit(EVENT_NAME, event) {
         tracing::warn!(%error, "could not send an event to the window");
     }
     match event {
-        Event::Status { .. } | Event::ServersChanged => tray::refresh(app, &engine.servers()),
+        Event::Status { .. } | Event::ServersChanged => tray::refresh(app, &engine.servers().await),
         Event::ReauthorizationNeeded { server } => notify_reauthorization(app, server),
         _ => {}
     }

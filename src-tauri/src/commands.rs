@@ -1,6 +1,8 @@
-//! The window's commands: each a thin call into the core engine. Work that
-//! may block (the vault's keyring and scrypt, file locks) runs on the
-//! blocking pool so the UI thread and the async runtime stay responsive.
+//! The window's commands: each a thin call into the core engine. Every
+//! command that reaches the vault or the config file is `async` (the
+//! engine's methods for those run their blocking work on Tokio's blocking
+//! pool), so none of them holds the UI thread; the synchronous ones only
+//! read what the engine holds in memory.
 
 use std::sync::Arc;
 
@@ -19,18 +21,6 @@ use ts_rs::TS;
 
 use crate::error::{IpcError, Result};
 
-/// Runs a blocking engine call off the async runtime.
-async fn blocking<T: Send + 'static>(
-    engine: &Engine,
-    f: impl FnOnce(Engine) -> std::result::Result<T, gatehouse_core::Error> + Send + 'static,
-) -> Result<T> {
-    let engine = engine.clone();
-    tauri::async_runtime::spawn_blocking(move || f(engine))
-        .await
-        .map_err(|e| IpcError::new("internal", e.to_string()))?
-        .map_err(IpcError::from)
-}
-
 /// What the window's header shows: the tray summary and any problem with
 /// the config file.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -42,17 +32,17 @@ pub struct AppState {
 
 /// The overall state: the same summary the tray icon shows.
 #[tauri::command]
-pub fn app_state(engine: State<'_, Engine>) -> AppState {
-    AppState {
-        summary: TraySummary::of(&engine.servers()),
+pub async fn app_state(engine: State<'_, Engine>) -> Result<AppState> {
+    Ok(AppState {
+        summary: TraySummary::of(&engine.servers().await),
         config_problem: engine.config_problem(),
-    }
+    })
 }
 
 /// Every configured server with its live status.
 #[tauri::command]
-pub fn list_servers(engine: State<'_, Engine>) -> Vec<ServerView> {
-    engine.servers()
+pub async fn list_servers(engine: State<'_, Engine>) -> Result<Vec<ServerView>> {
+    Ok(engine.servers().await)
 }
 
 /// One server's settings, for the editor.
@@ -78,7 +68,9 @@ pub async fn save_server(
     settings: ServerSettings,
     replacing: Option<String>,
 ) -> Result<()> {
-    Ok(engine.save_settings(&settings, replacing.as_deref())?)
+    Ok(engine
+        .save_settings(&settings, replacing.as_deref())
+        .await?)
 }
 
 /// Removes a server and forgets its credentials.
@@ -94,46 +86,45 @@ pub async fn set_server_enabled(
     id: String,
     enabled: bool,
 ) -> Result<()> {
-    Ok(engine.set_enabled(&id, enabled)?)
+    Ok(engine.set_enabled(&id, enabled).await?)
 }
 
 /// The vault's secret names (never values).
 #[tauri::command]
 pub async fn list_secrets(engine: State<'_, Engine>) -> Result<Vec<String>> {
-    blocking(&engine, |engine| engine.secret_names()).await
+    Ok(engine.secret_names().await?)
 }
 
 /// Stores or replaces a secret.
 #[tauri::command]
 pub async fn set_secret(engine: State<'_, Engine>, name: String, value: String) -> Result<()> {
     let value = SecretString::from(value);
-    blocking(&engine, move |engine| engine.set_secret(&name, &value)).await
+    Ok(engine.set_secret(&name, &value).await?)
 }
 
 /// Deletes a secret.
 #[tauri::command]
 pub async fn delete_secret(engine: State<'_, Engine>, name: String) -> Result<()> {
-    blocking(&engine, move |engine| engine.delete_secret(&name)).await
+    Ok(engine.delete_secret(&name).await?)
 }
 
 /// Whether the vault is usable, and if not, why.
 #[tauri::command]
 pub async fn vault_status(engine: State<'_, Engine>) -> Result<VaultStatus> {
-    blocking(&engine, |engine| Ok(engine.vault_status())).await
+    Ok(engine.vault_status().await)
 }
 
 /// Unlocks a passphrase vault, or chooses a passphrase for a new one.
 #[tauri::command]
 pub async fn unlock_vault(engine: State<'_, Engine>, passphrase: String) -> Result<()> {
     let passphrase = SecretString::from(passphrase);
-    blocking(&engine, move |engine| engine.use_passphrase(passphrase)).await
+    Ok(engine.use_passphrase(passphrase).await?)
 }
 
 /// A connected server's tools.
 #[tauri::command]
 pub async fn list_tools(engine: State<'_, Engine>, id: String) -> Result<Vec<ToolInfo>> {
     let tools = engine
-        .connections()
         .list_tools(&id)
         .await
         .map_err(gatehouse_core::Error::from)?;
@@ -149,7 +140,6 @@ pub async fn call_tool(
     arguments: JsonObject,
 ) -> Result<ToolCallResult> {
     let result = engine
-        .connections()
         .call_tool(&id, &tool, Some(arguments))
         .await
         .map_err(gatehouse_core::Error::from)?;
@@ -325,10 +315,7 @@ pub fn open_folder<R: Runtime>(
 /// lines; never a secret), for the person to copy into a bug report.
 #[tauri::command]
 pub async fn get_diagnostics(engine: State<'_, Engine>) -> Result<String> {
-    blocking(&engine, |engine| {
-        Ok(gatehouse_core::diagnostics::report(&engine, "app"))
-    })
-    .await
+    Ok(gatehouse_core::diagnostics::report(&engine, "app").await)
 }
 
 /// Turns starting Gatehouse at login on or off.

@@ -32,11 +32,12 @@ impl DemoServer {
         let existing = engine.server_config(DEMO_ID).ok();
         match existing {
             Some(existing) if existing.url == server.url => {}
-            Some(_) => engine.update_server(DEMO_ID, server)?,
-            None => engine.add_server(server)?,
+            Some(_) => engine.update_server(DEMO_ID, server).await?,
+            None => engine.add_server(server).await?,
         }
         engine
             .servers()
+            .await
             .into_iter()
             .find(|s| s.id == DEMO_ID)
             .ok_or_else(|| IpcError::new("internal", "the demo server was not added"))

@@ -72,7 +72,7 @@ impl ConsentSink for Approve {
 
 async fn wait_connected(engine: &Engine, id: &str) {
     loop {
-        if let Some(ServerStatus::Connected { .. }) = engine.connections().status(id) {
+        if let Some(ServerStatus::Connected { .. }) = engine.status(id) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -145,12 +145,14 @@ async fn main() -> Result<(), Error> {
         })
         .await
         .unwrap();
-        engine.set_secret(&format!("T{i}"), &SecretString::from(format!("t{i}")))?;
+        engine
+            .set_secret(&format!("T{i}"), &SecretString::from(format!("t{i}")))
+            .await?;
         let mut server = ServerConfig::new(format!("s{i}"), fixture.url());
         server
             .headers
             .insert("Authorization".into(), format!("Bearer ${{T{i}}}"));
-        engine.add_server(server)?;
+        engine.add_server(server).await?;
         fixtures.push(fixture);
     }
     engine.shutdown().await;
@@ -185,9 +187,9 @@ async fn main() -> Result<(), Error> {
         let engine = engine_at(dir.path(), &keys);
         let mut server = ServerConfig::new("demo", fixture.url());
         server.oauth = Some(OAuthConfig::default());
-        engine.add_server(server)?;
+        engine.add_server(server).await?;
         while !matches!(
-            engine.connections().status("demo"),
+            engine.status("demo"),
             Some(ServerStatus::NeedsAuthorization { .. })
         ) {
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -20,8 +20,23 @@ use crate::vault::VaultStatus;
 /// How many recent lines of each log file the report carries.
 pub const RECENT_LOG_LINES: usize = 200;
 
-/// The report, for the front end named `front_end` (`app`, `cli`).
-pub fn report(engine: &Engine, front_end: &str) -> String {
+/// The report, for the front end named `front_end` (`app`, `cli`). The
+/// log files are read on Tokio's blocking pool.
+pub async fn report(engine: &Engine, front_end: &str) -> String {
+    let vault = engine.vault_status().await;
+    let servers = engine.servers().await;
+    let (engine, front_end) = (engine.clone(), front_end.to_owned());
+    tokio::task::spawn_blocking(move || compose(&engine, &front_end, &vault, &servers))
+        .await
+        .unwrap_or_else(|error| format!("Gatehouse diagnostics could not be gathered: {error}"))
+}
+
+fn compose(
+    engine: &Engine,
+    front_end: &str,
+    vault: &VaultStatus,
+    servers: &[crate::api::ServerView],
+) -> String {
     let mut out = String::new();
     let paths = engine.paths();
     let _ = writeln!(out, "Gatehouse diagnostics");
@@ -38,14 +53,13 @@ pub fn report(engine: &Engine, front_end: &str) -> String {
     let _ = writeln!(out, "config file: {}", paths.config_file().display());
     let _ = writeln!(out, "data folder: {}", paths.data_dir().display());
     let _ = writeln!(out, "log folder: {}", paths.log_dir().display());
-    let _ = writeln!(out, "vault: {}", vault_line(&engine.vault_status()));
+    let _ = writeln!(out, "vault: {}", vault_line(vault));
     if let Some(problem) = engine.config_problem() {
         let _ = writeln!(out, "config problem: {problem}");
     }
 
-    let servers = engine.servers();
     let _ = writeln!(out, "\nservers ({}):", servers.len());
-    for server in &servers {
+    for server in servers {
         let _ = writeln!(
             out,
             "- {} [{}, auth {:?}{}]: {}",

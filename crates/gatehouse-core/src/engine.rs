@@ -2,6 +2,16 @@
 //! connections, kept consistent with each other. A change made here (a
 //! server edited, a secret stored) is written to disk and then applied to
 //! exactly the connections it affects.
+//!
+//! The blocking boundary is here. Every public method that may touch the
+//! disk or the OS keyring (the config file written under its lock with an
+//! fsync, the vault read or written under its cross-process lock, age's
+//! scrypt, a keyring call over D-Bus) is `async` and does that work on
+//! Tokio's blocking pool, so a front end can call any of them from the
+//! async runtime or a UI event handler without stalling it. The synchronous
+//! methods only read what the engine holds in memory. Front ends go through
+//! these methods only; the vault and the connection manager stay inside
+//! the core.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,6 +73,17 @@ impl Error {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    /// The files and the vault's state; never a secret (the vault's own
+    /// `Debug` shows no key and no value).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config_file", &self.inner.paths.config_file())
+            .field("vault", &self.inner.vault)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Inner {
@@ -200,12 +221,25 @@ impl Engine {
         &self.inner.paths
     }
 
-    pub fn vault(&self) -> &Vault {
-        &self.inner.vault
+    pub(crate) fn connections(&self) -> &ConnectionManager {
+        &self.inner.connections
     }
 
-    pub fn connections(&self) -> &ConnectionManager {
-        &self.inner.connections
+    /// Runs `work` on Tokio's blocking pool (see the module's note on the
+    /// blocking boundary). The pool's threads are inside the runtime, so
+    /// `work` may start connections. A panic in `work` is resumed here.
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> T {
+        let engine = self.clone();
+        match tokio::task::spawn_blocking(move || work(&engine)).await {
+            Ok(value) => value,
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("the runtime shut down under blocking work: {error}"),
+            },
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -264,8 +298,13 @@ impl Engine {
         futures::future::join_all(waits).await;
     }
 
-    /// Every configured server with its status.
-    pub fn servers(&self) -> Vec<ServerView> {
+    /// Every configured server with its status. (The vault is read for
+    /// the grants of OAuth servers that are not running here.)
+    pub async fn servers(&self) -> Vec<ServerView> {
+        self.off_runtime(|engine| engine.servers_now()).await
+    }
+
+    fn servers_now(&self) -> Vec<ServerView> {
         let config = self.config().clone();
         config
             .servers
@@ -325,7 +364,17 @@ impl Engine {
 
     /// Saves editor input: adds a server (`replacing` is `None`) or replaces
     /// the server `replacing`, which may be renamed.
-    pub fn save_settings(
+    pub async fn save_settings(
+        &self,
+        settings: &ServerSettings,
+        replacing: Option<&str>,
+    ) -> Result<(), Error> {
+        let (settings, replacing) = (settings.clone(), replacing.map(str::to_owned));
+        self.off_runtime(move |engine| engine.save_settings_now(&settings, replacing.as_deref()))
+            .await
+    }
+
+    fn save_settings_now(
         &self,
         settings: &ServerSettings,
         replacing: Option<&str>,
@@ -348,20 +397,29 @@ impl Engine {
             .into());
         }
         match replacing {
-            None => self.add_server(server),
-            Some(id) => self.update_server(id, server),
+            None => self.add_server_now(server),
+            Some(id) => self.update_server_now(id, server),
         }
     }
 
     /// Switches a server on or off.
-    pub fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), Error> {
-        let mut server = self.server_config(id)?;
-        server.enabled = enabled;
-        self.update_server(id, server)
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), Error> {
+        let id = id.to_owned();
+        self.off_runtime(move |engine| {
+            let mut server = engine.server_config(&id)?;
+            server.enabled = enabled;
+            engine.update_server_now(&id, server)
+        })
+        .await
     }
 
     /// Adds a server to the config file and connects it.
-    pub fn add_server(&self, server: ServerConfig) -> Result<(), Error> {
+    pub async fn add_server(&self, server: ServerConfig) -> Result<(), Error> {
+        self.off_runtime(move |engine| engine.add_server_now(server))
+            .await
+    }
+
+    fn add_server_now(&self, server: ServerConfig) -> Result<(), Error> {
         let config = self.inner.config_file.add_server(server)?;
         self.config_changed(config);
         Ok(())
@@ -371,7 +429,13 @@ impl Engine {
     /// renamed OAuth server keeps its tokens; a server whose address changed,
     /// or whose OAuth was switched off, loses them (they were issued for the
     /// old address and are never sent to another).
-    pub fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
+    pub async fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
+        let id = id.to_owned();
+        self.off_runtime(move |engine| engine.update_server_now(&id, server))
+            .await
+    }
+
+    fn update_server_now(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
         let before = self.server_config(id)?;
         let (old_key, new_key) = (
             crate::config::normalize_id(id),
@@ -401,19 +465,22 @@ impl Engine {
         {
             tracing::warn!(server = id, %error, "sign-out before removal failed");
         }
-        let config = self.inner.config_file.remove_server(id)?;
-        // Whatever sign-out managed (or if OAuth was off by now), nothing of
-        // this server's grants outlives it: a new server under the same id
-        // must not inherit them.
-        // (A vault that cannot be read now keeps them, unused: they are
-        // bound to the old address.)
-        if let Err(error) =
-            crate::oauth::store::forget_server(&self.inner.vault, &crate::config::normalize_id(id))
-        {
-            tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
-        }
-        self.config_changed(config);
-        Ok(())
+        let id = id.to_owned();
+        self.off_runtime(move |engine| {
+            let config = engine.inner.config_file.remove_server(&id)?;
+            // Whatever sign-out managed (or if OAuth was off by now), nothing
+            // of this server's grants outlives it: a new server under the
+            // same id must not inherit them.
+            // (A vault that cannot be read now keeps them, unused: they are
+            // bound to the old address.)
+            let key = crate::config::normalize_id(&id);
+            if let Err(error) = crate::oauth::store::forget_server(&engine.inner.vault, &key) {
+                tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
+            }
+            engine.config_changed(config);
+            Ok(())
+        })
+        .await
     }
 
     /// Where authorizations the engine starts by itself (step-up) go.
@@ -538,34 +605,63 @@ impl Engine {
     }
 
     /// Stores or replaces a secret, then retries the servers that use it.
-    pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
-        self.inner.vault.set_secret(name, value)?;
-        self.secrets_changed(name);
-        Ok(())
+    pub async fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
+        let (name, value) = (name.to_owned(), value.clone());
+        self.off_runtime(move |engine| {
+            engine.inner.vault.set_secret(&name, &value)?;
+            engine.secrets_changed(&name);
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes a secret, then restarts the servers that used it (they will
     /// report it missing).
-    pub fn delete_secret(&self, name: &str) -> Result<(), Error> {
-        self.inner.vault.delete_secret(name)?;
-        self.secrets_changed(name);
-        Ok(())
+    pub async fn delete_secret(&self, name: &str) -> Result<(), Error> {
+        let name = name.to_owned();
+        self.off_runtime(move |engine| {
+            engine.inner.vault.delete_secret(&name)?;
+            engine.secrets_changed(&name);
+            Ok(())
+        })
+        .await
     }
 
-    pub fn secret_names(&self) -> Result<Vec<String>, Error> {
-        Ok(self.inner.vault.secret_names()?)
+    /// The names of the stored secrets, sorted.
+    pub async fn secret_names(&self) -> Result<Vec<String>, Error> {
+        self.off_runtime(|engine| Ok(engine.inner.vault.secret_names()?))
+            .await
     }
 
-    pub fn vault_status(&self) -> VaultStatus {
-        self.inner.vault.status()
+    /// What the vault can do now (reading it, or asking the keyring, if
+    /// it has not been read yet).
+    pub async fn vault_status(&self) -> VaultStatus {
+        self.off_runtime(|engine| engine.inner.vault.status()).await
     }
 
     /// Unlocks a passphrase vault, or makes a new vault use a passphrase.
-    pub fn use_passphrase(&self, passphrase: SecretString) -> Result<(), Error> {
-        self.inner.vault.use_passphrase(passphrase)?;
-        let _ = self.inner.events.send(Event::VaultChanged);
-        self.inner.connections.retry_waiting();
-        Ok(())
+    pub async fn use_passphrase(&self, passphrase: SecretString) -> Result<(), Error> {
+        self.off_runtime(move |engine| {
+            engine.inner.vault.use_passphrase(passphrase)?;
+            let _ = engine.inner.events.send(Event::VaultChanged);
+            engine.inner.connections.retry_waiting();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Fails unless the vault can be written now (created if need be): a
+    /// command about to authorize checks this before sending anyone to a
+    /// browser whose tokens could not be kept.
+    pub async fn ensure_vault_writable(&self) -> Result<(), Error> {
+        self.off_runtime(|engine| Ok(engine.inner.vault.ensure_writable()?))
+            .await
+    }
+
+    /// The vault's age identity, for a backup (keyring vaults only).
+    pub async fn export_vault_identity(&self) -> Result<SecretString, Error> {
+        self.off_runtime(|engine| Ok(engine.inner.vault.export_identity()?))
+            .await
     }
 
     fn secrets_changed(&self, name: &str) {
@@ -577,6 +673,69 @@ impl Engine {
         for server in config.servers.iter().filter(|s| uses_secret(s, name)) {
             self.inner.connections.restart(&server.id);
         }
+    }
+
+    /// A running server's status; `None` when it is not running here.
+    pub fn status(&self, id: &str) -> Option<ServerStatus> {
+        self.inner.connections.status(id)
+    }
+
+    /// Waits up to `limit` for one running server to settle.
+    pub async fn wait_server_settled(&self, id: &str, limit: Duration) -> Option<ServerStatus> {
+        self.inner.connections.wait_settled(id, limit).await
+    }
+
+    /// Waits up to `limit` for a running server's status to satisfy `done`.
+    pub async fn wait_until(
+        &self,
+        id: &str,
+        limit: Duration,
+        done: impl Fn(&ServerStatus) -> bool,
+    ) -> Option<ServerStatus> {
+        self.inner.connections.wait_until(id, limit, done).await
+    }
+
+    /// Reconnects a running server; false when it is not running here.
+    pub fn restart(&self, id: &str) -> bool {
+        self.inner.connections.restart(id)
+    }
+
+    /// How often connected servers are pinged to see they are still there.
+    pub fn set_health_interval(&self, interval: Duration) {
+        self.inner.connections.set_health_interval(interval);
+    }
+
+    /// What a running OAuth server's grant looks like now.
+    pub fn oauth_view(&self, id: &str) -> Option<crate::api::OAuthView> {
+        self.inner.connections.oauth_view(id)
+    }
+
+    /// A connected server's tools.
+    pub async fn list_tools(&self, id: &str) -> Result<Vec<crate::mcp::Tool>, RequestError> {
+        self.inner.connections.list_tools(id).await
+    }
+
+    /// A connected server's resources.
+    pub async fn list_resources(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::mcp::Resource>, RequestError> {
+        self.inner.connections.list_resources(id).await
+    }
+
+    /// A connected server's prompts.
+    pub async fn list_prompts(&self, id: &str) -> Result<Vec<crate::mcp::Prompt>, RequestError> {
+        self.inner.connections.list_prompts(id).await
+    }
+
+    /// Calls a tool of a connected server.
+    pub async fn call_tool(
+        &self,
+        id: &str,
+        tool: &str,
+        arguments: Option<crate::mcp::JsonObject>,
+    ) -> Result<crate::mcp::CallToolResult, RequestError> {
+        self.inner.connections.call_tool(id, tool, arguments).await
     }
 
     /// Stops every connection.

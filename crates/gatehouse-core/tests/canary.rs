@@ -78,6 +78,7 @@ async fn secrets_and_tokens_never_leak() {
     .unwrap();
     s.engine
         .set_secret("CANARY", &SecretString::from(CANARY))
+        .await
         .unwrap();
     let header = |id: &str, url: String, value: &str| {
         let mut server = ServerConfig::new(id, url);
@@ -86,12 +87,15 @@ async fn secrets_and_tokens_never_leak() {
     };
     s.engine
         .add_server(header("good", good.url(), "Bearer ${CANARY}"))
+        .await
         .unwrap();
     s.engine
         .add_server(header("rejected", wrong.url(), "Bearer ${CANARY}"))
+        .await
         .unwrap();
     s.engine
         .add_server(header("missing", good.url(), "Bearer ${ABSENT}"))
+        .await
         .unwrap();
 
     // OAuth: real tokens, codes and a client secret-less registration.
@@ -104,7 +108,7 @@ async fn secrets_and_tokens_never_leak() {
     .unwrap();
     let mut server = ServerConfig::new("oauth", oauth.url());
     server.oauth = Some(OAuthConfig::default());
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(
         &s.engine,
         "oauth",
@@ -128,7 +132,6 @@ async fn secrets_and_tokens_never_leak() {
     }
     let call = s
         .engine
-        .connections()
         .call_tool(
             "good",
             "echo",
@@ -139,7 +142,6 @@ async fn secrets_and_tokens_never_leak() {
     texts.push(format!("{call:?}"));
     texts.push(
         s.engine
-            .connections()
             .list_tools("rejected")
             .await
             .unwrap_err()
@@ -147,19 +149,19 @@ async fn secrets_and_tokens_never_leak() {
     );
     // Let a background refresh happen too.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    s.engine.connections().list_tools("oauth").await.unwrap();
+    s.engine.list_tools("oauth").await.unwrap();
 
-    texts.push(serde_json::to_string(&s.engine.servers()).unwrap());
+    texts.push(serde_json::to_string(&s.engine.servers().await).unwrap());
     texts.push(format!("{:?}", s.engine.current_config()));
     texts.push(std::fs::read_to_string(s.dir.path().join("config.toml")).unwrap());
-    texts.push(format!("{:?}", s.engine.vault()));
+    texts.push(format!("{:?}", s.engine));
     // A gateway-style bearer in a URL's query, as a log line might quote a
     // request: the file has it as logged, the report must not.
     tracing::info!(
         url = %format!("http://127.0.0.1:1/gateway/good?access_token={GATEWAY_BEARER}"),
         "a client connected"
     );
-    let diagnostics = gatehouse_core::diagnostics::report(&s.engine, "app");
+    let diagnostics = gatehouse_core::diagnostics::report(&s.engine, "app").await;
     s.engine.shutdown().await;
     let file = std::fs::read_to_string(log_file.path()).unwrap();
     assert!(

@@ -46,8 +46,7 @@ async fn bearer_fixture(token: &str) -> McpFixture {
 
 async fn settled(engine: &Engine, id: &str) -> ServerStatus {
     engine
-        .connections()
-        .wait_settled(id, Duration::from_secs(20))
+        .wait_server_settled(id, Duration::from_secs(20))
         .await
         .unwrap()
 }
@@ -58,12 +57,13 @@ async fn header_secret_is_resolved_and_sent() {
     let fixture = bearer_fixture("tok-123").await;
     s.engine
         .set_secret("TOKEN", &SecretString::from("tok-123"))
+        .await
         .unwrap();
     let mut server = header_server("internal", &fixture.url(), "Bearer ${TOKEN}");
     server
         .headers
         .insert("X-Tenant".into(), "acme-$${literal}-${TOKEN}".into());
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
 
     match settled(&s.engine, "internal").await {
         ServerStatus::Connected {
@@ -84,29 +84,18 @@ async fn header_secret_is_resolved_and_sent() {
         assert_eq!(request.headers["x-tenant"], "acme-${literal}-tok-123");
     }
 
-    let tools = s.engine.connections().list_tools("internal").await.unwrap();
+    let tools = s.engine.list_tools("internal").await.unwrap();
     let mut names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
     names.sort();
     assert_eq!(names, ["add", "echo", "whoami"]);
-    let resources = s
-        .engine
-        .connections()
-        .list_resources("internal")
-        .await
-        .unwrap();
+    let resources = s.engine.list_resources("internal").await.unwrap();
     assert_eq!(resources[0].uri, "fixture://readme");
-    let prompts = s
-        .engine
-        .connections()
-        .list_prompts("internal")
-        .await
-        .unwrap();
+    let prompts = s.engine.list_prompts("internal").await.unwrap();
     assert_eq!(prompts[0].name, "greeting");
 
     let args = serde_json::json!({"a": 2, "b": 40});
     let result = s
         .engine
-        .connections()
         .call_tool("internal", "add", args.as_object().cloned())
         .await
         .unwrap();
@@ -120,6 +109,7 @@ async fn a_missing_secret_is_named_and_nothing_is_sent() {
     let fixture = bearer_fixture("x").await;
     s.engine
         .add_server(header_server("internal", &fixture.url(), "Bearer ${NOPE}"))
+        .await
         .unwrap();
     match settled(&s.engine, "internal").await {
         ServerStatus::Error { kind, message } => {
@@ -137,6 +127,7 @@ async fn a_missing_secret_is_named_and_nothing_is_sent() {
     let mut events = s.engine.subscribe();
     s.engine
         .set_secret("NOPE", &SecretString::from("x"))
+        .await
         .unwrap();
     let connected = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -160,6 +151,7 @@ async fn wrong_credentials_are_an_unauthorized_error() {
     let fixture = bearer_fixture("right").await;
     s.engine
         .add_server(header_server("internal", &fixture.url(), "Bearer wrong"))
+        .await
         .unwrap();
     match settled(&s.engine, "internal").await {
         ServerStatus::Error { kind, message } => {
@@ -179,6 +171,7 @@ async fn twenty_servers_connect_concurrently() {
         let fixture = bearer_fixture(&format!("t{i}")).await;
         s.engine
             .set_secret(&format!("T{i}"), &SecretString::from(format!("t{i}")))
+            .await
             .unwrap();
         s.engine
             .add_server(header_server(
@@ -186,6 +179,7 @@ async fn twenty_servers_connect_concurrently() {
                 &fixture.url(),
                 &format!("Bearer ${{T{i}}}"),
             ))
+            .await
             .unwrap();
         fixtures.push(fixture);
     }
@@ -195,7 +189,7 @@ async fn twenty_servers_connect_concurrently() {
     s.engine.start();
     s.engine.wait_settled().await;
     let elapsed = started.elapsed();
-    for view in s.engine.servers() {
+    for view in s.engine.servers().await {
         assert!(
             matches!(view.status, ServerStatus::Connected { .. }),
             "{}: {:?}",
@@ -214,10 +208,11 @@ async fn a_hung_server_times_out_without_delaying_others() {
     let healthy = McpFixture::start(McpOptions::default()).await.unwrap();
     let mut slow = ServerConfig::new("hung", hung.url());
     slow.timeout = Some(5);
-    s.engine.add_server(slow).unwrap();
+    s.engine.add_server(slow).await.unwrap();
     let started = Instant::now();
     s.engine
         .add_server(ServerConfig::new("healthy", healthy.url()))
+        .await
         .unwrap();
     assert!(matches!(
         settled(&s.engine, "healthy").await,
@@ -232,7 +227,7 @@ async fn a_hung_server_times_out_without_delaying_others() {
         ServerStatus::Error { kind, .. } => assert_eq!(kind, ErrorKind::Timeout),
         other => panic!("expected timeout, got {other:?}"),
     }
-    let err = s.engine.connections().list_tools("hung").await.unwrap_err();
+    let err = s.engine.list_tools("hung").await.unwrap_err();
     assert!(err.to_string().contains("not connected"), "{err}");
     s.engine.shutdown().await;
 }
@@ -249,6 +244,7 @@ async fn an_unreachable_server_is_reported() {
             "gone",
             format!("http://127.0.0.1:{port}/mcp"),
         ))
+        .await
         .unwrap();
     match settled(&s.engine, "gone").await {
         ServerStatus::Error { kind, message } => {
@@ -269,7 +265,7 @@ async fn wait_for_status(
 ) -> Result<ServerStatus, ServerStatus> {
     let deadline = Instant::now() + limit;
     loop {
-        let status = engine.connections().status(id).unwrap();
+        let status = engine.status(id).unwrap();
         if pred(&status) {
             return Ok(status);
         }
@@ -286,6 +282,7 @@ async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
     let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
     s.engine
         .add_server(ServerConfig::new("flaky", fixture.url()))
+        .await
         .unwrap();
     assert!(matches!(
         settled(&s.engine, "flaky").await,
@@ -297,7 +294,6 @@ async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
     fixture.stop().await;
     let err = s
         .engine
-        .connections()
         .call_tool(
             "flaky",
             "echo",
@@ -319,7 +315,7 @@ async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
     })
     .await;
     assert!(up.is_ok(), "did not reconnect: {up:?}");
-    let tools = s.engine.connections().list_tools("flaky").await.unwrap();
+    let tools = s.engine.list_tools("flaky").await.unwrap();
     assert_eq!(tools.len(), 3);
     s.engine.shutdown().await;
 }
@@ -327,12 +323,11 @@ async fn a_server_that_goes_away_is_reconnected_when_it_returns() {
 #[tokio::test]
 async fn an_idle_connection_notices_a_dead_server_by_its_health_check() {
     let s = setup();
-    s.engine
-        .connections()
-        .set_health_interval(Duration::from_millis(500));
+    s.engine.set_health_interval(Duration::from_millis(500));
     let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
     s.engine
         .add_server(ServerConfig::new("idle", fixture.url()))
+        .await
         .unwrap();
     assert!(matches!(
         settled(&s.engine, "idle").await,
@@ -363,6 +358,7 @@ async fn an_expired_session_is_renewed_transparently() {
     let mut fixture = McpFixture::start(McpOptions::default()).await.unwrap();
     s.engine
         .add_server(ServerConfig::new("redeployed", fixture.url()))
+        .await
         .unwrap();
     assert!(matches!(
         settled(&s.engine, "redeployed").await,
@@ -372,7 +368,6 @@ async fn an_expired_session_is_renewed_transparently() {
     fixture.restart().await.unwrap();
     let result = s
         .engine
-        .connections()
         .call_tool(
             "redeployed",
             "echo",
@@ -397,7 +392,7 @@ async fn a_server_that_forgot_the_session_with_an_id_less_400_is_renewed_quickly
     .unwrap();
     let mut server = ServerConfig::new("legacy", fixture.url());
     server.timeout = Some(20);
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     assert!(matches!(
         settled(&s.engine, "legacy").await,
         ServerStatus::Connected { .. }
@@ -408,7 +403,6 @@ async fn a_server_that_forgot_the_session_with_an_id_less_400_is_renewed_quickly
     let started = std::time::Instant::now();
     let result = s
         .engine
-        .connections()
         .call_tool(
             "legacy",
             "echo",
@@ -433,6 +427,7 @@ async fn a_failing_server_shows_its_error_steadily_while_retrying() {
     // Nothing listens on the discard port.
     s.engine
         .add_server(ServerConfig::new("down", "http://127.0.0.1:9/mcp"))
+        .await
         .unwrap();
     let failed = wait_for_status(&s.engine, "down", Duration::from_secs(10), |s| {
         matches!(s, ServerStatus::Error { .. })
@@ -477,10 +472,11 @@ async fn changes_made_to_the_config_file_by_others_are_followed() {
     other.set_connect_on_change(false);
     other
         .add_server(ServerConfig::new("added-elsewhere", fixture.url()))
+        .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !matches!(
-        s.engine.connections().status("added-elsewhere"),
+        s.engine.status("added-elsewhere"),
         Some(ServerStatus::Connected { .. })
     ) {
         assert!(
@@ -500,7 +496,7 @@ async fn changes_made_to_the_config_file_by_others_are_followed() {
     }
     assert!(s.engine.config_problem().is_some());
     assert!(matches!(
-        s.engine.connections().status("added-elsewhere"),
+        s.engine.status("added-elsewhere"),
         Some(ServerStatus::Connected { .. })
     ));
     // Fixed again: the problem is gone.
@@ -519,7 +515,7 @@ async fn disabled_servers_stay_disconnected() {
     let fixture = McpFixture::start(McpOptions::default()).await.unwrap();
     let mut server = ServerConfig::new("off", fixture.url());
     server.enabled = false;
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     assert_eq!(settled(&s.engine, "off").await, ServerStatus::Disabled);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(fixture.requests().is_empty());

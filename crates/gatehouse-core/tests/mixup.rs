@@ -85,7 +85,7 @@ async fn a_401_naming_another_authorization_server_then_cancel_then_sign_out_rev
     // The resource moves to B and refuses A's tokens.
     a.name_authorization_servers(Some(vec![b.issuer()]));
     a.accept_tokens_from(Some(&[&b]));
-    let refused = s.engine.connections().call_tool("demo", "echo", None).await;
+    let refused = s.engine.call_tool("demo", "echo", None).await;
     assert!(refused.is_err());
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
 
@@ -196,13 +196,7 @@ async fn a_successful_switch_uses_the_new_grant_and_revokes_the_old_one_at_the_o
 
     a.name_authorization_servers(Some(vec![b.issuer()]));
     a.accept_tokens_from(Some(&[&b]));
-    assert!(
-        s.engine
-            .connections()
-            .call_tool("demo", "echo", None)
-            .await
-            .is_err()
-    );
+    assert!(s.engine.call_tool("demo", "echo", None).await.is_err());
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
 
     let status = s
@@ -224,7 +218,7 @@ async fn a_successful_switch_uses_the_new_grant_and_revokes_the_old_one_at_the_o
     );
     assert!(b.revocations().is_empty());
     assert_revoked_at(&a);
-    let view = s.engine.connections().oauth_view("demo").unwrap();
+    let view = s.engine.oauth_view("demo").unwrap();
     assert_eq!(view.issuer.as_deref(), Some(b.issuer().as_str()));
     s.engine.shutdown().await;
 

@@ -71,13 +71,7 @@ async fn a_preregistered_client_secret_is_not_sent_to_another_authorization_serv
 
     a.name_authorization_servers(Some(vec![b.issuer()]));
     a.accept_tokens_from(Some(&[&b]));
-    assert!(
-        s.engine
-            .connections()
-            .call_tool("demo", "echo", None)
-            .await
-            .is_err()
-    );
+    assert!(s.engine.call_tool("demo", "echo", None).await.is_err());
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let tried = s
         .engine
@@ -180,7 +174,7 @@ async fn another_process_switching_to_the_second_server_sends_nothing_across() {
     wait_for(&other, "demo", LONG, is_connected).await;
     a.name_authorization_servers(Some(vec![b.issuer()]));
     a.accept_tokens_from(Some(&[&b]));
-    let _ = other.connections().call_tool("demo", "echo", None).await;
+    let _ = other.call_tool("demo", "echo", None).await;
     wait_for(&other, "demo", LONG, needs_authorization).await;
     let status = other
         .authorize("demo", Arc::new(Approve::default()))
@@ -192,15 +186,10 @@ async fn another_process_switching_to_the_second_server_sends_nothing_across() {
     // refresh (4 s tokens) and its next requests meet B's grant in the
     // vault.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let _ = s.engine.connections().call_tool("demo", "echo", None).await;
+    let _ = s.engine.call_tool("demo", "echo", None).await;
     // Reconnecting (the person's Reconnect) reads B's grant from the vault.
-    if !s
-        .engine
-        .connections()
-        .status("demo")
-        .is_some_and(|st| is_connected(&st))
-    {
-        s.engine.connections().restart("demo");
+    if !s.engine.status("demo").is_some_and(|st| is_connected(&st)) {
+        s.engine.restart("demo");
     }
     wait_for(&s.engine, "demo", LONG, is_connected).await;
     call_echo(&s.engine, "demo").await;

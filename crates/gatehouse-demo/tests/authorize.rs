@@ -27,10 +27,7 @@ impl ConsentSink for Approve {
 async fn wait_for(engine: &Engine, pred: impl Fn(&ServerStatus) -> bool) -> ServerStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let status = engine
-            .connections()
-            .status("demo")
-            .unwrap_or(ServerStatus::Connecting);
+        let status = engine.status("demo").unwrap_or(ServerStatus::Connecting);
         if pred(&status) {
             return status;
         }
@@ -68,7 +65,7 @@ async fn the_engine_authorizes_the_demo_and_uses_its_tools() {
     let engine = Engine::with_vault(paths, vault).unwrap();
     let mut server = ServerConfig::new("demo", url.clone());
     server.oauth = Some(OAuthConfig::default());
-    engine.add_server(server).unwrap();
+    engine.add_server(server).await.unwrap();
     engine.start();
     wait_for(&engine, |s| {
         matches!(s, ServerStatus::NeedsAuthorization { .. })
@@ -82,7 +79,6 @@ async fn the_engine_authorizes_the_demo_and_uses_its_tools() {
     };
     assert_eq!(tool_count, 2);
     let result = engine
-        .connections()
         .call_tool(
             "demo",
             "add",

@@ -104,6 +104,7 @@ async fn run(url: String) -> Result<(), String> {
         if let Some(secret) = context.get("client_secret").and_then(|v| v.as_str()) {
             engine
                 .set_secret("CONFORMANCE_CLIENT_SECRET", &SecretString::from(secret))
+                .await
                 .map_err(|e| e.to_string())?;
             oauth.client_secret = Some("${CONFORMANCE_CLIENT_SECRET}".into());
         }
@@ -119,7 +120,7 @@ async fn run(url: String) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let sink: Arc<dyn ConsentSink> = Arc::new(FollowRedirect { http });
     engine.set_consent_sink(sink.clone());
-    engine.add_server(server).map_err(|e| e.to_string())?;
+    engine.add_server(server).await.map_err(|e| e.to_string())?;
 
     let result = exercise(&engine, sink).await;
     engine.shutdown().await;
@@ -132,8 +133,7 @@ async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), Str
     let mut authorizations = 0;
     loop {
         let status = engine
-            .connections()
-            .wait_settled(SERVER, Duration::from_secs(15))
+            .wait_server_settled(SERVER, Duration::from_secs(15))
             .await
             .ok_or("the server is not configured")?;
         match status {
@@ -148,18 +148,13 @@ async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), Str
             other => return Err(format!("cannot connect: {other:?}")),
         }
     }
-    let tools = engine
-        .connections()
-        .list_tools(SERVER)
-        .await
-        .map_err(|e| e.to_string())?;
+    let tools = engine.list_tools(SERVER).await.map_err(|e| e.to_string())?;
     eprintln!(
         "tools: {:?}",
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
     );
     if let Some(tool) = tools.first() {
         let result = engine
-            .connections()
             .call_tool(SERVER, &tool.name, Some(serde_json::Map::new()))
             .await
             .map_err(|e| e.to_string())?;

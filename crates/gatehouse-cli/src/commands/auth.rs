@@ -22,7 +22,7 @@ pub async fn authorize(engine: &Engine, id: &str, no_browser: bool) -> Result<Ex
     if storage == Some(TokenStorage::Vault) {
         // Tokens and the client registration will go into the vault:
         // settle its key (or ask for a passphrase) before the browser.
-        with_vault(engine, |engine| Ok(engine.vault().ensure_writable()?))?;
+        with_vault(engine, async |engine| engine.ensure_vault_writable().await).await?;
     }
     engine.set_consent_sink(sink.clone());
     let ticket = engine.start_authorization(id, sink).await?;

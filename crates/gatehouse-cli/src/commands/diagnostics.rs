@@ -20,7 +20,7 @@ pub async fn print(engine: &Engine) -> Result<ExitCode> {
         engine.start();
         let _ = tokio::time::timeout(SETTLE, engine.wait_settled()).await;
     }
-    let report = gatehouse_core::diagnostics::report(engine, "cli");
+    let report = gatehouse_core::diagnostics::report(engine, "cli").await;
     std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,8 +25,8 @@ use crate::input;
 pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
     match command {
         Command::Servers(command) => servers::run(engine, command).await,
-        Command::Secrets(command) => secrets::run(engine, command),
-        Command::Vault(command) => vault::run(engine, command),
+        Command::Secrets(command) => secrets::run(engine, command).await,
+        Command::Vault(command) => vault::run(engine, command).await,
         Command::Tools { id, json } => tools::tools(engine, &id, json).await,
         Command::Resources { id, json } => tools::resources(engine, &id, json).await,
         Command::Prompts { id, json } => tools::prompts(engine, &id, json).await,
@@ -44,33 +44,37 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
 }
 
 /// Starts one server's connection, unlocking the vault first if needed.
-fn connect_one(engine: &Engine, id: &str) -> Result<()> {
-    with_vault(engine, |engine| engine.start_only(&[id]))
+async fn connect_one(engine: &Engine, id: &str) -> Result<()> {
+    with_vault(engine, async |engine| engine.start_only(&[id])).await
 }
 
 /// Runs `f`; when the vault needs a passphrase (or a new vault has no
 /// keyring to use), asks for one on the terminal and tries again.
-fn with_vault<T>(engine: &Engine, f: impl Fn(&Engine) -> Result<T, Error>) -> Result<T> {
+async fn with_vault<T>(engine: &Engine, f: impl AsyncFn(&Engine) -> Result<T, Error>) -> Result<T> {
     // Make sure a locked vault is noticed before connecting servers that
     // would otherwise each report it.
-    if matches!(engine.vault_status(), VaultStatus::NeedsPassphrase) {
-        unlock(engine, false)?;
+    if matches!(engine.vault_status().await, VaultStatus::NeedsPassphrase) {
+        unlock(engine, false).await?;
     }
-    match f(engine) {
+    match f(engine).await {
         Err(Error::Vault(VaultError::PassphraseRequired)) => {
-            unlock(engine, false)?;
-            Ok(f(engine)?)
+            unlock(engine, false).await?;
+            Ok(f(engine).await?)
         }
         Err(Error::Vault(VaultError::NoKeyring { detail })) => {
             eprintln!("No OS keyring is reachable ({detail}).");
-            unlock(engine, true)?;
-            Ok(f(engine)?)
+            unlock(engine, true).await?;
+            Ok(f(engine).await?)
         }
         other => Ok(other?),
     }
 }
 
-fn unlock(engine: &Engine, new: bool) -> Result<()> {
-    let passphrase = input::prompt_passphrase(new).map_err(anyhow::Error::msg)?;
-    Ok(engine.use_passphrase(passphrase)?)
+/// Asks for the passphrase on the terminal (this command has nothing else
+/// to do meanwhile) and unlocks the vault with it.
+async fn unlock(engine: &Engine, new: bool) -> Result<()> {
+    let passphrase = tokio::task::spawn_blocking(move || input::prompt_passphrase(new))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    Ok(engine.use_passphrase(passphrase).await?)
 }

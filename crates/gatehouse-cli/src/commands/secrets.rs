@@ -11,22 +11,25 @@ use super::with_vault;
 use crate::cli::SecretsCommand;
 use crate::{input, output};
 
-pub fn run(engine: &Engine, command: SecretsCommand) -> Result<ExitCode> {
+pub async fn run(engine: &Engine, command: SecretsCommand) -> Result<ExitCode> {
     match command {
         SecretsCommand::Set { name } => {
             gatehouse_core::template::validate_secret_name(&name)?;
             let value =
                 input::read_secret(&format!("Value for {name}: ")).map_err(anyhow::Error::msg)?;
-            with_vault(engine, |engine| engine.set_secret(&name, &value))?;
+            with_vault(engine, async |engine| {
+                engine.set_secret(&name, &value).await
+            })
+            .await?;
             output::line(format_args!("stored {name}"))?;
         }
         SecretsCommand::List => {
-            for name in with_vault(engine, |engine| engine.secret_names())? {
+            for name in with_vault(engine, async |engine| engine.secret_names().await).await? {
                 output::line(name)?;
             }
         }
         SecretsCommand::Delete { name } => {
-            with_vault(engine, |engine| engine.delete_secret(&name))?;
+            with_vault(engine, async |engine| engine.delete_secret(&name).await).await?;
             output::line(format_args!("deleted {name}"))?;
         }
     }

@@ -16,13 +16,14 @@ pub async fn run(engine: &Engine, command: ServersCommand) -> Result<ExitCode> {
     match command {
         ServersCommand::List { json, offline } => {
             if !offline {
-                with_vault(engine, |engine| {
+                with_vault(engine, async |engine| {
                     engine.start();
                     Ok(())
-                })?;
+                })
+                .await?;
                 engine.wait_settled().await;
             }
-            output::servers(&engine.servers(), json, offline)?;
+            output::servers(&engine.servers().await, json, offline)?;
         }
         ServersCommand::Add(args) => {
             let server = server_from_args(args)?;
@@ -37,7 +38,7 @@ pub async fn run(engine: &Engine, command: ServersCommand) -> Result<ExitCode> {
                 );
             }
             let id = server.id.clone();
-            engine.add_server(server)?;
+            engine.add_server(server).await?;
             output::line(format_args!("added {id}"))?;
         }
         ServersCommand::Remove { id } => {
@@ -67,6 +68,8 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig> {
         bail!("--header {which:?}: {}", issue.message);
     }
     server.headers = headers;
+    server.tools.allow = args.allow_tools;
+    server.tools.deny = args.deny_tools;
     if args.oauth {
         server.oauth = Some(OAuthConfig {
             scopes: args.scopes,

@@ -11,8 +11,8 @@ use super::connect_one;
 use crate::output;
 
 pub async fn tools(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
-    connect_one(engine, id)?;
-    let tools = engine.connections().list_tools(id).await?;
+    connect_one(engine, id).await?;
+    let tools = engine.list_tools(id).await?;
     if json {
         output::json(&tools)?;
     } else {
@@ -26,8 +26,8 @@ pub async fn tools(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
 }
 
 pub async fn resources(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
-    connect_one(engine, id)?;
-    let resources = engine.connections().list_resources(id).await?;
+    connect_one(engine, id).await?;
+    let resources = engine.list_resources(id).await?;
     if json {
         output::json(&resources)?;
     } else {
@@ -37,8 +37,8 @@ pub async fn resources(engine: &Engine, id: &str, json: bool) -> Result<ExitCode
 }
 
 pub async fn prompts(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
-    connect_one(engine, id)?;
-    let prompts = engine.connections().list_prompts(id).await?;
+    connect_one(engine, id).await?;
+    let prompts = engine.list_prompts(id).await?;
     if json {
         output::json(&prompts)?;
     } else {
@@ -66,8 +66,8 @@ pub async fn call(
             Err(e) => return Err(anyhow!("the arguments are not valid JSON: {e}")),
         },
     };
-    connect_one(engine, id)?;
-    let result = engine.connections().call_tool(id, tool, arguments).await?;
+    connect_one(engine, id).await?;
+    let result = engine.call_tool(id, tool, arguments).await?;
     if json {
         output::json(&result)?;
     } else {

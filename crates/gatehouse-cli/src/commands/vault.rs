@@ -12,10 +12,10 @@ use super::with_vault;
 use crate::cli::VaultCommand;
 use crate::output;
 
-pub fn run(engine: &Engine, command: VaultCommand) -> Result<ExitCode> {
+pub async fn run(engine: &Engine, command: VaultCommand) -> Result<ExitCode> {
     match command {
         VaultCommand::Status => {
-            let status = engine.vault_status();
+            let status = engine.vault_status().await;
             output::line(engine.paths().vault_file().display())?;
             output::line(match status {
                 VaultStatus::NotCreated => {
@@ -35,7 +35,8 @@ pub fn run(engine: &Engine, command: VaultCommand) -> Result<ExitCode> {
             })?;
         }
         VaultCommand::ExportIdentity => {
-            let identity = with_vault(engine, |engine| Ok(engine.vault().export_identity()?))?;
+            let identity =
+                with_vault(engine, async |engine| engine.export_vault_identity().await).await?;
             eprintln!("This key decrypts the vault. Store it somewhere safe and private.");
             output::line(identity.expose_secret())?;
         }

@@ -63,7 +63,7 @@ pub fn oauth_server(url: &str) -> ServerConfig {
 /// would be followed through `sink` without asking.
 pub async fn authorized(s: &Setup, server: ServerConfig, sink: Arc<Approve>) {
     s.engine.set_consent_sink(sink.clone());
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let status = s.engine.authorize("demo", sink).await.unwrap();
     assert!(is_connected(&status), "{status:?}");
@@ -75,6 +75,7 @@ pub async fn authorized(s: &Setup, server: ServerConfig, sink: Arc<Approve>) {
 pub async fn authorized_with_client(s: &Setup, a: &OAuthFixture, port: u16) {
     s.engine
         .set_secret("SHARED_SECRET", &SecretString::from(SECRET))
+        .await
         .unwrap();
     let mut server = oauth_server(&a.url());
     server.oauth = Some(OAuthConfig {
@@ -117,7 +118,6 @@ pub fn assert_revoked_at(a: &OAuthFixture) {
 /// Calls "demo"'s `add`, which needs `mcp:write` (a step-up at first).
 pub async fn call_add(s: &Setup) -> Result<CallToolResult, String> {
     s.engine
-        .connections()
         .call_tool(
             "demo",
             "add",

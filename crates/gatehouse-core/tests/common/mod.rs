@@ -51,10 +51,7 @@ pub async fn wait_for(
 ) -> ServerStatus {
     let deadline = Instant::now() + limit;
     loop {
-        let status = engine
-            .connections()
-            .status(id)
-            .unwrap_or(ServerStatus::Connecting);
+        let status = engine.status(id).unwrap_or(ServerStatus::Connecting);
         if pred(&status) {
             return status;
         }
@@ -137,7 +134,6 @@ impl Drop for Recorder {
 #[allow(dead_code)]
 pub async fn call_echo(engine: &Engine, id: &str) {
     let result = engine
-        .connections()
         .call_tool(
             id,
             "echo",

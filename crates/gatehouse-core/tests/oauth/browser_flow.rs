@@ -11,6 +11,7 @@ async fn full_flow_then_a_restart_reuses_the_tokens_without_a_browser() {
     let events = Recorder::start(&s.engine);
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     match wait_for(&s.engine, "demo", LONG, needs_authorization).await {
         ServerStatus::NeedsAuthorization { reason } => {
@@ -86,7 +87,6 @@ async fn full_flow_then_a_restart_reuses_the_tokens_without_a_browser() {
 
     let result = s
         .engine
-        .connections()
         .call_tool(
             "demo",
             "echo",
@@ -95,7 +95,7 @@ async fn full_flow_then_a_restart_reuses_the_tokens_without_a_browser() {
         .await
         .unwrap();
     assert_eq!(result.content[0].as_text().unwrap().text, "hi");
-    let view = s.engine.servers().remove(0);
+    let view = s.engine.servers().await.remove(0);
     let oauth = view.oauth.expect("token facts are shown");
     assert_eq!(oauth.scopes, ["mcp:read"]);
     assert!(oauth.expires_at.is_some());
@@ -127,6 +127,7 @@ async fn access_denied_is_reported_in_plain_words() {
     fixture.set_consent_mode(ConsentMode::Deny);
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let error = authorization_error(
@@ -136,7 +137,7 @@ async fn access_denied_is_reported_in_plain_words() {
     );
     assert_eq!(error.code(), "access_denied");
     assert!(error.to_string().contains("declined"), "{error}");
-    match s.engine.connections().status("demo").unwrap() {
+    match s.engine.status("demo").unwrap() {
         ServerStatus::NeedsAuthorization { reason } => assert!(reason.contains("declined")),
         other => panic!("{other:?}"),
     }
@@ -149,7 +150,7 @@ async fn a_browser_that_never_comes_back_times_out_and_frees_the_port() {
     let fixture = fixture(OAuthOptions::default()).await;
     let mut server = oauth_server("demo", &fixture.url());
     server.oauth.as_mut().unwrap().authorization_timeout = Some(10);
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let ticket = s
         .engine
@@ -180,9 +181,7 @@ async fn a_browser_that_never_comes_back_times_out_and_frees_the_port() {
             .is_err(),
         "no listener is left bound"
     );
-    assert!(needs_authorization(
-        &s.engine.connections().status("demo").unwrap()
-    ));
+    assert!(needs_authorization(&s.engine.status("demo").unwrap()));
     s.engine.shutdown().await;
 }
 
@@ -192,6 +191,7 @@ async fn cancelling_stops_waiting() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let ticket = s
@@ -223,6 +223,7 @@ async fn a_callback_from_another_issuer_is_refused() {
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let error = authorization_error(
@@ -260,6 +261,7 @@ async fn authorizing_again_while_stored_tokens_connect_ends_connected() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine

@@ -14,6 +14,7 @@ async fn a_server_without_pkce_is_refused() {
     .await;
     s.engine
         .add_server(oauth_server("x", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "x", LONG, needs_authorization).await;
     let sink = Arc::new(Approve::default());
@@ -140,6 +141,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
         let fixture = fixture(options).await;
         s.engine
             .add_server(oauth_server("x", &fixture.url()))
+            .await
             .unwrap();
         wait_for(&s.engine, "x", LONG, needs_authorization).await;
         let sink = Arc::new(Approve::default());
@@ -190,6 +192,7 @@ async fn a_registration_redirect_to_a_forbidden_address_is_not_followed() {
         .await;
         s.engine
             .add_server(oauth_server("x", &fixture.url()))
+            .await
             .unwrap();
         wait_for(&s.engine, "x", LONG, needs_authorization).await;
         let sink = Arc::new(Approve::default());
@@ -225,6 +228,7 @@ async fn a_token_endpoint_that_cannot_be_reached_is_named_with_the_cause() {
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     let error = authorization_error(
@@ -247,6 +251,7 @@ async fn tokens_are_never_sent_to_another_address_or_inherited_by_a_new_server()
     let second = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &first.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -280,6 +285,7 @@ async fn tokens_are_never_sent_to_another_address_or_inherited_by_a_new_server()
     reopened.remove_server("demo").await.unwrap();
     reopened
         .add_server(oauth_server("demo", &first.url()))
+        .await
         .unwrap();
     wait_for(&reopened, "demo", LONG, needs_authorization).await;
 
@@ -290,7 +296,7 @@ async fn tokens_are_never_sent_to_another_address_or_inherited_by_a_new_server()
         .unwrap();
     let mut moved = reopened.server_config("demo").unwrap();
     moved.url = second.url();
-    reopened.update_server("demo", moved).unwrap();
+    reopened.update_server("demo", moved).await.unwrap();
     wait_for(&reopened, "demo", LONG, needs_authorization).await;
     let issued_now: Vec<String> = first.issued_tokens().into_iter().map(|t| t.token).collect();
     assert!(

@@ -10,6 +10,7 @@ async fn one_authorization_of_a_server_at_a_time_across_processes() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     // The app waits for the browser...
@@ -45,6 +46,7 @@ async fn signing_out_revokes_and_forgets() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -65,7 +67,10 @@ async fn signing_out_revokes_and_forgets() {
         ServerStatus::NeedsAuthorization { reason } => assert_eq!(reason, "signed out"),
         _ => unreachable!(),
     }
-    assert!(s.engine.servers()[0].oauth.is_none(), "no grant is left");
+    assert!(
+        s.engine.servers().await[0].oauth.is_none(),
+        "no grant is left"
+    );
     s.engine.shutdown().await;
     let restarted = s.reopen();
     restarted.start();
@@ -79,7 +84,7 @@ async fn tokens_kept_in_memory_are_not_written_to_the_vault() {
     let fixture = fixture(OAuthOptions::default()).await;
     let mut server = oauth_server("ephemeral", &fixture.url());
     server.oauth.as_mut().unwrap().token_storage = gatehouse_core::config::TokenStorage::Memory;
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(&s.engine, "ephemeral", LONG, needs_authorization).await;
     s.engine
         .authorize("ephemeral", Arc::new(Approve::default()))
@@ -102,9 +107,11 @@ async fn startup_connects_plain_servers_first_and_then_oauth_servers_without_a_b
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("oauth", &fixture.url()))
+        .await
         .unwrap();
     s.engine
         .add_server(oauth_server("unauthorized", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "oauth", LONG, needs_authorization).await;
     s.engine
@@ -117,9 +124,10 @@ async fn startup_connects_plain_servers_first_and_then_oauth_servers_without_a_b
         .unwrap();
     let mut slow = ServerConfig::new("hung", hung.url());
     slow.timeout = Some(5);
-    s.engine.add_server(slow).unwrap();
+    s.engine.add_server(slow).await.unwrap();
     s.engine
         .add_server(ServerConfig::new("plain", plain.url()))
+        .await
         .unwrap();
     s.engine.shutdown().await;
 
@@ -157,6 +165,7 @@ async fn renaming_a_server_keeps_its_authorization() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -165,10 +174,10 @@ async fn renaming_a_server_keeps_its_authorization() {
         .unwrap();
     let mut renamed = s.engine.server_config("demo").unwrap();
     renamed.id = "linear-work".into();
-    s.engine.update_server("demo", renamed).unwrap();
+    s.engine.update_server("demo", renamed).await.unwrap();
     wait_for(&s.engine, "linear-work", LONG, is_connected).await;
     assert_eq!(fixture.authorization_requests().len(), 1);
-    assert!(s.engine.connections().status("demo").is_none());
+    assert!(s.engine.status("demo").is_none());
     s.engine.shutdown().await;
 }
 
@@ -199,14 +208,16 @@ async fn a_locked_vault_holds_servers_until_it_is_unlocked() {
     let engine = open(Some("a long passphrase"));
     engine
         .set_secret("TOKEN", &SecretString::from("tok"))
+        .await
         .unwrap();
     let mut plain = ServerConfig::new("plain", header.url());
     plain
         .headers
         .insert("Authorization".into(), "Bearer ${TOKEN}".into());
-    engine.add_server(plain).unwrap();
+    engine.add_server(plain).await.unwrap();
     engine
         .add_server(oauth_server("oauth", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&engine, "oauth", LONG, needs_authorization).await;
     engine
@@ -231,10 +242,11 @@ async fn a_locked_vault_holds_servers_until_it_is_unlocked() {
             _ => unreachable!(),
         }
     }
-    let wrong = locked.use_passphrase(SecretString::from("not it"));
+    let wrong = locked.use_passphrase(SecretString::from("not it")).await;
     assert_eq!(wrong.unwrap_err().code(), "vault_wrong_passphrase");
     locked
         .use_passphrase(SecretString::from("a long passphrase"))
+        .await
         .unwrap();
     wait_for(&locked, "plain", LONG, is_connected).await;
     wait_for(&locked, "oauth", LONG, is_connected).await;

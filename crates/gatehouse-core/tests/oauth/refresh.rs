@@ -14,6 +14,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotated_tokens_persisted() {
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -37,9 +38,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotated_tokens_persisted() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(is_connected(
-        &s.engine.connections().status("demo").unwrap()
-    ));
+    assert!(is_connected(&s.engine.status("demo").unwrap()));
 
     // The rotated refresh token is the one in the vault: a fresh engine
     // (another process) can use it.
@@ -83,6 +82,7 @@ async fn a_rejected_refresh_token_needs_authorization_exactly_once() {
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -110,11 +110,9 @@ async fn a_rejected_refresh_token_needs_authorization_exactly_once() {
         .filter(|e| matches!(e, Event::ReauthorizationNeeded { .. }))
         .count();
     assert_eq!(announcements, 1);
-    assert!(needs_authorization(
-        &s.engine.connections().status("demo").unwrap()
-    ));
+    assert!(needs_authorization(&s.engine.status("demo").unwrap()));
     // The dead tokens are gone from the vault.
-    let view = s.engine.servers().remove(0);
+    let view = s.engine.servers().await.remove(0);
     assert_eq!(view.oauth.and_then(|o| o.expires_at), None);
 
     // Authorizing again gives a session that stays: the old rejection does
@@ -130,7 +128,7 @@ async fn a_rejected_refresh_token_needs_authorization_exactly_once() {
         "{status:?}"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let status = s.engine.connections().status("demo").unwrap();
+    let status = s.engine.status("demo").unwrap();
     assert!(
         matches!(status, ServerStatus::Connected { .. }),
         "still connected after authorizing again, not {status:?}"
@@ -144,6 +142,7 @@ async fn revoked_tokens_mid_session_lead_to_needs_authorization() {
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -155,7 +154,6 @@ async fn revoked_tokens_mid_session_lead_to_needs_authorization() {
     // A request of the session (the tool list is kept from its start).
     let err = s
         .engine
-        .connections()
         .call_tool(
             "demo",
             "echo",
@@ -194,6 +192,7 @@ async fn two_processes_sharing_a_vault_never_burn_each_others_refresh_tokens() {
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine

@@ -9,9 +9,11 @@ async fn two_servers_on_one_authorization_server_authorize_at_once_and_keep_sepa
     let fixture = fixture(OAuthOptions::default()).await;
     s.engine
         .add_server(oauth_server("work", &fixture.url()))
+        .await
         .unwrap();
     s.engine
         .add_server(oauth_server("personal", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "work", LONG, needs_authorization).await;
     wait_for(&s.engine, "personal", LONG, needs_authorization).await;
@@ -65,6 +67,7 @@ async fn a_stored_registration_is_reused_and_a_busy_port_registers_again() {
     for id in ["one", "two", "three"] {
         s.engine
             .add_server(oauth_server(id, &fixture.url()))
+            .await
             .unwrap();
         wait_for(&s.engine, id, LONG, needs_authorization).await;
     }
@@ -122,7 +125,7 @@ async fn a_preregistered_client_fails_clearly_when_its_port_is_taken() {
     let oauth = server.oauth.as_mut().unwrap();
     oauth.client_id = Some("desk-client".into());
     oauth.callback_port = port;
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(&s.engine, "desk", LONG, needs_authorization).await;
     let error = authorization_error(
         s.engine
@@ -156,6 +159,7 @@ async fn a_server_without_dynamic_registration_asks_for_a_client_id() {
     .await;
     s.engine
         .add_server(oauth_server("x", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "x", LONG, needs_authorization).await;
     let error = authorization_error(s.engine.authorize("x", Arc::new(Approve::default())).await);

@@ -15,12 +15,12 @@ async fn insufficient_scope_steps_up_with_the_union_of_scopes() {
     s.engine.set_consent_sink(sink.clone());
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine.authorize("demo", sink.clone()).await.unwrap();
     let result = s
         .engine
-        .connections()
         .call_tool(
             "demo",
             "add",
@@ -40,9 +40,7 @@ async fn insufficient_scope_steps_up_with_the_union_of_scopes() {
         second.contains(&"mcp:read") && second.contains(&"mcp:write"),
         "{scopes:?}"
     );
-    assert!(is_connected(
-        &s.engine.connections().status("demo").unwrap()
-    ));
+    assert!(is_connected(&s.engine.status("demo").unwrap()));
     s.engine.shutdown().await;
 }
 
@@ -56,6 +54,7 @@ async fn a_scope_demand_seen_without_a_browser_is_asked_for_by_the_next_authoriz
     .await;
     s.engine
         .add_server(oauth_server("demo", &fixture.url()))
+        .await
         .unwrap();
     wait_for(&s.engine, "demo", LONG, needs_authorization).await;
     s.engine
@@ -65,7 +64,6 @@ async fn a_scope_demand_seen_without_a_browser_is_asked_for_by_the_next_authoriz
     // No consent sink (a CLI `call`): the refusal says what to do.
     let err = s
         .engine
-        .connections()
         .call_tool(
             "demo",
             "add",
@@ -96,7 +94,6 @@ async fn a_scope_demand_seen_without_a_browser_is_asked_for_by_the_next_authoriz
         "{scopes:?}"
     );
     let result = again
-        .connections()
         .call_tool(
             "demo",
             "add",
@@ -114,7 +111,7 @@ async fn the_resource_parameter_can_be_turned_off() {
     let fixture = fixture(OAuthOptions::default()).await;
     let mut server = oauth_server("entra", &fixture.url());
     server.oauth.as_mut().unwrap().send_resource_parameter = false;
-    s.engine.add_server(server).unwrap();
+    s.engine.add_server(server).await.unwrap();
     wait_for(&s.engine, "entra", LONG, needs_authorization).await;
     s.engine
         .authorize("entra", Arc::new(Approve::default()))
