@@ -7,17 +7,18 @@
 //! The strings are part of the IPC contract: a variant may be added (when a
 //! consumer needs it, not before), but its wire string never changes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Declares [`ErrorCode`] with each variant's wire string written once,
 /// used both by serde (and so by the TypeScript bindings) and by
-/// [`ErrorCode::as_str`].
+/// [`ErrorCode::as_str`]. Only codes something produces belong here: the
+/// engine's `code()`s, the desktop shell, or the window's `ipc.ts`.
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident = $wire:literal,)*) => {
         /// What went wrong, for a program to act on; the message beside it
         /// is for people.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
         pub enum ErrorCode {
             $($(#[$doc])* #[serde(rename = $wire)] $variant,)*
         }
@@ -132,7 +133,13 @@ impl std::fmt::Display for ErrorCode {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::config::{ConfigFile, ServerConfig};
+    use crate::vault::{MemoryKeyStore, Vault, VaultStatus};
 
     #[test]
     fn a_code_is_its_snake_case_string_on_the_wire() {
@@ -161,5 +168,83 @@ mod tests {
         let before = wires.len();
         wires.dedup();
         assert_eq!(wires.len(), before, "two codes share a wire string");
+    }
+
+    #[test]
+    fn every_code_reads_back_from_its_wire_string() {
+        for &code in ErrorCode::ALL {
+            let back: ErrorCode = serde_json::from_value(serde_json::json!(code.as_str())).unwrap();
+            assert_eq!(back, code);
+            assert_eq!(code.to_string(), code.as_str());
+        }
+        // Not a code: the window's mocks once used these.
+        for wire in [
+            "unmocked",
+            "autostart_failed",
+            "authorization_failed",
+            "Timeout",
+        ] {
+            assert!(
+                serde_json::from_value::<ErrorCode>(serde_json::json!(wire)).is_err(),
+                "{wire}"
+            );
+        }
+    }
+
+    /// Real failures of the config file and the vault, seen as the front
+    /// ends see them (through the engine's `Error`), have the expected codes.
+    #[test]
+    fn real_failures_have_their_codes() {
+        let code = |e: crate::Error| e.code();
+        let dir = tempfile::tempdir().unwrap();
+
+        let config = ConfigFile::new(dir.path().join("config.toml"));
+        let unknown = config.remove_server("nope").unwrap_err();
+        assert_eq!(code(unknown.into()), ErrorCode::UnknownServer);
+        let plain_http = ServerConfig::new("a", "http://mcp.example.com/mcp");
+        let invalid = config.add_server(plain_http).unwrap_err();
+        assert_eq!(code(invalid.into()), ErrorCode::InvalidConfig);
+        std::fs::write(config.path(), "[[servers]\nid = \"a\"\nurl = \n").unwrap();
+        assert_eq!(
+            code(config.load().unwrap_err().into()),
+            ErrorCode::ConfigSyntax
+        );
+
+        let path = dir.path().join("vault.age");
+        let keys = Arc::new(MemoryKeyStore::default());
+        let vault = Vault::new(&path, keys.clone(), None);
+        let secret = |s: &str| SecretString::from(s);
+        let name = vault.set_secret("not a name", &secret("1")).unwrap_err();
+        assert_eq!(code(name.into()), ErrorCode::InvalidSecretName);
+        let empty = vault.set_secret("A", &secret("")).unwrap_err();
+        assert_eq!(code(empty.into()), ErrorCode::EmptySecret);
+        let none = vault.export_identity().unwrap_err();
+        assert_eq!(code(none.into()), ErrorCode::VaultNotCreated);
+        vault.set_secret("A", &secret("1")).unwrap();
+        let missing = vault.delete_secret("B").unwrap_err();
+        assert_eq!(code(missing.into()), ErrorCode::SecretNotFound);
+
+        let locked = dir.path().join("locked.age");
+        Vault::new(&locked, keys.clone(), Some(secret("correct horse")))
+            .set_secret("A", &secret("1"))
+            .unwrap();
+        let wrong = Vault::new(&locked, keys, Some(secret("wrong horse")));
+        let error = wrong.secret_names().unwrap_err();
+        assert_eq!(code(error.into()), ErrorCode::VaultWrongPassphrase);
+        let status = wrong.status();
+        assert!(
+            matches!(
+                status,
+                VaultStatus::Unavailable {
+                    code: ErrorCode::VaultWrongPassphrase,
+                    ..
+                }
+            ),
+            "{status:?}"
+        );
+        assert_eq!(
+            serde_json::to_value(&status).unwrap()["code"],
+            "vault_wrong_passphrase"
+        );
     }
 }
