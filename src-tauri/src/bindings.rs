@@ -43,6 +43,7 @@ fn render<T: TS + 'static>(cfg: &Config) -> Rendered {
 fn every_ipc_type() -> Vec<Rendered> {
     use crate::commands::{AppSettings, AppState, AuthorizationStarted, Folder};
     use crate::error::IpcError;
+    use gatehouse_core::ErrorCode;
     use gatehouse_core::api::{
         FieldIssue, HeaderRow, OAuthSettings, OAuthView, ServerSettings, ServerView,
         ToolCallResult, ToolInfo, TrayState, TraySummary, Validation,
@@ -58,6 +59,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<AuthMode>(&cfg),
         render::<AuthorizationStarted>(&cfg),
         render::<AuthorizationStep>(&cfg),
+        render::<ErrorCode>(&cfg),
         render::<ErrorKind>(&cfg),
         render::<Event>(&cfg),
         render::<FieldIssue>(&cfg),

@@ -11,7 +11,7 @@ use gatehouse_core::api::{
 };
 use gatehouse_core::mcp::JsonObject;
 use gatehouse_core::vault::VaultStatus;
-use gatehouse_core::{ConsentSink, Engine};
+use gatehouse_core::{ConsentSink, Engine, ErrorCode};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -224,13 +224,13 @@ pub fn open_url<R: Runtime>(
 ) -> Result<()> {
     if !engine.is_pending_authorization_url(&url) {
         return Err(IpcError::new(
-            "unknown_authorization",
+            ErrorCode::UnknownAuthorization,
             "only the address of an authorization in progress can be opened",
         ));
     }
     app.opener()
         .open_url(url, None::<&str>)
-        .map_err(|e| IpcError::new("open_failed", e.to_string()))
+        .map_err(|e| IpcError::new(ErrorCode::OpenFailed, e.to_string()))
 }
 
 /// Starts the built-in demo OAuth server and adds it as server `demo`.
@@ -266,7 +266,7 @@ pub fn get_app_settings<R: Runtime>(
     let start_at_login = app
         .autolaunch()
         .is_enabled()
-        .map_err(|e| IpcError::new("autostart", e.to_string()))?;
+        .map_err(|e| IpcError::new(ErrorCode::Autostart, e.to_string()))?;
     let paths = engine.paths();
     Ok(AppSettings {
         start_at_login,
@@ -299,7 +299,7 @@ pub fn open_folder<R: Runtime>(
     let paths = engine.paths();
     paths
         .create_dirs()
-        .map_err(|e| IpcError::new("open_folder", e.to_string()))?;
+        .map_err(|e| IpcError::new(ErrorCode::OpenFolder, e.to_string()))?;
     let logs = paths.log_dir();
     let dir = match folder {
         Folder::Config => paths.config_dir(),
@@ -308,7 +308,7 @@ pub fn open_folder<R: Runtime>(
     };
     app.opener()
         .open_path(dir.display().to_string(), None::<&str>)
-        .map_err(|e| IpcError::new("open_folder", e.to_string()))
+        .map_err(|e| IpcError::new(ErrorCode::OpenFolder, e.to_string()))
 }
 
 /// The diagnostics report (versions, platform, server statuses, recent log
@@ -321,5 +321,5 @@ pub async fn get_diagnostics(engine: State<'_, Engine>) -> Result<String> {
 /// Turns starting Gatehouse at login on or off.
 #[tauri::command]
 pub fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<()> {
-    crate::autostart::set_enabled(&app, enabled).map_err(|e| IpcError::new("autostart", e))
+    crate::autostart::set_enabled(&app, enabled).map_err(|e| IpcError::new(ErrorCode::Autostart, e))
 }

@@ -4,9 +4,9 @@
 //! page in the real browser. (The test fixture, with its hostile switches,
 //! is not part of the app.)
 
-use gatehouse_core::Engine;
 use gatehouse_core::api::ServerView;
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
+use gatehouse_core::{Engine, ErrorCode};
 use gatehouse_demo::DemoServer as DemoHttp;
 use tokio::sync::Mutex;
 
@@ -40,7 +40,7 @@ impl DemoServer {
             .await
             .into_iter()
             .find(|s| s.id == DEMO_ID)
-            .ok_or_else(|| IpcError::new("internal", "the demo server was not added"))
+            .ok_or_else(|| IpcError::new(ErrorCode::Internal, "the demo server was not added"))
     }
 
     /// At launch: brings the demo back up when the config still has it.
@@ -70,8 +70,8 @@ impl DemoServer {
             Ok(fixture) => fixture,
             Err(_) if port.is_none() => start(0)
                 .await
-                .map_err(|e| IpcError::new("demo_failed", e.to_string()))?,
-            Err(e) => return Err(IpcError::new("demo_failed", e.to_string())),
+                .map_err(|e| IpcError::new(ErrorCode::DemoFailed, e.to_string()))?,
+            Err(e) => return Err(IpcError::new(ErrorCode::DemoFailed, e.to_string())),
         };
         let url = fixture.url();
         *running = Some(fixture);

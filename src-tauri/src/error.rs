@@ -1,8 +1,9 @@
 //! The one error type that crosses IPC: `{ code, message, issues? }`. The UI
-//! switches on `code`; `message` is for people; `issues` locate validation
-//! problems at editor fields. Messages come from the core, which never puts
-//! a secret in one.
+//! switches on `code`, one of the closed list [`ErrorCode`]; `message` is for
+//! people; `issues` locate validation problems at editor fields. Messages
+//! come from the core, which never puts a secret in one.
 
+use gatehouse_core::ErrorCode;
 use gatehouse_core::api::FieldIssue;
 use serde::Serialize;
 use ts_rs::TS;
@@ -10,7 +11,7 @@ use ts_rs::TS;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct IpcError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[ts(optional, as = "Option<Vec<FieldIssue>>")]
@@ -18,9 +19,9 @@ pub struct IpcError {
 }
 
 impl IpcError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
             issues: Vec::new(),
         }
@@ -39,7 +40,7 @@ impl From<gatehouse_core::Error> for IpcError {
             _ => Vec::new(),
         };
         Self {
-            code: error.code().to_owned(),
+            code: error.code(),
             message: error.to_string(),
             issues,
         }
@@ -48,7 +49,7 @@ impl From<gatehouse_core::Error> for IpcError {
 
 impl From<tauri::Error> for IpcError {
     fn from(error: tauri::Error) -> Self {
-        Self::new("internal", error.to_string())
+        Self::new(ErrorCode::Internal, error.to_string())
     }
 }
 
@@ -61,7 +62,7 @@ mod tests {
 
     #[test]
     fn serializes_as_code_and_message() {
-        let error = IpcError::new("unknown_server", "no server has the id \"x\"");
+        let error = IpcError::new(ErrorCode::UnknownServer, "no server has the id \"x\"");
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
             serde_json::json!({"code": "unknown_server", "message": "no server has the id \"x\""})

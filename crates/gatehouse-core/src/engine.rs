@@ -24,6 +24,7 @@ use crate::config::{AuthMode, Config, ConfigError, ConfigFile, ServerConfig};
 use crate::connection::{
     AuthorizationTicket, AuthorizeError, ConnectionManager, EVENT_CAPACITY, RequestError,
 };
+use crate::error_code::ErrorCode;
 use crate::events::{Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
@@ -56,12 +57,12 @@ impl From<AuthorizeError> for Error {
 
 impl Error {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Config(ConfigError::Invalid { .. }) => "invalid_config",
-            Self::Config(ConfigError::Syntax { .. }) => "config_syntax",
-            Self::Config(ConfigError::UnknownServer { .. }) => "unknown_server",
-            Self::Config(_) => "config_io",
+            Self::Config(ConfigError::Invalid { .. }) => ErrorCode::InvalidConfig,
+            Self::Config(ConfigError::Syntax { .. }) => ErrorCode::ConfigSyntax,
+            Self::Config(ConfigError::UnknownServer { .. }) => ErrorCode::UnknownServer,
+            Self::Config(_) => ErrorCode::ConfigIo,
             Self::Vault(e) => e.code(),
             Self::Request(e) => e.code(),
             Self::Authorization(e) => e.code(),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod diagnostics;
 mod engine;
+pub mod error_code;
 pub mod events;
 mod fsutil;
 #[cfg(feature = "fuzzing")]
@@ -27,6 +28,7 @@ pub mod vault;
 pub use api::ServerView;
 pub use connection::AuthorizationTicket;
 pub use engine::{Engine, Error};
+pub use error_code::ErrorCode;
 pub use oauth::loopback::Delivery;
 pub use oauth::{AuthorizationError, ConsentSink};
 

@@ -19,7 +19,7 @@ use common::mixup::{
 use common::{
     Approve, Ignore, Setup, call_echo, free_port, is_connected, needs_authorization, wait_for,
 };
-use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_core::{AuthorizationError, Error, ErrorCode};
 use gatehouse_fixture::{ClientAuthMethod, ConsentMode, OAuthFixture, OAuthOptions};
 
 /// A and B (see [`common::mixup::start`]).
@@ -40,7 +40,10 @@ async fn start_and_cancel(s: &Setup, b: &OAuthFixture) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+    assert_eq!(
+        result.unwrap_err().code(),
+        ErrorCode::AuthorizationCancelled
+    );
 }
 
 #[tokio::test]
@@ -258,7 +261,10 @@ async fn signing_out_while_an_authorization_waits_ends_it_and_returns_at_once() 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+    assert_eq!(
+        result.unwrap_err().code(),
+        ErrorCode::AuthorizationCancelled
+    );
     assert_revoked_at(&a);
     assert_b_received_nothing(&b);
     s.engine.shutdown().await;

@@ -13,7 +13,7 @@ use common::mixup::{
     oauth_server, shared_client, start,
 };
 use common::{Approve, Setup, call_echo, free_port, is_connected, needs_authorization, wait_for};
-use gatehouse_core::{AuthorizationError, Error};
+use gatehouse_core::{AuthorizationError, Error, ErrorCode};
 use gatehouse_fixture::oauth::{TokenKind, token_hash};
 use gatehouse_fixture::{IssMode, OAuthFixture, OAuthOptions};
 
@@ -227,7 +227,7 @@ async fn after_sign_out_a_preregistered_client_secret_is_still_not_sent_to_anoth
         .await;
     match tried {
         Err(gatehouse_core::Error::Authorization(error)) => {
-            assert_eq!(error.code(), "client_of_another_server", "{error}");
+            assert_eq!(error.code(), ErrorCode::ClientOfAnotherServer, "{error}");
             assert!(error.to_string().contains(&b.issuer()), "{error}");
         }
         other => panic!("expected a refusal, got {other:?}"),

@@ -2,6 +2,7 @@ import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, test } from "vitest";
 import App from "../App.svelte";
+import type { IpcError } from "../lib/bindings/IpcError";
 import type { VaultStatus } from "../lib/bindings/VaultStatus";
 import { emitEvent, mockBackend, reject } from "../test/backend";
 
@@ -81,7 +82,7 @@ describe("secrets", () => {
       vault_status: () => status,
       list_secrets: () => ["GITHUB_TOKEN"],
       unlock_vault: ({ passphrase }) => {
-        if (passphrase !== "correct horse") throw { code: "vault_wrong_passphrase", message: "decryption failed" };
+        if (passphrase !== "correct horse") throw { code: "vault_wrong_passphrase", message: "decryption failed" } satisfies IpcError;
         status = { state: "unlocked", protection: "passphrase" };
       },
     });
@@ -112,7 +113,7 @@ describe("secrets", () => {
       vault_status: () => status,
       list_secrets: () => (passphrase ? ["FIRST"] : []),
       set_secret: () => {
-        if (!passphrase) throw { code: "vault_no_keyring", message: "no Secret Service provider is reachable" };
+        if (!passphrase) throw { code: "vault_no_keyring", message: "no Secret Service provider is reachable" } satisfies IpcError;
         status = { state: "unlocked", protection: "passphrase" };
       },
       unlock_vault: (args) => {
@@ -180,7 +181,7 @@ describe("secrets", () => {
 
   test("other unavailable states show the backend's message", async () => {
     mockBackend({
-      vault_status: () => ({ state: "unavailable", code: "vault_corrupted", message: "The vault file is damaged; restore it from a backup." }),
+      vault_status: (): VaultStatus => ({ state: "unavailable", code: "vault_corrupted", message: "The vault file is damaged; restore it from a backup." }),
     });
     await openSecrets();
 

@@ -231,7 +231,7 @@ describe("settings", () => {
   test("a failed change is undone and explained", async () => {
     mockBackend({
       get_app_settings: () => ({ ...APP_INFO, startAtLogin: true }),
-      set_start_at_login: reject({ code: "autostart_failed", message: "Could not write the autostart entry" }),
+      set_start_at_login: reject({ code: "autostart", message: "Could not write the autostart entry" }),
     });
     const user = userEvent.setup();
     render(App);

@@ -13,6 +13,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Folder } from "./bindings/Folder";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
 import type { IpcError } from "./bindings/IpcError";
@@ -26,7 +27,7 @@ import type { VaultStatus } from "./bindings/VaultStatus";
 export const EVENT_NAME = "gatehouse://event";
 
 /** Code used when the page runs in a plain browser, without the Gatehouse backend. */
-export const NOT_IN_GATEHOUSE = "not_in_gatehouse";
+export const NOT_IN_GATEHOUSE = "not_in_gatehouse" satisfies ErrorCode;
 
 type TauriWindow = { __TAURI_INTERNALS__?: { invoke?: unknown } };
 

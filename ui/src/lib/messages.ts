@@ -3,8 +3,10 @@
 // The backend reports failures as an `IpcError` code plus a technical message, and authorization
 // failures as a `failed` step with a `reason`. A person needs to know what happened and what to do
 // next, so the codes the contract singles out get a sentence of their own here; anything else
-// falls back to the backend's message.
+// falls back to the backend's message. The codes are the closed union `ErrorCode`, generated from
+// the Rust enum, so a case that is not a code does not type-check.
 
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { IpcError } from "./bindings/IpcError";
 
 const AUTHORIZE_AGAIN = "Click Authorize to try again.";
@@ -19,7 +21,7 @@ function sentence(text: string): string {
  * One sentence (or two) for an error `code`; `detail` is the backend's message, used where the
  * explanation needs the specifics (e.g. which address was refused).
  */
-export function explain(code: string, detail: string): string {
+export function explain(code: ErrorCode, detail: string): string {
   switch (code) {
     case "access_denied":
       return `You declined access in the browser. ${AUTHORIZE_AGAIN}`;
@@ -31,10 +33,6 @@ export function explain(code: string, detail: string): string {
       return "This server's authorization server does not support PKCE, which Gatehouse requires for security. Ask the server's operator to enable PKCE (S256).";
     case "authorization_cancelled":
       return `Authorization was cancelled. ${AUTHORIZE_AGAIN}`;
-    case "authorization_failed":
-      return detail.trim()
-        ? `Authorization failed: ${sentence(detail)} ${AUTHORIZE_AGAIN}`
-        : `Authorization failed. ${AUTHORIZE_AGAIN}`;
     case "vault_needs_passphrase":
       return "The vault is locked. Unlock it on the Secrets page, then try again.";
     case "vault_wrong_passphrase":
@@ -58,14 +56,17 @@ export function describeError(error: IpcError): string {
   return explain(error.code, error.message);
 }
 
-const KNOWN_REASON_CODES = [
+const KNOWN_REASON_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "access_denied",
   "authorization_timeout",
   "unsafe_address",
   "pkce_unsupported",
   "authorization_cancelled",
-  "authorization_failed",
-];
+]);
+
+function isReasonCode(word: string): word is ErrorCode {
+  return KNOWN_REASON_CODES.has(word);
+}
 
 /**
  * Explains an authorization `failed` reason. The contract leaves its form open, so this accepts a
@@ -74,8 +75,9 @@ const KNOWN_REASON_CODES = [
  */
 export function explainAuthorizationReason(reason: string): string {
   const match = /^\s*([a-z][a-z_]*)\s*(?:[:\-–—]\s*([\s\S]*))?$/.exec(reason);
-  if (match && KNOWN_REASON_CODES.includes(match[1]!)) {
-    return explain(match[1]!, match[2] ?? "");
+  const code = match?.[1];
+  if (code !== undefined && isReasonCode(code)) {
+    return explain(code, match?.[2] ?? "");
   }
   // An OAuth error code inside a longer message, e.g. "the server answered error=access_denied".
   if (/\baccess_denied\b/.test(reason)) return explain("access_denied", reason);

@@ -68,7 +68,8 @@ export function summarize(servers: ServerView[]): TraySummary {
 }
 
 /**
- * Installs the mock; commands without a handler reject with code "unmocked". Unless a test
+ * Installs the mock; commands without a handler reject with code "unknown", as the app does for a
+ * command it lacks (Tauri rejects with a string, which `ipc.ts` turns into "unknown"). Unless a test
  * scripts `app_state`, it answers with the summary of whatever `list_servers` answers.
  */
 export function mockBackend(handlers: Record<string, Handler> = {}): Backend {
@@ -86,7 +87,7 @@ export function mockBackend(handlers: Record<string, Handler> = {}): Backend {
       const args = (payload ?? {}) as Args;
       calls.push({ cmd, args });
       const handler = table[cmd];
-      if (!handler) throw { code: "unmocked", message: `no mock for ${cmd}` } satisfies IpcError;
+      if (!handler) throw { code: "unknown", message: `no mock for ${cmd}` } satisfies IpcError;
       return handler(args);
     },
     { shouldMockEvents: true },

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AuthMode, Config, ServerConfig};
+use crate::error_code::ErrorCode;
 use crate::events::{ErrorKind, Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
@@ -62,7 +63,7 @@ pub enum AuthorizeError {
 }
 
 impl AuthorizeError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Request(e) => e.code(),
             Self::Authorization(e) => e.code(),
@@ -71,12 +72,12 @@ impl AuthorizeError {
 }
 
 impl RequestError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UnknownServer { .. } => "unknown_server",
-            Self::NotConnected { .. } => "not_connected",
-            Self::Timeout { .. } => "timeout",
-            Self::Failed { .. } => "request_failed",
+            Self::UnknownServer { .. } => ErrorCode::UnknownServer,
+            Self::NotConnected { .. } => ErrorCode::NotConnected,
+            Self::Timeout { .. } => ErrorCode::Timeout,
+            Self::Failed { .. } => ErrorCode::RequestFailed,
         }
     }
 }

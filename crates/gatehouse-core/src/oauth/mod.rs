@@ -18,6 +18,7 @@ use rmcp::transport::auth::AuthError;
 
 pub(crate) use authorizer::{FlowOrigin, Readiness, ServerAuth};
 
+use crate::error_code::ErrorCode;
 use crate::ssrf::UnsafeAddress;
 
 /// The `scope` a challenge asks for, cleaned for showing.
@@ -145,28 +146,30 @@ fn detail(description: &Option<String>) -> String {
 
 impl AuthorizationError {
     /// A stable code the UI switches on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::AccessDenied { .. } => "access_denied",
-            Self::Refused { .. } => "authorization_refused",
-            Self::TimedOut { .. } => "authorization_timeout",
-            Self::Cancelled => "authorization_cancelled",
-            Self::UnsafeAddress(_) => "unsafe_address",
-            Self::PkceUnsupported => "pkce_unsupported",
-            Self::ResourceMismatch(_) => "resource_mismatch",
-            Self::IssuerMismatch(_) => "issuer_mismatch",
-            Self::Discovery(_) => "discovery_failed",
-            Self::NeedsClientId => "needs_client_id",
-            Self::Registration(_) => "registration_failed",
-            Self::PortInUse { .. } => "port_in_use",
-            Self::Listener(_) => "listener_failed",
-            Self::Exchange(_) => "token_exchange_failed",
-            Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => "insufficient_scope",
-            Self::AuthorizationServerChanged { .. } => "authorization_server_changed",
-            Self::ClientOfAnotherServer { .. } => "client_of_another_server",
-            Self::InProgress | Self::InProgressElsewhere => "authorization_in_progress",
-            Self::NotOAuth => "not_oauth",
-            Self::Vault(_) => "vault",
+            Self::AccessDenied { .. } => ErrorCode::AccessDenied,
+            Self::Refused { .. } => ErrorCode::AuthorizationRefused,
+            Self::TimedOut { .. } => ErrorCode::AuthorizationTimeout,
+            Self::Cancelled => ErrorCode::AuthorizationCancelled,
+            Self::UnsafeAddress(_) => ErrorCode::UnsafeAddress,
+            Self::PkceUnsupported => ErrorCode::PkceUnsupported,
+            Self::ResourceMismatch(_) => ErrorCode::ResourceMismatch,
+            Self::IssuerMismatch(_) => ErrorCode::IssuerMismatch,
+            Self::Discovery(_) => ErrorCode::DiscoveryFailed,
+            Self::NeedsClientId => ErrorCode::NeedsClientId,
+            Self::Registration(_) => ErrorCode::RegistrationFailed,
+            Self::PortInUse { .. } => ErrorCode::PortInUse,
+            Self::Listener(_) => ErrorCode::ListenerFailed,
+            Self::Exchange(_) => ErrorCode::TokenExchangeFailed,
+            Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => {
+                ErrorCode::InsufficientScope
+            }
+            Self::AuthorizationServerChanged { .. } => ErrorCode::AuthorizationServerChanged,
+            Self::ClientOfAnotherServer { .. } => ErrorCode::ClientOfAnotherServer,
+            Self::InProgress | Self::InProgressElsewhere => ErrorCode::AuthorizationInProgress,
+            Self::NotOAuth => ErrorCode::NotOAuth,
+            Self::Vault(_) => ErrorCode::Vault,
         }
     }
 

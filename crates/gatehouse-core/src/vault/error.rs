@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::{MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV};
+use crate::error_code::ErrorCode;
 use crate::permissions::UnsafePath;
 use crate::template::{MissingSecret, TemplateError};
 
@@ -81,25 +82,25 @@ pub enum VaultError {
 
 impl VaultError {
     /// A stable machine-readable code, for the UI to switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::PassphraseRequired => "vault_needs_passphrase",
-            Self::WrongPassphrase { .. } => "vault_wrong_passphrase",
-            Self::PassphraseTooShort => "vault_passphrase_too_short",
-            Self::NoKeyring { .. } => "vault_no_keyring",
-            Self::KeyMissing { .. } => "vault_key_missing",
-            Self::WrongKey { .. } => "vault_wrong_key",
-            Self::Corrupted { .. } => "vault_corrupted",
-            Self::NewerFormat { .. } => "vault_newer_format",
-            Self::TooCostly { .. } => "vault_too_costly",
-            Self::Read { .. } => "vault_read_failed",
-            Self::Write { .. } | Self::KeyringWrite { .. } => "vault_write_failed",
-            Self::UnsafeLocation(_) => "vault_unsafe_location",
-            Self::InvalidName(_) => "invalid_secret_name",
-            Self::EmptySecret => "empty_secret",
-            Self::NotFound { .. } => "secret_not_found",
-            Self::NoIdentity => "vault_no_identity",
-            Self::NotCreated => "vault_not_created",
+            Self::PassphraseRequired => ErrorCode::VaultNeedsPassphrase,
+            Self::WrongPassphrase { .. } => ErrorCode::VaultWrongPassphrase,
+            Self::PassphraseTooShort => ErrorCode::VaultPassphraseTooShort,
+            Self::NoKeyring { .. } => ErrorCode::VaultNoKeyring,
+            Self::KeyMissing { .. } => ErrorCode::VaultKeyMissing,
+            Self::WrongKey { .. } => ErrorCode::VaultWrongKey,
+            Self::Corrupted { .. } => ErrorCode::VaultCorrupted,
+            Self::NewerFormat { .. } => ErrorCode::VaultNewerFormat,
+            Self::TooCostly { .. } => ErrorCode::VaultTooCostly,
+            Self::Read { .. } => ErrorCode::VaultReadFailed,
+            Self::Write { .. } | Self::KeyringWrite { .. } => ErrorCode::VaultWriteFailed,
+            Self::UnsafeLocation(_) => ErrorCode::VaultUnsafeLocation,
+            Self::InvalidName(_) => ErrorCode::InvalidSecretName,
+            Self::EmptySecret => ErrorCode::EmptySecret,
+            Self::NotFound { .. } => ErrorCode::SecretNotFound,
+            Self::NoIdentity => ErrorCode::VaultNoIdentity,
+            Self::NotCreated => ErrorCode::VaultNotCreated,
         }
     }
 }

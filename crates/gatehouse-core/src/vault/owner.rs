@@ -18,6 +18,7 @@ use super::document::{DOCUMENT_VERSION, VaultDocument};
 use super::key_store::{KeyStore, OsKeyring, keyring_account};
 use super::passphrase::{PASSPHRASE_ENV, check_new_passphrase};
 use super::{ResolveError, VaultError};
+use crate::error_code::ErrorCode;
 use crate::fsutil::{self, FileLock, Fingerprint};
 use crate::permissions;
 use crate::template::{self, Template};
@@ -45,7 +46,7 @@ pub enum VaultStatus {
     NeedsPassphrase,
     /// The vault cannot be used; `message` says why and what to do.
     Unavailable {
-        code: String,
+        code: ErrorCode,
         message: String,
     },
 }
@@ -200,7 +201,7 @@ impl Vault {
                     match ready {
                         Ok(()) => VaultStatus::NotCreated,
                         Err(error) => VaultStatus::Unavailable {
-                            code: error.code().to_owned(),
+                            code: error.code(),
                             message: error.to_string(),
                         },
                     }
@@ -208,7 +209,7 @@ impl Vault {
             },
             Err(VaultError::PassphraseRequired) => VaultStatus::NeedsPassphrase,
             Err(e) => VaultStatus::Unavailable {
-                code: e.code().to_owned(),
+                code: e.code(),
                 message: e.to_string(),
             },
         }
@@ -475,7 +476,10 @@ mod tests {
         // …but the state says up front that a passphrase will be needed.
         assert!(matches!(
             vault.status(),
-            VaultStatus::Unavailable { ref code, .. } if code == "vault_no_keyring"
+            VaultStatus::Unavailable {
+                code: ErrorCode::VaultNoKeyring,
+                ..
+            }
         ));
         let err = vault.set_secret("A", &secret("1")).unwrap_err();
         assert!(matches!(err, VaultError::NoKeyring { .. }), "{err}");
@@ -512,14 +516,18 @@ mod tests {
             ),
             "{err}"
         );
-        assert_eq!(err.code(), "vault_unsafe_location");
+        assert_eq!(err.code(), ErrorCode::VaultUnsafeLocation);
         assert!(
             !elsewhere.exists(),
             "nothing was created where the link points"
         );
-        assert!(
-            matches!(vault.status(), VaultStatus::Unavailable { ref code, .. } if code == "vault_unsafe_location")
-        );
+        assert!(matches!(
+            vault.status(),
+            VaultStatus::Unavailable {
+                code: ErrorCode::VaultUnsafeLocation,
+                ..
+            }
+        ));
         assert_eq!(
             std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
             0o700,

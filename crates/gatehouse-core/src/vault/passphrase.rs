@@ -76,7 +76,10 @@ mod tests {
         let from_env = Vault::new(&path, keys.clone(), Some(secret("short")));
         assert!(matches!(
             from_env.status(),
-            VaultStatus::Unavailable { ref code, .. } if code == "vault_passphrase_too_short"
+            VaultStatus::Unavailable {
+                code: crate::ErrorCode::VaultPassphraseTooShort,
+                ..
+            }
         ));
         assert!(matches!(
             from_env.set_secret("A", &secret("1")),

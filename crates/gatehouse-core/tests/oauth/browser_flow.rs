@@ -135,7 +135,7 @@ async fn access_denied_is_reported_in_plain_words() {
             .authorize("demo", Arc::new(Approve::default()))
             .await,
     );
-    assert_eq!(error.code(), "access_denied");
+    assert_eq!(error.code(), ErrorCode::AccessDenied);
     assert!(error.to_string().contains("declined"), "{error}");
     match s.engine.status("demo").unwrap() {
         ServerStatus::NeedsAuthorization { reason } => assert!(reason.contains("declined")),
@@ -174,7 +174,7 @@ async fn a_browser_that_never_comes_back_times_out_and_frees_the_port() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(result.unwrap_err().code(), "authorization_timeout");
+    assert_eq!(result.unwrap_err().code(), ErrorCode::AuthorizationTimeout);
     assert!(
         tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -208,7 +208,10 @@ async fn cancelling_stops_waiting() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(result.unwrap_err().code(), "authorization_cancelled");
+    assert_eq!(
+        result.unwrap_err().code(),
+        ErrorCode::AuthorizationCancelled
+    );
     assert_eq!(s.engine.pending_authorization_url("demo"), None);
     s.engine.shutdown().await;
 }
@@ -231,7 +234,7 @@ async fn a_callback_from_another_issuer_is_refused() {
             .authorize("demo", Arc::new(Approve::default()))
             .await,
     );
-    assert_eq!(error.code(), "issuer_mismatch", "{error}");
+    assert_eq!(error.code(), ErrorCode::IssuerMismatch, "{error}");
     assert!(
         fixture
             .token_requests()

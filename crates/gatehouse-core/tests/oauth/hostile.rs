@@ -19,7 +19,7 @@ async fn a_server_without_pkce_is_refused() {
     wait_for(&s.engine, "x", LONG, needs_authorization).await;
     let sink = Arc::new(Approve::default());
     let error = authorization_error(s.engine.authorize("x", sink.clone()).await);
-    assert_eq!(error.code(), "pkce_unsupported");
+    assert_eq!(error.code(), ErrorCode::PkceUnsupported);
     assert!(
         fixture.authorization_requests().is_empty(),
         "nothing was sent"
@@ -34,14 +34,14 @@ async fn a_server_without_pkce_is_refused() {
 
 #[tokio::test]
 async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
-    let cases: Vec<(&str, OAuthOptions, &str)> = vec![
+    let cases: Vec<(&str, OAuthOptions, ErrorCode)> = vec![
         (
             "javascript endpoint",
             OAuthOptions {
                 authorization_endpoint_override: Some("javascript:alert(1)".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "metadata service",
@@ -49,7 +49,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 token_endpoint_override: Some("http://169.254.169.254/latest/meta-data".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "private network",
@@ -57,7 +57,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 registration_endpoint_override: Some("https://10.0.0.1/register".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "plain http elsewhere",
@@ -65,7 +65,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 authorization_endpoint_override: Some("http://login.example.com/authorize".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         // IPv6 spellings of the metadata address, for every endpoint.
         (
@@ -76,7 +76,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 ),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "token endpoint at an IPv4-compatible metadata address",
@@ -84,7 +84,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 token_endpoint_override: Some("https://[::a9fe:a9fe]/token".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "registration endpoint at a local-use NAT64 address",
@@ -94,7 +94,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 ),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "revocation endpoint at a SIIT metadata address",
@@ -102,7 +102,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 revocation_endpoint_override: Some("https://[::ffff:0:a9fe:a9fe]/revoke".into()),
                 ..OAuthOptions::default()
             },
-            "unsafe_address",
+            ErrorCode::UnsafeAddress,
         ),
         (
             "issuer mismatch",
@@ -117,7 +117,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                     ..OAuthOptions::default()
                 }
             },
-            "issuer_mismatch",
+            ErrorCode::IssuerMismatch,
         ),
         (
             "resource mismatch",
@@ -125,7 +125,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 prm_resource_override: Some("https://evil.example.com/mcp".into()),
                 ..OAuthOptions::default()
             },
-            "resource_mismatch",
+            ErrorCode::ResourceMismatch,
         ),
         (
             "oversized metadata",
@@ -133,7 +133,7 @@ async fn hostile_metadata_is_refused_before_anything_is_sent_or_opened() {
                 oversized_metadata: true,
                 ..OAuthOptions::default()
             },
-            "discovery_failed",
+            ErrorCode::DiscoveryFailed,
         ),
     ];
     for (name, options, code) in cases {
@@ -197,7 +197,7 @@ async fn a_registration_redirect_to_a_forbidden_address_is_not_followed() {
         wait_for(&s.engine, "x", LONG, needs_authorization).await;
         let sink = Arc::new(Approve::default());
         let error = authorization_error(s.engine.authorize("x", sink.clone()).await);
-        assert_eq!(error.code(), "unsafe_address", "{target}: {error}");
+        assert_eq!(error.code(), ErrorCode::UnsafeAddress, "{target}: {error}");
         assert!(error.to_string().contains(why), "{target}: {error}");
         let registrations = fixture.registrations();
         assert_eq!(

@@ -243,7 +243,7 @@ async fn a_locked_vault_holds_servers_until_it_is_unlocked() {
         }
     }
     let wrong = locked.use_passphrase(SecretString::from("not it")).await;
-    assert_eq!(wrong.unwrap_err().code(), "vault_wrong_passphrase");
+    assert_eq!(wrong.unwrap_err().code(), ErrorCode::VaultWrongPassphrase);
     locked
         .use_passphrase(SecretString::from("a long passphrase"))
         .await

@@ -14,9 +14,9 @@ use common::{
     Approve, Ignore, Recorder, Setup, call_echo, free_port, is_connected, needs_authorization,
     wait_for,
 };
-use gatehouse_core::AuthorizationError;
 use gatehouse_core::config::ServerConfig;
 use gatehouse_core::events::{AuthorizationStep, Event, ServerStatus};
+use gatehouse_core::{AuthorizationError, ErrorCode};
 use gatehouse_fixture::{ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient};
 
 mod browser_flow;

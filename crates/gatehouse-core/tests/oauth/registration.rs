@@ -132,7 +132,7 @@ async fn a_preregistered_client_fails_clearly_when_its_port_is_taken() {
             .authorize("desk", Arc::new(Approve::default()))
             .await,
     );
-    assert_eq!(error.code(), "port_in_use");
+    assert_eq!(error.code(), ErrorCode::PortInUse);
     assert!(error.to_string().contains(&port.to_string()), "{error}");
     drop(squatter);
     let status = s
@@ -163,7 +163,7 @@ async fn a_server_without_dynamic_registration_asks_for_a_client_id() {
         .unwrap();
     wait_for(&s.engine, "x", LONG, needs_authorization).await;
     let error = authorization_error(s.engine.authorize("x", Arc::new(Approve::default())).await);
-    assert_eq!(error.code(), "needs_client_id");
+    assert_eq!(error.code(), ErrorCode::NeedsClientId);
     assert!(fixture.authorization_requests().is_empty());
     s.engine.shutdown().await;
 }
