@@ -6,5 +6,8 @@
 //!
 //! - [`proxy`]: `gatehouse proxy <id>`, MCP over stdio for one server (a
 //!   drop-in for `npx mcp-remote <url>` in a client's config).
+//! - `forward`: what the front ends share — sending a client's request on
+//!   the server's live session, and telling the client why not.
 
+mod forward;
 pub mod proxy;
