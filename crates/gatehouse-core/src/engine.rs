@@ -15,6 +15,7 @@ use crate::connection::{
     AuthorizationTicket, AuthorizeError, ConnectionManager, EVENT_CAPACITY, RequestError,
 };
 use crate::events::{Event, ServerStatus};
+use crate::gateway::tokens::{GatewayTokens, TokenError};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::paths::Paths;
@@ -33,6 +34,18 @@ pub enum Error {
     Request(#[from] RequestError),
     #[error(transparent)]
     Authorization(#[from] AuthorizationError),
+    #[error(transparent)]
+    GatewayToken(TokenError),
+}
+
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        match error {
+            // A locked vault is the vault's problem, whatever reads it.
+            TokenError::Vault(e) => Self::Vault(e),
+            other => Self::GatewayToken(other),
+        }
+    }
 }
 
 impl From<AuthorizeError> for Error {
@@ -55,6 +68,7 @@ impl Error {
             Self::Vault(e) => e.code(),
             Self::Request(e) => e.code(),
             Self::Authorization(e) => e.code(),
+            Self::GatewayToken(e) => e.code(),
         }
     }
 }
@@ -202,6 +216,11 @@ impl Engine {
 
     pub fn vault(&self) -> &Vault {
         &self.inner.vault
+    }
+
+    /// The local HTTP gateway's client tokens (in the vault).
+    pub fn gateway_tokens(&self) -> GatewayTokens {
+        GatewayTokens::new(self.inner.vault.clone())
     }
 
     pub fn connections(&self) -> &ConnectionManager {

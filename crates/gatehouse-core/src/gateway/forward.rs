@@ -44,6 +44,10 @@ impl Upstream {
         }
     }
 
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The server's live session, or an error for the client that says why
     /// there is none and what fixes it.
     pub(crate) async fn peer(&self) -> Result<Peer<RoleClient>, ErrorData> {
