@@ -63,6 +63,16 @@ pub enum Command {
     Logout { id: String },
     /// Serve a server to an AI client over stdio (MCP), in place of mcp-remote.
     Proxy { id: String },
+    /// Serve every server to AI clients over HTTP on 127.0.0.1 (the local
+    /// gateway), in the foreground until Ctrl-C.
+    Serve {
+        /// Port to listen on (default: `[gateway] port` in the config, else 47821).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// The local HTTP gateway: its address and its client tokens.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
     /// Print a report to attach to a bug report: versions, platform, each
     /// server's status, recent log lines (never a secret).
     Diagnostics,
@@ -149,4 +159,32 @@ pub enum SecretsCommand {
     List,
     /// Delete a secret.
     Delete { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum GatewayCommand {
+    /// The gateway's port, whether it is running, and each server's URL.
+    Status {
+        #[arg(long)]
+        json: bool,
+        /// Report for this port instead of the configured one.
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// The bearer tokens of the clients that use the gateway.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a client and print it (it is shown only this once).
+    Add { client: String },
+    /// The clients that have a token (never the tokens).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client's token; its next request is refused.
+    Revoke { client: String },
 }

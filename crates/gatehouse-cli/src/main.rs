@@ -77,7 +77,10 @@ async fn run_engine(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCo
     // file must not lock the person out of them.
     let engine = if matches!(
         cli.command,
-        Command::Secrets(_) | Command::Vault(_) | Command::Diagnostics
+        Command::Secrets(_)
+            | Command::Vault(_)
+            | Command::Diagnostics
+            | Command::Gateway(cli::GatewayCommand::Token(_))
     ) {
         Engine::tolerant_with_vault(paths, vault)
     } else {

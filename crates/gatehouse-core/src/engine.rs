@@ -26,6 +26,7 @@ use crate::connection::{
 };
 use crate::error_code::ErrorCode;
 use crate::events::{Event, ServerStatus};
+use crate::gateway::tokens::{GatewayTokens, TokenError};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::paths::Paths;
@@ -44,6 +45,18 @@ pub enum Error {
     Request(#[from] RequestError),
     #[error(transparent)]
     Authorization(#[from] AuthorizationError),
+    #[error(transparent)]
+    GatewayToken(TokenError),
+}
+
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        match error {
+            // A locked vault is the vault's problem, whatever reads it.
+            TokenError::Vault(e) => Self::Vault(e),
+            other => Self::GatewayToken(other),
+        }
+    }
 }
 
 impl From<AuthorizeError> for Error {
@@ -66,6 +79,7 @@ impl Error {
             Self::Vault(e) => e.code(),
             Self::Request(e) => e.code(),
             Self::Authorization(e) => e.code(),
+            Self::GatewayToken(e) => e.code(),
         }
     }
 }
@@ -241,6 +255,11 @@ impl Engine {
                 Err(error) => panic!("the runtime shut down under blocking work: {error}"),
             },
         }
+    }
+
+    /// The local HTTP gateway's client tokens (in the vault).
+    pub fn gateway_tokens(&self) -> GatewayTokens {
+        GatewayTokens::new(self.inner.vault.clone())
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

@@ -69,6 +69,14 @@ error_codes! {
     EmptySecret = "empty_secret",
     SecretNotFound = "secret_not_found",
 
+    // The HTTP gateway's client tokens (`TokenError`).
+    /// A gateway client name that is empty, too long or has odd characters.
+    InvalidClientName = "invalid_client_name",
+    /// A gateway client of that name has a token already.
+    TokenExists = "token_exists",
+    /// No gateway client of that name.
+    TokenNotFound = "token_not_found",
+
     // Requests to a server (`RequestError`).
     NotConnected = "not_connected",
     /// The server did not answer in time.

@@ -1,11 +1,12 @@
 //! What each subcommand does, one file per group (`servers`, `secrets`,
-//! `vault`, `auth`, `tools`, `proxy`, `diagnostics`): turn parsed arguments into calls of the
+//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `diagnostics`): turn parsed arguments into calls of the
 //! engine and hand the results to `output`. The helpers here are the ones
 //! several groups share: reaching the vault (asking for its passphrase
 //! when it has one) and connecting the one server a command needs.
 
 mod auth;
 mod diagnostics;
+mod gateway;
 mod proxy;
 mod secrets;
 mod servers;
@@ -39,6 +40,8 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
         Command::Auth { id, no_browser } => auth::authorize(engine, &id, no_browser).await,
         Command::Logout { id } => auth::sign_out(engine, &id).await,
         Command::Proxy { id } => proxy::run(engine, &id).await,
+        Command::Serve { port } => gateway::serve(engine, port).await,
+        Command::Gateway(command) => gateway::run(engine, command).await,
         Command::Diagnostics => diagnostics::print(engine).await,
     }
 }

@@ -145,4 +145,24 @@ client_secret = "${LINEAR_SECRET}"
         let err = parse("colour = 1\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
     }
+
+    #[test]
+    fn the_gateway_port_is_stable_and_never_zero() {
+        use crate::config::DEFAULT_GATEWAY_PORT;
+        assert_eq!(parse("").unwrap().gateway.port(), DEFAULT_GATEWAY_PORT);
+        assert_eq!(
+            parse("[gateway]\nport = 48000\n").unwrap().gateway.port(),
+            48000
+        );
+        for bad in [
+            "[gateway]\nport = 0\n",
+            "[gateway]\nport = 70000\n",
+            "[gateway]\nhost = \"0.0.0.0\"\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::Syntax { .. })),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -26,6 +26,33 @@ pub const MAX_ID_LEN: usize = 64;
 pub struct Config {
     #[serde(default)]
     pub servers: Vec<ServerConfig>,
+    /// The local HTTP gateway (`[gateway]`).
+    #[serde(default, skip_serializing_if = "GatewayConfig::is_default")]
+    pub gateway: GatewayConfig,
+}
+
+/// The port the local HTTP gateway listens on when the config names none:
+/// fixed, so the URLs given to AI clients stay the same across restarts.
+pub const DEFAULT_GATEWAY_PORT: u16 = 47821;
+
+/// Settings of the local HTTP gateway (`gatehouse serve`, the desktop app).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The loopback port; never 0, so that it is stable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<std::num::NonZeroU16>,
+}
+
+impl GatewayConfig {
+    /// The port to listen on: the configured one, else the default.
+    pub fn port(&self) -> u16 {
+        self.port.map_or(DEFAULT_GATEWAY_PORT, |p| p.get())
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// One remote MCP server.

@@ -6,5 +6,18 @@
 //!
 //! - [`proxy`]: `gatehouse proxy <id>`, MCP over stdio for one server (a
 //!   drop-in for `npx mcp-remote <url>` in a client's config).
+//! - [`http`]: the local Streamable HTTP gateway, every server at
+//!   `http://127.0.0.1:<port>/servers/<id>/mcp`, with [`guard`] (the
+//!   `Host`, `Origin` and token checks) and [`tokens`] (a bearer token per
+//!   client, in the vault); `session` is one HTTP client's session and
+//!   `sessions` routes a server's traffic among them.
+//! - `forward`: what both front ends share — sending a client's request on
+//!   the server's live session, and telling the client why not.
 
+mod forward;
+pub mod guard;
+pub mod http;
 pub mod proxy;
+mod session;
+mod sessions;
+pub mod tokens;

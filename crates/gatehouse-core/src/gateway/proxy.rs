@@ -16,28 +16,23 @@
 //! advertises what the client supports. A server that cannot be reached, or
 //! needs authorization, gets the client a JSON-RPC error that says so and
 //! names the fix, within the server's connect timeout.
-//!
-//! The server's tool filter (`[servers.tools]`) is applied here: a tool it
-//! leaves out is missing from `tools/list` and refused at `tools/call`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
-    CancelledNotification, CancelledNotificationParam, ClientCapabilities, ClientNotification,
-    ClientRequest, ClientResult, ErrorCode, Implementation, InitializeResult, ProgressToken,
-    ServerNotification, ServerRequest, ServerResult,
+    ClientCapabilities, ClientNotification, ClientRequest, ClientResult, ErrorCode, Implementation,
+    InitializeResult, ProgressToken, ServerNotification, ServerRequest, ServerResult,
 };
 use rmcp::service::{
-    NotificationContext, Peer, PeerRequestOptions, RequestContext, ServerInitializeError, Service,
-    ServiceExt,
+    NotificationContext, Peer, RequestContext, ServerInitializeError, Service, ServiceExt,
 };
 use rmcp::transport::IntoTransport;
-use rmcp::{ErrorData, RoleClient, RoleServer, ServiceError};
+use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Downstream, RequestError};
-use crate::events::ServerStatus;
+use super::forward::{ProgressRoutes, Upstream, ask_client};
+use crate::connection::Downstream;
 use crate::{Engine, Error};
 
 /// JSON-RPC error code for "the server behind Gatehouse is not available"
@@ -75,6 +70,7 @@ where
     let proxy = Proxy {
         engine: engine.clone(),
         id: id.to_owned(),
+        upstream: Upstream::new(engine.clone(), id),
         client: Arc::new(ClientSide::default()),
         started: tokio::sync::OnceCell::new(),
     };
@@ -97,6 +93,7 @@ where
 struct Proxy {
     engine: Engine,
     id: String,
+    upstream: Upstream,
     client: Arc<ClientSide>,
     /// The upstream connection was started (or could not be).
     started: tokio::sync::OnceCell<Result<(), String>>,
@@ -127,48 +124,6 @@ impl Proxy {
             .map_err(|message| ErrorData::new(SERVER_NOT_READY, message, None))
     }
 
-    /// The server's live session, or an error for the client that says why
-    /// there is none and what fixes it.
-    async fn upstream(&self) -> Result<Peer<RoleClient>, ErrorData> {
-        self.engine
-            .connections()
-            .live_peer(&self.id)
-            .await
-            .map_err(|error| self.not_ready(error))
-    }
-
-    fn not_ready(&self, error: RequestError) -> ErrorData {
-        let id = &self.id;
-        let (message, state) = match &error {
-            RequestError::NotConnected { status, .. } => {
-                let message = match status {
-                    ServerStatus::NeedsAuthorization { reason } => format!(
-                        "Gatehouse: server \"{id}\" needs authorization ({reason}). Run `gatehouse auth {id}` or click Authorize in the Gatehouse app, then try again."
-                    ),
-                    ServerStatus::Authorizing { .. } => format!(
-                        "Gatehouse: server \"{id}\" is being authorized in the browser; finish that, then try again."
-                    ),
-                    ServerStatus::Disabled => format!(
-                        "Gatehouse: server \"{id}\" is switched off; switch it on in the Gatehouse app or in its config file."
-                    ),
-                    ServerStatus::Error { message, .. } => {
-                        format!("Gatehouse: server \"{id}\" is unavailable: {message}")
-                    }
-                    ServerStatus::Connecting | ServerStatus::Connected { .. } => format!(
-                        "Gatehouse: server \"{id}\" did not connect in time; check `gatehouse servers list`."
-                    ),
-                };
-                (message, status.label())
-            }
-            other => (format!("Gatehouse: {other}"), "error"),
-        };
-        ErrorData::new(
-            SERVER_NOT_READY,
-            message,
-            Some(serde_json::json!({ "server": id, "state": state })),
-        )
-    }
-
     /// Answers `initialize` with what the server said at its own.
     async fn initialize(
         &self,
@@ -176,155 +131,9 @@ impl Proxy {
         peer: Peer<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
         self.start(capabilities, peer).await?;
-        let upstream = self.upstream().await?;
-        let Some(info) = upstream.peer_info() else {
-            return Err(ErrorData::internal_error(
-                "the server's session has no initialize result",
-                None,
-            ));
-        };
-        let server_info = info
-            .server_info
-            .clone()
-            .unwrap_or_else(|| Implementation::new(self.id.clone(), "unknown"));
-        let mut result = InitializeResult::new(info.capabilities.clone())
-            .with_protocol_version(info.protocol_version.clone())
-            .with_server_info(server_info);
-        result.instructions = info.instructions.clone();
-        result.meta = info.meta.clone();
-        Ok(ServerResult::InitializeResult(result))
-    }
-
-    /// Sends `request` on the server's session and returns its answer; a
-    /// cancellation by the client cancels it there too.
-    async fn forward(
-        &self,
-        request: ClientRequest,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ServerResult, ErrorData> {
-        let client_token = context.meta.get_progress_token();
-        let mut meta = context.meta.clone();
-        meta.remove("progressToken");
-        let connections = self.engine.connections();
-        let mut upstream = self.upstream().await?;
-        let mut retried = false;
-        let handle = loop {
-            let options = PeerRequestOptions::no_options().with_meta(meta.clone());
-            match upstream
-                .send_cancellable_request(request.clone(), options)
-                .await
-            {
-                Ok(handle) => break handle,
-                // The session ended before the request left: it was never
-                // sent, so it is safe to send again on the next session.
-                Err(ServiceError::TransportClosed) if !retried => {
-                    retried = true;
-                    connections.report_failure(&self.id, &ServiceError::TransportClosed);
-                    upstream = self.upstream().await?;
-                }
-                Err(error) => return Err(self.failed(&error)),
-            }
-        };
-        let upstream_token = handle.progress_token.clone();
-        if let Some(token) = client_token {
-            self.client.map_progress(upstream_token.clone(), token);
-        }
-        let (upstream_id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
-        let mut outcome = tokio::select! {
-            outcome = handle.await_response() => Some(outcome),
-            () = context.ct.cancelled() => None,
-        };
-        self.client.unmap_progress(&upstream_token);
-        // The connection broke under the request (a server that restarted
-        // leaves pooled connections that fail the next request): once the
-        // session is back, send it again, once.
-        if let Some(Err(error @ ServiceError::TransportSend(_))) = &outcome
-            && !retried
-            && !error.is_authorization_required()
-            && error.auth_challenge().is_none()
-        {
-            connections.report_failure(&self.id, error);
-            let upstream = self.upstream().await?;
-            let options = PeerRequestOptions::no_options().with_meta(meta.clone());
-            match upstream.send_cancellable_request(request, options).await {
-                Ok(handle) => {
-                    let token = handle.progress_token.clone();
-                    if let Some(client_token) = context.meta.get_progress_token() {
-                        self.client.map_progress(token.clone(), client_token);
-                    }
-                    let (id, peer) = (handle.id.clone(), handle.peer.clone());
-                    outcome = tokio::select! {
-                        outcome = handle.await_response() => Some(outcome),
-                        () = context.ct.cancelled() => {
-                            let cancelled = CancelledNotification::new(
-                                CancelledNotificationParam::new(Some(id), Some("cancelled by the client".to_owned())),
-                            );
-                            let _ = peer.send_notification(cancelled.into()).await;
-                            None
-                        }
-                    };
-                    self.client.unmap_progress(&token);
-                    if outcome.is_none() {
-                        return Err(ErrorData::new(
-                            ErrorCode::INTERNAL_ERROR,
-                            "cancelled by the client",
-                            None,
-                        ));
-                    }
-                }
-                Err(error) => outcome = Some(Err(error)),
-            }
-        }
-        match outcome {
-            Some(Ok(result)) => Ok(result),
-            Some(Err(error)) => Err(self.failed(&error)),
-            None => {
-                // The client cancelled: pass it on. Its answer is dropped.
-                let reason = Some("cancelled by the client".to_owned());
-                let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
-                    Some(upstream_id),
-                    reason,
-                ));
-                let _ = upstream_peer.send_notification(cancelled.into()).await;
-                Err(ErrorData::new(
-                    ErrorCode::INTERNAL_ERROR,
-                    "cancelled by the client",
-                    None,
-                ))
-            }
-        }
-    }
-
-    /// The client asked for a tool the server's tool filter leaves out: as
-    /// for a tool the server does not have (invalid params), in words.
-    fn filtered_out(&self, tool: &str) -> ErrorData {
-        ErrorData::invalid_params(
-            format!(
-                "Gatehouse: tool \"{}\" of server \"{}\" is not offered to clients (the server's tool filter in Gatehouse leaves it out).",
-                crate::text::one_line(tool, 80),
-                self.id
-            ),
-            None,
-        )
-    }
-
-    /// A failed upstream request as the client's error: the server's own
-    /// errors as they were (secrets cut out), transport failures in words.
-    fn failed(&self, error: &ServiceError) -> ErrorData {
-        let connections = self.engine.connections();
-        match error {
-            ServiceError::McpError(data) => {
-                let mut data = data.clone();
-                data.message = connections
-                    .redact(&self.id, data.message.into_owned())
-                    .into();
-                data
-            }
-            other => match connections.report_failure(&self.id, other) {
-                error @ RequestError::NotConnected { .. } => self.not_ready(error),
-                error => ErrorData::new(SERVER_NOT_READY, format!("Gatehouse: {error}"), None),
-            },
-        }
+        Ok(ServerResult::InitializeResult(
+            self.upstream.initialize_result().await?,
+        ))
     }
 }
 
@@ -356,23 +165,9 @@ impl Service<RoleServer> for Proxy {
                 // capabilities on each request.
                 let capabilities = context.client_capabilities().unwrap_or_default();
                 self.start(capabilities, context.peer.clone()).await?;
-                // The server's tool filter as it is now: an edit applies to
-                // the next request.
-                let tools = self
-                    .engine
-                    .server_config(&self.id)
-                    .map(|server| server.tools)
-                    .unwrap_or_default();
-                if let ClientRequest::CallToolRequest(call) = &request
-                    && !tools.offers(&call.params.name)
-                {
-                    return Err(self.filtered_out(&call.params.name));
-                }
-                let mut result = self.forward(request, context).await?;
-                if let ServerResult::ListToolsResult(list) = &mut result {
-                    list.tools.retain(|tool| tools.offers(&tool.name));
-                }
-                Ok(result)
+                self.upstream
+                    .forward(request, context, self.client.as_ref())
+                    .await
             }
         }
     }
@@ -390,11 +185,8 @@ impl Service<RoleServer> for Proxy {
             | ClientNotification::InitializedNotification(_)
             | ClientNotification::ProgressNotification(_) => Ok(()),
             other => {
-                if self.started.get().is_some()
-                    && let Ok(upstream) = self.upstream().await
-                    && let Err(error) = upstream.send_notification(other).await
-                {
-                    tracing::debug!(server = %self.id, %error, "a notification for the server was lost");
+                if self.started.get().is_some() {
+                    self.upstream.notify(other).await;
                 }
                 Ok(())
             }
@@ -419,6 +211,16 @@ struct ClientSide {
 }
 
 impl ClientSide {
+    fn client_token(&self, upstream: &ProgressToken) -> Option<ProgressToken> {
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(upstream)
+            .cloned()
+    }
+}
+
+impl ProgressRoutes for ClientSide {
     fn map_progress(&self, upstream: ProgressToken, client: ProgressToken) {
         self.progress
             .lock()
@@ -431,14 +233,6 @@ impl ClientSide {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(upstream);
-    }
-
-    fn client_token(&self, upstream: &ProgressToken) -> Option<ProgressToken> {
-        self.progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(upstream)
-            .cloned()
     }
 }
 
@@ -459,26 +253,7 @@ impl Downstream for ClientSide {
                 None,
             ));
         };
-        let handle = peer
-            .send_cancellable_request(request, PeerRequestOptions::no_options())
-            .await
-            .map_err(|e| ErrorData::internal_error(format!("the MCP client: {e}"), None))?;
-        let (id, peer) = (handle.id.clone(), handle.peer.clone());
-        tokio::select! {
-            answer = handle.await_response() => match answer {
-                Ok(result) => Ok(result),
-                Err(ServiceError::McpError(error)) => Err(error),
-                Err(error) => Err(ErrorData::internal_error(format!("the MCP client: {error}"), None)),
-            },
-            () = cancel.cancelled() => {
-                let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
-                    Some(id),
-                    Some("cancelled by the server".to_owned()),
-                ));
-                let _ = peer.send_notification(cancelled.into()).await;
-                Err(ErrorData::internal_error("cancelled by the server", None))
-            }
-        }
+        ask_client(peer, request, cancel).await
     }
 
     async fn notify(&self, notification: ServerNotification) {

@@ -28,6 +28,11 @@ pub(crate) struct VaultDocument {
     /// are presented there only, also after a sign-out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) client_issuers: BTreeMap<String, BTreeMap<String, String>>,
+    /// The local HTTP gateway's client tokens, keyed by client name (a
+    /// namespace of their own: never listed as user secrets). Only a hash
+    /// of each token is kept; see `gateway::tokens`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) gateway_tokens: BTreeMap<String, serde_json::Value>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
 }

@@ -1,0 +1,314 @@
+//! Forwarding a downstream client's requests to a server's live session,
+//! shared by the front ends (the stdio proxy, the HTTP gateway's sessions):
+//! the engine's connection does the authentication, refresh and
+//! reconnection; this adds what forwarding itself needs — a request sent
+//! again once when the session broke under it, cancellation passed on,
+//! progress passed back under the client's token, and failures told to the
+//! client in words that name the fix.
+
+use rmcp::model::{
+    CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
+    ClientResult, ErrorCode, Implementation, InitializeResult, ProgressToken, ServerRequest,
+    ServerResult,
+};
+use rmcp::service::{Peer, PeerRequestOptions, RequestContext};
+use rmcp::{ErrorData, RoleClient, RoleServer, ServiceError};
+use tokio_util::sync::CancellationToken;
+
+use crate::Engine;
+use crate::connection::RequestError;
+use crate::events::ServerStatus;
+
+use super::proxy::SERVER_NOT_READY;
+
+/// Where the server's progress for a forwarded request goes: the upstream
+/// token rmcp chose, mapped to the token the client chose, while the
+/// request is in flight.
+pub(crate) trait ProgressRoutes: Send + Sync {
+    fn map_progress(&self, upstream: ProgressToken, client: ProgressToken);
+    fn unmap_progress(&self, upstream: &ProgressToken);
+}
+
+/// Server `id`'s live session, as the front ends forward to it.
+#[derive(Clone)]
+pub(crate) struct Upstream {
+    engine: Engine,
+    id: String,
+}
+
+impl Upstream {
+    pub(crate) fn new(engine: Engine, id: &str) -> Self {
+        Self {
+            engine,
+            id: id.to_owned(),
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The server's live session, or an error for the client that says why
+    /// there is none and what fixes it.
+    pub(crate) async fn peer(&self) -> Result<Peer<RoleClient>, ErrorData> {
+        self.engine
+            .connections()
+            .live_peer(&self.id)
+            .await
+            .map_err(|error| self.not_ready(error))
+    }
+
+    pub(crate) fn not_ready(&self, error: RequestError) -> ErrorData {
+        let id = &self.id;
+        let (message, state) = match &error {
+            RequestError::NotConnected { status, .. } => {
+                let message = match status {
+                    ServerStatus::NeedsAuthorization { reason } => format!(
+                        "Gatehouse: server \"{id}\" needs authorization ({reason}). Run `gatehouse auth {id}` or click Authorize in the Gatehouse app, then try again."
+                    ),
+                    ServerStatus::Authorizing { .. } => format!(
+                        "Gatehouse: server \"{id}\" is being authorized in the browser; finish that, then try again."
+                    ),
+                    ServerStatus::Disabled => format!(
+                        "Gatehouse: server \"{id}\" is switched off; switch it on in the Gatehouse app or in its config file."
+                    ),
+                    ServerStatus::Error { message, .. } => {
+                        format!("Gatehouse: server \"{id}\" is unavailable: {message}")
+                    }
+                    ServerStatus::Connecting | ServerStatus::Connected { .. } => format!(
+                        "Gatehouse: server \"{id}\" did not connect in time; check `gatehouse servers list`."
+                    ),
+                };
+                (message, status.label())
+            }
+            other => (format!("Gatehouse: {other}"), "error"),
+        };
+        ErrorData::new(
+            SERVER_NOT_READY,
+            message,
+            Some(serde_json::json!({ "server": id, "state": state })),
+        )
+    }
+
+    /// What the server said at its own `initialize`, as the answer to the
+    /// client's.
+    pub(crate) async fn initialize_result(&self) -> Result<InitializeResult, ErrorData> {
+        let upstream = self.peer().await?;
+        let Some(info) = upstream.peer_info() else {
+            return Err(ErrorData::internal_error(
+                "the server's session has no initialize result",
+                None,
+            ));
+        };
+        let server_info = info
+            .server_info
+            .clone()
+            .unwrap_or_else(|| Implementation::new(self.id.clone(), "unknown"));
+        let mut result = InitializeResult::new(info.capabilities.clone())
+            .with_protocol_version(info.protocol_version.clone())
+            .with_server_info(server_info);
+        result.instructions = info.instructions.clone();
+        result.meta = info.meta.clone();
+        Ok(result)
+    }
+
+    /// Passes a client's notification on to the server (when it has a
+    /// session); a lost one is logged.
+    pub(crate) async fn notify(&self, notification: ClientNotification) {
+        if let Ok(upstream) = self.peer().await
+            && let Err(error) = upstream.send_notification(notification).await
+        {
+            tracing::debug!(server = %self.id, %error, "a notification for the server was lost");
+        }
+    }
+
+    /// Sends `request` on the server's session and returns its answer; a
+    /// cancellation by the client cancels it there too. The server's tool
+    /// filter (`[servers.tools]`, as it is now: an edit applies to the next
+    /// request) is applied here, for every front end: a tool it leaves out
+    /// is missing from `tools/list` and refused at `tools/call` without
+    /// reaching the server.
+    pub(crate) async fn forward(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+        routes: &dyn ProgressRoutes,
+    ) -> Result<ServerResult, ErrorData> {
+        let tools = self
+            .engine
+            .server_config(&self.id)
+            .map(|server| server.tools)
+            .unwrap_or_default();
+        if let ClientRequest::CallToolRequest(call) = &request
+            && !tools.offers(&call.params.name)
+        {
+            return Err(self.filtered_out(&call.params.name));
+        }
+        let mut result = self.send(request, context, routes).await?;
+        if let ServerResult::ListToolsResult(list) = &mut result {
+            list.tools.retain(|tool| tools.offers(&tool.name));
+        }
+        Ok(result)
+    }
+
+    /// The client asked for a tool the server's tool filter leaves out: as
+    /// for a tool the server does not have (invalid params), in words.
+    fn filtered_out(&self, tool: &str) -> ErrorData {
+        ErrorData::invalid_params(
+            format!(
+                "Gatehouse: tool \"{}\" of server \"{}\" is not offered to clients (the server's tool filter in Gatehouse leaves it out).",
+                crate::text::one_line(tool, 80),
+                self.id
+            ),
+            None,
+        )
+    }
+
+    /// [`Upstream::forward`] without the tool filter.
+    async fn send(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+        routes: &dyn ProgressRoutes,
+    ) -> Result<ServerResult, ErrorData> {
+        let client_token = context.meta.get_progress_token();
+        let mut meta = context.meta.clone();
+        meta.remove("progressToken");
+        let connections = self.engine.connections();
+        let mut upstream = self.peer().await?;
+        let mut retried = false;
+        let handle = loop {
+            let options = PeerRequestOptions::no_options().with_meta(meta.clone());
+            match upstream
+                .send_cancellable_request(request.clone(), options)
+                .await
+            {
+                Ok(handle) => break handle,
+                // The session ended before the request left: it was never
+                // sent, so it is safe to send again on the next session.
+                Err(ServiceError::TransportClosed) if !retried => {
+                    retried = true;
+                    connections.report_failure(&self.id, &ServiceError::TransportClosed);
+                    upstream = self.peer().await?;
+                }
+                Err(error) => return Err(self.failed(&error)),
+            }
+        };
+        let upstream_token = handle.progress_token.clone();
+        if let Some(token) = client_token {
+            routes.map_progress(upstream_token.clone(), token);
+        }
+        let (upstream_id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
+        let mut outcome = tokio::select! {
+            outcome = handle.await_response() => Some(outcome),
+            () = context.ct.cancelled() => None,
+        };
+        routes.unmap_progress(&upstream_token);
+        // The connection broke under the request (a server that restarted
+        // leaves pooled connections that fail the next request): once the
+        // session is back, send it again, once.
+        if let Some(Err(error @ ServiceError::TransportSend(_))) = &outcome
+            && !retried
+            && !error.is_authorization_required()
+            && error.auth_challenge().is_none()
+        {
+            connections.report_failure(&self.id, error);
+            let upstream = self.peer().await?;
+            let options = PeerRequestOptions::no_options().with_meta(meta.clone());
+            match upstream.send_cancellable_request(request, options).await {
+                Ok(handle) => {
+                    let token = handle.progress_token.clone();
+                    if let Some(client_token) = context.meta.get_progress_token() {
+                        routes.map_progress(token.clone(), client_token);
+                    }
+                    let (id, peer) = (handle.id.clone(), handle.peer.clone());
+                    outcome = tokio::select! {
+                        outcome = handle.await_response() => Some(outcome),
+                        () = context.ct.cancelled() => {
+                            let cancelled = CancelledNotification::new(
+                                CancelledNotificationParam::new(Some(id), Some("cancelled by the client".to_owned())),
+                            );
+                            let _ = peer.send_notification(cancelled.into()).await;
+                            None
+                        }
+                    };
+                    routes.unmap_progress(&token);
+                    if outcome.is_none() {
+                        return Err(ErrorData::new(
+                            ErrorCode::INTERNAL_ERROR,
+                            "cancelled by the client",
+                            None,
+                        ));
+                    }
+                }
+                Err(error) => outcome = Some(Err(error)),
+            }
+        }
+        match outcome {
+            Some(Ok(result)) => Ok(result),
+            Some(Err(error)) => Err(self.failed(&error)),
+            None => {
+                // The client cancelled: pass it on. Its answer is dropped.
+                let reason = Some("cancelled by the client".to_owned());
+                let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
+                    Some(upstream_id),
+                    reason,
+                ));
+                let _ = upstream_peer.send_notification(cancelled.into()).await;
+                Err(ErrorData::new(
+                    ErrorCode::INTERNAL_ERROR,
+                    "cancelled by the client",
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// A failed upstream request as the client's error: the server's own
+    /// errors as they were (secrets cut out), transport failures in words.
+    pub(crate) fn failed(&self, error: &ServiceError) -> ErrorData {
+        let connections = self.engine.connections();
+        match error {
+            ServiceError::McpError(data) => {
+                let mut data = data.clone();
+                data.message = connections
+                    .redact(&self.id, data.message.into_owned())
+                    .into();
+                data
+            }
+            other => match connections.report_failure(&self.id, other) {
+                error @ RequestError::NotConnected { .. } => self.not_ready(error),
+                error => ErrorData::new(SERVER_NOT_READY, format!("Gatehouse: {error}"), None),
+            },
+        }
+    }
+}
+
+/// Sends a server's request to the client behind `peer` and returns its
+/// answer; `cancel` (the server cancelled) cancels it there too.
+pub(crate) async fn ask_client(
+    peer: &Peer<RoleServer>,
+    request: ServerRequest,
+    cancel: CancellationToken,
+) -> Result<ClientResult, ErrorData> {
+    let handle = peer
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("the MCP client: {e}"), None))?;
+    let (id, peer) = (handle.id.clone(), handle.peer.clone());
+    tokio::select! {
+        answer = handle.await_response() => match answer {
+            Ok(result) => Ok(result),
+            Err(ServiceError::McpError(error)) => Err(error),
+            Err(error) => Err(ErrorData::internal_error(format!("the MCP client: {error}"), None)),
+        },
+        () = cancel.cancelled() => {
+            let cancelled = CancelledNotification::new(CancelledNotificationParam::new(
+                Some(id),
+                Some("cancelled by the server".to_owned()),
+            ));
+            let _ = peer.send_notification(cancelled.into()).await;
+            Err(ErrorData::internal_error("cancelled by the server", None))
+        }
+    }
+}
