@@ -32,7 +32,7 @@ use super::session::{Opened, Session, SessionEvent, SessionSettings};
 use super::state::{Effect, Ended, Input, Readiness, State};
 use crate::config::{AuthMode, ServerConfig};
 use crate::events::{ErrorKind, Event, ServerStatus};
-use crate::oauth::{AuthorizationError, ConsentSink, FlowOrigin, ServerAuth};
+use crate::oauth::{AuthorizationError, ConsentSink, FlowOrigin, Recovery, ServerAuth};
 
 /// An authorization that is waiting for the browser.
 pub struct AuthorizationTicket {
@@ -611,10 +611,8 @@ impl Actor {
         let auth = self
             .existing_auth()
             .filter(|_| config.auth_mode() == AuthMode::OAuth);
-        let handler = Relay::new(
-            GatehouseClient::new(self.outbox.clone()),
-            self.shared.downstream(&config.id),
-        );
+        let outbox = self.outbox.clone();
+        let downstream = self.shared.downstream(&config.id);
         self.work = Work::Pending(Box::pin(async move {
             let mut secrets = None;
             let headers = match super::headers::resolve(&config, &shared.vault, &mut secrets).await
@@ -627,22 +625,36 @@ impl Actor {
                     }));
                 }
             };
-            let running = match super::client::connect(
-                &config,
-                shared.http.clone(),
-                auth.clone(),
-                headers,
-                handler,
-            )
-            .await
-            {
-                Ok(running) => running,
-                Err(failure) => {
-                    return Done::Attempt(Box::new(Attempt {
-                        secrets,
-                        result: Err(Failed::Connect(failure)),
-                    }));
+            let mut recovered = false;
+            let running = loop {
+                let handler = Relay::new(GatehouseClient::new(outbox.clone()), downstream.clone());
+                let failure = match super::client::connect(
+                    &config,
+                    shared.http.clone(),
+                    auth.clone(),
+                    headers.clone(),
+                    handler,
+                )
+                .await
+                {
+                    Ok(running) => break running,
+                    Err(failure) => failure,
+                };
+                // The token may have expired on the way, or another process
+                // replaced it: once, try the newest or a refreshed one.
+                if failure.kind == ErrorKind::Unauthorized
+                    && !failure.insufficient_scope
+                    && !recovered
+                    && let Some(auth) = &auth
+                    && auth.recover_from_rejection().await == Recovery::Retry
+                {
+                    recovered = true;
+                    continue;
                 }
+                return Done::Attempt(Box::new(Attempt {
+                    secrets,
+                    result: Err(Failed::Connect(failure)),
+                }));
             };
             let settings = SessionSettings {
                 server: config.id.clone(),

@@ -28,7 +28,7 @@ use crate::config::{AuthMode, Config, ServerConfig};
 use crate::error_code::ErrorCode;
 use crate::events::{ErrorKind, Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
-use crate::oauth::{AuthorizationError, ConsentSink};
+use crate::oauth::{AuthorizationError, ConsentSink, Recovery};
 use crate::vault::Vault;
 pub use actor::AuthorizationTicket;
 use actor::ServerHandle;
@@ -366,6 +366,7 @@ impl ConnectionManager {
         F: Future<Output = Result<T, ServiceError>>,
     {
         let mut stepped_up = false;
+        let mut recovered = false;
         loop {
             let (peer, runtime) = self.connected_peer(id).await?;
             let timeout = runtime.config.timeout();
@@ -394,6 +395,20 @@ impl ConnectionManager {
             let failure = Failure::from_service(&error, mode);
             if mode == AuthMode::OAuth && failure.kind == ErrorKind::Unauthorized {
                 if !failure.insufficient_scope {
+                    // The token may have expired on the way, or another
+                    // process replaced it: once, retry with the newest or a
+                    // refreshed one.
+                    if !recovered && let Some(auth) = runtime.existing_auth() {
+                        recovered = true;
+                        match auth.recover_from_rejection().await {
+                            Recovery::Retry => continue,
+                            Recovery::Reconnect => {
+                                self.restart(id);
+                                continue;
+                            }
+                            Recovery::NeedsAuthorization => {}
+                        }
+                    }
                     runtime.report_unauthorized(failure.challenge.clone());
                 } else if !stepped_up {
                     // Re-authorize with more scopes, then retry once.

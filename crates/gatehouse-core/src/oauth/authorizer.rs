@@ -83,6 +83,18 @@ pub(crate) struct ServerAuth {
     current_flow: Mutex<Option<(CancellationToken, PasteHandle, String)>>,
 }
 
+/// What to do after the server refused an access token
+/// ([`ServerAuth::recover_from_rejection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recovery {
+    /// A newer or refreshed token is in place: send the request again.
+    Retry,
+    /// Another process authorized again: connect afresh with its grant.
+    Reconnect,
+    /// Nothing to retry with: the person has to authorize.
+    NeedsAuthorization,
+}
+
 impl ServerAuth {
     /// Prepares the server's OAuth state. Performs no network I/O.
     pub(crate) async fn new(
@@ -750,16 +762,51 @@ impl ServerAuth {
         }
     }
 
-    /// Refreshes the access token now. Serialized with every other refresh
-    /// of this server by the store's guard.
+    /// Refreshes the access token if it is still due once this process
+    /// holds the server's refresh decision (every process sharing the
+    /// vault wakes at the same moment for the same grant: the first
+    /// refreshes, the others find its tokens).
     pub(crate) async fn refresh(&self) -> Result<(), AuthError> {
         let manager = self.client.auth_manager.lock().await;
+        let _decision = self.store.lock_refresh_decision().await?;
         // Another process (or rmcp's own lazy refresh) may have done it.
         let due = self.store.grant().and_then(|g| g.refresh_at());
         if due.is_some_and(|at| at > now()) {
             return Ok(());
         }
         manager.refresh_token().await.map(|_| ())
+    }
+
+    /// The server refused the access token (401 `invalid_token`): it may
+    /// have expired on the way, or another process may have replaced it —
+    /// by a refresh, or by authorizing again (perhaps with another
+    /// authorization server, which this connection is not set up for).
+    pub(crate) async fn recover_from_rejection(&self) -> Recovery {
+        let manager = self.client.auth_manager.lock().await;
+        let sent = self.store.access_token_in_memory();
+        let Ok(_decision) = self.store.lock_refresh_decision().await else {
+            return Recovery::NeedsAuthorization;
+        };
+        if let Some(newest) = self.store.grant()
+            && newest.has_token()
+            && !self.store.is_bound_to(&newest)
+        {
+            tracing::info!(server = %self.server_id, "the server refused the access token; another process authorized again");
+            return Recovery::Reconnect;
+        }
+        if sent.is_some() && self.store.access_token_in_memory() != sent {
+            return Recovery::Retry;
+        }
+        match manager.refresh_token().await {
+            Ok(_) => {
+                tracing::info!(server = %self.server_id, "the server refused the access token; refreshed it");
+                Recovery::Retry
+            }
+            Err(error) => {
+                tracing::info!(server = %self.server_id, %error, "the server refused the access token and it could not be refreshed");
+                Recovery::NeedsAuthorization
+            }
+        }
     }
 
     /// Revokes the tokens where the server supports it and forgets the

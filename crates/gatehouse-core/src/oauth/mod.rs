@@ -16,7 +16,7 @@ pub(crate) mod store;
 use async_trait::async_trait;
 use rmcp::transport::auth::AuthError;
 
-pub(crate) use authorizer::{FlowOrigin, Readiness, ServerAuth};
+pub(crate) use authorizer::{FlowOrigin, Readiness, Recovery, ServerAuth};
 
 use crate::error_code::ErrorCode;
 use crate::ssrf::UnsafeAddress;

@@ -126,13 +126,36 @@ impl GrantRecord {
         )
     }
 
-    /// When to refresh: at 80 % of the token's lifetime, and never sooner
+    /// When to refresh: at 80 % of the token's lifetime, or before the
+    /// stretch in which rmcp refreshes a token on use if that comes first
+    /// (tokens that live under two and a half minutes), and never sooner
     /// than `MIN_REFRESH_AFTER` after the token arrived (a server that hands
-    /// out one-second tokens is not refreshed in a tight loop).
+    /// out one-second tokens is not refreshed in a tight loop). The
+    /// scheduled refresh is the one coordinated across processes
+    /// ([`GrantStore::lock_refresh_decision`]); rmcp's on-use refresh is
+    /// not, so ours should come first.
     pub(crate) fn refresh_at(&self) -> Option<u64> {
         self.credentials.token_response.as_ref()?.refresh_token()?;
-        let after = (self.lifetime()? / 5 * 4).max(MIN_REFRESH_AFTER);
+        let lifetime = self.lifetime()?;
+        let before_on_use = lifetime.saturating_sub(on_use_refresh_window(lifetime) + 1);
+        let after = (lifetime / 5 * 4).min(before_on_use).max(MIN_REFRESH_AFTER);
         Some(self.credentials.token_received_at?.saturating_add(after))
+    }
+
+    /// Whether the access token is in the stretch before its expiry where
+    /// rmcp refreshes it before use, or one second from it.
+    fn near_expiry(&self, now: u64) -> bool {
+        let (Some(expires_at), Some(lifetime)) = (self.expires_at(), self.lifetime()) else {
+            return false;
+        };
+        expires_at.saturating_sub(now) <= on_use_refresh_window(lifetime)
+    }
+
+    fn access_token(&self) -> Option<&str> {
+        self.credentials
+            .token_response
+            .as_ref()
+            .map(|t| t.access_token().secret().as_str())
     }
 
     /// What the front ends may show about the grant (never a token).
@@ -216,6 +239,13 @@ impl CredentialStore for PendingCredentials {
 const MAX_TOKEN_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 /// Soonest background refresh after a token arrived, in seconds.
 const MIN_REFRESH_AFTER: u64 = 2;
+
+/// How long before its expiry rmcp refreshes an access token when it is
+/// about to be used (`AuthorizationManager::get_access_token`: less than
+/// `min(30 s, lifetime / 2)` left, at least one second).
+fn on_use_refresh_window(lifetime: u64) -> u64 {
+    (lifetime / 2).clamp(1, 30)
+}
 /// Largest access or refresh token accepted: it has to fit in a header.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
@@ -286,6 +316,8 @@ struct GrantInner {
     storage: TokenStorage,
     vault: Vault,
     lock_path: PathBuf,
+    /// See [`GrantStore::lock_refresh_decision`].
+    decision_path: PathBuf,
     current: Mutex<Option<GrantRecord>>,
     /// The grant the server's `AuthorizationManager` is configured for.
     bound: Mutex<Option<GrantBinding>>,
@@ -306,6 +338,9 @@ impl GrantStore {
         let lock_path = vault
             .path()
             .with_file_name(format!("oauth-refresh-{server_key}"));
+        let decision_path = vault
+            .path()
+            .with_file_name(format!("oauth-refresh-decision-{server_key}"));
         Self {
             inner: Arc::new(GrantInner {
                 server_key: server_key.to_owned(),
@@ -313,6 +348,7 @@ impl GrantStore {
                 storage,
                 vault,
                 lock_path,
+                decision_path,
                 current: Mutex::new(None),
                 bound: Mutex::new(None),
                 refresh: Arc::new(tokio::sync::Mutex::new(())),
@@ -328,6 +364,36 @@ impl GrantStore {
     /// The grant in memory.
     pub(crate) fn grant(&self) -> Option<GrantRecord> {
         self.current().clone()
+    }
+
+    /// Holds the server's refresh decision across processes, with the
+    /// newest grant read from the vault: whoever holds it decides whether
+    /// the grant still needs a refresh and does it, so a grant shared by
+    /// the app, proxies and the gateway is refreshed once per expiry, not
+    /// once per process. Separate from the refresh guard rmcp takes inside
+    /// the refresh itself. `None` for grants kept only in memory.
+    pub(crate) async fn lock_refresh_decision(&self) -> Result<Option<FileLock>, AuthError> {
+        if self.inner.storage == TokenStorage::Memory {
+            return Ok(None);
+        }
+        let store = self.clone();
+        let path = self.inner.decision_path.clone();
+        tokio::task::spawn_blocking(move || {
+            let lock = FileLock::acquire(&path)?;
+            store.reload().map_err(std::io::Error::other)?;
+            Ok::<_, std::io::Error>(lock)
+        })
+        .await
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
+        .map(Some)
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))
+    }
+
+    /// The access token in memory, to tell later whether it was replaced.
+    pub(crate) fn access_token_in_memory(&self) -> Option<String> {
+        self.current()
+            .as_ref()
+            .and_then(|g| g.access_token().map(str::to_owned))
     }
 
     /// Reads the newest grant from the vault into memory (blocking).
@@ -502,6 +568,25 @@ impl GrantStore {
 #[async_trait]
 impl CredentialStore for GrantStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
+        // rmcp refreshes a token near its expiry before using it. Another
+        // process sharing the vault may have refreshed it already: read
+        // the newest grant first (cheap when the vault file is unchanged),
+        // so that process's refresh is used rather than repeated.
+        let stale = self.inner.storage != TokenStorage::Memory
+            && self
+                .current()
+                .as_ref()
+                .is_some_and(|g| g.near_expiry(now()));
+        if stale {
+            let store = self.clone();
+            let read = tokio::task::spawn_blocking(move || store.reload().map(drop))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(error) = read {
+                tracing::debug!(server = %self.inner.server_key, %error, "could not read the newest grant");
+            }
+        }
         let current = self.current();
         let Some(grant) = current.as_ref() else {
             return Ok(None);
@@ -814,6 +899,33 @@ mod tests {
             "refresh_token": "rt", "expires_in": 1,
         })));
         assert_eq!(short.refresh_at(), Some(1_000 + MIN_REFRESH_AFTER));
+    }
+
+    #[test]
+    fn the_scheduled_refresh_comes_before_rmcps_on_use_refresh() {
+        let refresh_after = |expires_in: u64| {
+            grant(credentials(serde_json::json!({
+                "access_token": "at", "token_type": "Bearer",
+                "refresh_token": "rt", "expires_in": expires_in,
+            })))
+            .refresh_at()
+            .unwrap()
+                - 1_000
+        };
+        // An hour: at 80 %, well before the last 30 seconds.
+        assert_eq!(refresh_after(3600), 2880);
+        // A minute: before the last 30 seconds, not at 48 s.
+        assert_eq!(refresh_after(60), 29);
+        // Six seconds: before the last three.
+        assert_eq!(refresh_after(6), 2);
+        // rmcp refreshes on use once less than the window is left.
+        for lifetime in 3..=600 {
+            let at = refresh_after(lifetime);
+            assert!(
+                at + on_use_refresh_window(lifetime) <= lifetime,
+                "a {lifetime}-second token refreshed at {at} s"
+            );
+        }
     }
 
     #[tokio::test]

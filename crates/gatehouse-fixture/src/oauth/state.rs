@@ -589,6 +589,8 @@ impl RecordedAuthorization {
 /// One request to `/token`.
 #[derive(Debug, Clone)]
 pub struct RecordedTokenRequest {
+    /// When the request arrived.
+    pub received: std::time::Instant,
     pub grant_type: Option<String>,
     /// How the client authenticated (`None` when it did not identify itself).
     pub client_auth: Option<ClientAuthMethod>,

@@ -28,6 +28,7 @@ pub(crate) async fn token(
     let credentials = ClientCredentials::presented(&headers, &params);
     let outcome = exchange(&server, &params, credentials.as_ref());
     let record = RecordedTokenRequest {
+        received: std::time::Instant::now(),
         grant_type: first_param(&params, "grant_type").map(str::to_owned),
         client_auth: credentials
             .as_ref()

@@ -1,0 +1,192 @@
+//! What the CLI's integration tests share: a Gatehouse home (config and
+//! vault) in a temporary folder, the `gatehouse` binary run against it, and
+//! its long-running commands (`serve`) started and read.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const PASSPHRASE: &str = "correct horse battery";
+
+/// A Gatehouse home (config and vault) in a temporary folder.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    /// The vault's passphrase (`GATEHOUSE_VAULT_PASSPHRASE`), or `None`
+    /// for a vault whose key lives in the OS keyring.
+    pub passphrase: Option<&'static str>,
+}
+
+impl Home {
+    /// A home whose vault is protected by [`PASSPHRASE`], as on a machine
+    /// without a keyring.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            passphrase: Some(PASSPHRASE),
+        }
+    }
+
+    /// A home whose vault key lives in the OS keyring, as on a desktop:
+    /// the tests run in a private D-Bus session with gnome-keyring.
+    pub fn with_keyring() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            passphrase: None,
+        }
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `--config … --data-dir …`, for programs that start gatehouse.
+    pub fn global_args(&self) -> Vec<String> {
+        vec![
+            "--config".into(),
+            self.config_file().display().to_string(),
+            "--data-dir".into(),
+            self.data_dir().display().to_string(),
+        ]
+    }
+
+    /// `gatehouse <args>` over this home, its three streams piped.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .args(self.global_args())
+            .args(args)
+            .env_remove("GATEHOUSE_VAULT_PASSPHRASE")
+            .env_remove("GATEHOUSE_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(passphrase) = self.passphrase {
+            command.env("GATEHOUSE_VAULT_PASSPHRASE", passphrase);
+        }
+        command
+    }
+
+    /// Runs gatehouse to the end: (success, stdout, stderr).
+    pub async fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        let mut child = self.command(args).spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("gatehouse finished")
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    pub async fn ok(&self, args: &[&str]) -> String {
+        self.ok_with_stdin(args, "").await
+    }
+
+    pub async fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let (ok, stdout, stderr) = self.run(args, stdin).await;
+        assert!(ok, "gatehouse {args:?}: {stderr}");
+        stdout
+    }
+
+    /// A new gateway token for `client`, as `token add` prints it.
+    pub async fn token(&self, client: &str) -> String {
+        let out = self.ok(&["gateway", "token", "add", client]).await;
+        let token = out.trim().to_owned();
+        assert!(token.starts_with("ghgw_"), "{out}");
+        token
+    }
+
+    /// Authorizes OAuth server `id` the way a person without a local
+    /// browser does (`gatehouse auth --no-browser`, then paste-back), the
+    /// fixture consenting at once.
+    pub async fn authorize(&self, id: &str) {
+        let mut child = self.command(&["auth", id, "--no-browser"]).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(format!("{landed}\n").as_bytes())
+            .await
+            .unwrap();
+        drop(stdin);
+        let mut said = String::new();
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(30), stdout.next_line()).await
+        {
+            said.push_str(&line);
+            said.push('\n');
+        }
+        let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "gatehouse auth {id} failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            said
+        );
+    }
+
+    /// `gatehouse serve --port 0`, once it listens.
+    pub async fn serve(&self) -> Gateway {
+        let mut child = self.command(&["serve", "--port", "0"]).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("gatehouse serve printed its address")
+            .unwrap()
+            .expect("a line");
+        let port: u16 = first
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {first:?}"));
+        let mut urls = Vec::new();
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_millis(300), stdout.next_line()).await
+        {
+            urls.push(line);
+        }
+        Gateway {
+            _child: child,
+            port,
+            urls,
+        }
+    }
+}
+
+/// A running `gatehouse serve`; killed when dropped.
+pub struct Gateway {
+    _child: Child,
+    pub port: u16,
+    /// The lines after the first: each server and its URL.
+    pub urls: Vec<String>,
+}
+
+impl Gateway {
+    pub fn url(&self, id: &str) -> String {
+        format!("http://127.0.0.1:{}/servers/{id}/mcp", self.port)
+    }
+}
