@@ -350,7 +350,11 @@ mod tests {
                     .unwrap_or_else(|e| panic!("a torn line {line:?}: {e}"));
             }
             let len = text.len() as u64;
-            assert!(len <= cap + 4 * line_len, "{} is {len} bytes", path.display());
+            assert!(
+                len <= cap + 4 * line_len,
+                "{} is {len} bytes",
+                path.display()
+            );
         }
         let all = log.read_all().unwrap();
         // 1200 lines of about 150 bytes passed the 40 kB cap several times:
@@ -362,7 +366,10 @@ mod tests {
                 .filter(|r| r.client == format!("process-{w}"))
                 .map(|r| r.tool.as_deref().unwrap().parse().unwrap())
                 .collect();
-            assert!(mine.windows(2).all(|p| p[1] == p[0] + 1), "process {w}: {mine:?}");
+            assert!(
+                mine.windows(2).all(|p| p[1] == p[0] + 1),
+                "process {w}: {mine:?}"
+            );
             assert_eq!(mine.last(), Some(&1299), "process {w}");
         }
     }

@@ -464,3 +464,37 @@ pub(crate) async fn ask_client(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rmcp::ServiceError;
+    use rmcp::transport::DynamicTransportError;
+
+    use super::timed_out;
+
+    fn transport_failure(error: std::io::Error) -> ServiceError {
+        ServiceError::TransportSend(DynamicTransportError::from_parts(
+            "test",
+            std::any::TypeId::of::<()>(),
+            Box::new(error),
+        ))
+    }
+
+    #[test]
+    fn timeouts_are_told_from_other_failures() {
+        assert!(timed_out(&ServiceError::Timeout {
+            timeout: Duration::from_secs(1)
+        }));
+        assert!(timed_out(&transport_failure(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "read timed out"
+        ))));
+        assert!(!timed_out(&transport_failure(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset"
+        ))));
+        assert!(!timed_out(&ServiceError::TransportClosed));
+    }
+}
