@@ -263,6 +263,13 @@ async fn proxy_calls_are_recorded_with_the_client_name_and_no_arguments() {
             "params": {"requestId": 5, "reason": "the test cancelled it"}}),
         )
         .await;
+    // The cancelled call is recorded once its cancellation went upstream:
+    // wait for it, so that the records come in the order of this test.
+    let mut live_tools = Vec::new();
+    while !live_tools.iter().any(|t| t == "wait_for_cancel") {
+        let record = follower.next().await;
+        live_tools.push(record["tool"].as_str().unwrap_or("").to_owned());
+    }
     let answer = client.request(6, "resources/list", json!({})).await;
     assert!(answer.get("result").is_some() || answer.get("error").is_some());
     client.close().await;
