@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "set_start_at_login",
     "open_folder",
     "get_diagnostics",
+    "list_activity",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.

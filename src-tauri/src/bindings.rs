@@ -44,6 +44,7 @@ fn every_ipc_type() -> Vec<Rendered> {
     use crate::commands::{AppSettings, AppState, AuthorizationStarted, Folder};
     use crate::error::IpcError;
     use gatehouse_core::ErrorCode;
+    use gatehouse_core::activity::{ActivityRecord, Outcome, Via};
     use gatehouse_core::api::{
         FieldIssue, HeaderRow, OAuthSettings, OAuthView, ServerSettings, ServerView,
         ToolCallResult, ToolInfo, TrayState, TraySummary, Validation,
@@ -54,6 +55,7 @@ fn every_ipc_type() -> Vec<Rendered> {
 
     let cfg = Config::new();
     vec![
+        render::<ActivityRecord>(&cfg),
         render::<AppSettings>(&cfg),
         render::<AppState>(&cfg),
         render::<AuthMode>(&cfg),
@@ -68,6 +70,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<IpcError>(&cfg),
         render::<OAuthSettings>(&cfg),
         render::<OAuthView>(&cfg),
+        render::<Outcome>(&cfg),
         render::<Protection>(&cfg),
         render::<ServerSettings>(&cfg),
         render::<ServerStatus>(&cfg),
@@ -79,6 +82,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<TraySummary>(&cfg),
         render::<Validation>(&cfg),
         render::<VaultStatus>(&cfg),
+        render::<Via>(&cfg),
     ]
 }
 

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_core::activity::{ActivityFilter, ActivityRecord};
 use gatehouse_core::api::{
     ServerSettings, ServerView, ToolCallResult, ToolInfo, TraySummary, Validation,
 };
@@ -316,6 +317,20 @@ pub fn open_folder<R: Runtime>(
 #[tauri::command]
 pub async fn get_diagnostics(engine: State<'_, Engine>) -> Result<String> {
     Ok(gatehouse_core::diagnostics::report(&engine, "app").await)
+}
+
+/// The newest `limit` calls (default 500) from the Activity record, oldest
+/// first, of one server and/or one client when named; new ones arrive as
+/// `activity` events.
+#[tauri::command]
+pub async fn list_activity(
+    engine: State<'_, Engine>,
+    server: Option<String>,
+    client: Option<String>,
+    limit: Option<usize>,
+) -> Result<Vec<ActivityRecord>> {
+    let filter = ActivityFilter { server, client };
+    Ok(engine.activity(filter, limit.unwrap_or(500)).await?)
 }
 
 /// Turns starting Gatehouse at login on or off.

@@ -100,6 +100,7 @@ pub fn run_app<R: Runtime>(
             commands::set_start_at_login,
             commands::open_folder,
             commands::get_diagnostics,
+            commands::list_activity,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
@@ -118,6 +119,11 @@ pub fn run_app<R: Runtime>(
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<demo::DemoServer>().resume(&engine).await;
+                // Calls that proxies and gateways (in this process or any
+                // other) record reach the window as `activity` events.
+                if let Err(error) = engine.publish_activity().await {
+                    tracing::warn!(%error, "the Activity view will not update live");
+                }
                 engine.start();
                 // The CLI (or an editor) may change the file while the app runs.
                 engine.follow_config_file(std::time::Duration::from_secs(2));

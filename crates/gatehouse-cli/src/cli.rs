@@ -73,6 +73,28 @@ pub enum Command {
     /// The local HTTP gateway: its address and its client tokens.
     #[command(subcommand)]
     Gateway(GatewayCommand),
+    /// The calls AI clients made through `gatehouse proxy` and the gateway:
+    /// time, client, server, method and tool, duration, outcome (never
+    /// arguments, results or tokens).
+    Activity {
+        /// Only this server's calls.
+        #[arg(long, value_name = "ID")]
+        server: Option<String>,
+        /// Only this client's calls (its name from `initialize`, or its
+        /// gateway token's name).
+        #[arg(long, value_name = "NAME")]
+        client: Option<String>,
+        /// How many of the newest calls to print.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// Keep printing calls as they are made (by any process), until
+        /// Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+        /// JSON: an array, or with --follow one object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a report to attach to a bug report: versions, platform, each
     /// server's status, recent log lines (never a secret).
     Diagnostics,

@@ -80,6 +80,7 @@ async fn run_engine(cli: Cli, passphrase: Option<SecretString>) -> Result<ExitCo
         Command::Secrets(_)
             | Command::Vault(_)
             | Command::Diagnostics
+            | Command::Activity { .. }
             | Command::Gateway(cli::GatewayCommand::Token(_))
     ) {
         Engine::tolerant_with_vault(paths, vault)

@@ -13,6 +13,7 @@ use std::fmt::Display;
 use std::io::{self, IsTerminal as _, Write};
 
 use gatehouse_core::ServerView;
+use gatehouse_core::activity::ActivityRecord;
 use gatehouse_core::api::OAuthView;
 use gatehouse_core::events::{ServerStatus, Wording};
 use gatehouse_core::mcp::{CallToolResult, ContentBlock};
@@ -107,6 +108,36 @@ pub fn listing<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> io::Re
         writeln!(out, "{}\t{}", column(first), column(second))?;
     }
     Ok(())
+}
+
+/// `activity`: one call per line, tab-separated — time, client, server,
+/// what was called, duration, outcome.
+pub fn activity(records: &[ActivityRecord]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    for record in records {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{} ms\t{}",
+            column(&record.time),
+            column(&record.client),
+            column(&record.server),
+            column(&record.what()),
+            record.duration_ms,
+            column(&record.outcome.in_words()),
+        )?;
+    }
+    out.flush()
+}
+
+/// `activity --json --follow`: one call per line as compact JSON (JSON
+/// Lines), flushed at once for a script reading the pipe.
+pub fn json_lines<T: serde::Serialize>(values: &[T]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    for value in values {
+        serde_json::to_writer(&mut out, value)?;
+        writeln!(out)?;
+    }
+    out.flush()
 }
 
 /// Text from a server, fit for a terminal (the core's one rule: escapes and

@@ -19,6 +19,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::sync::broadcast;
 
+use crate::activity::{ActivityFeed, ActivityFilter, ActivityLog, ActivityRecord};
 use crate::api::{ServerSettings, ServerView, Validation};
 use crate::config::{AuthMode, Config, ConfigError, ConfigFile, ServerConfig};
 use crate::connection::{
@@ -47,6 +48,12 @@ pub enum Error {
     Authorization(#[from] AuthorizationError),
     #[error(transparent)]
     GatewayToken(TokenError),
+    #[error("cannot read the activity record {}: {source}", path.display())]
+    ActivityUnreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl From<TokenError> for Error {
@@ -80,6 +87,7 @@ impl Error {
             Self::Request(e) => e.code(),
             Self::Authorization(e) => e.code(),
             Self::GatewayToken(e) => e.code(),
+            Self::ActivityUnreadable { .. } => ErrorCode::ActivityUnreadable,
         }
     }
 }
@@ -756,6 +764,77 @@ impl Engine {
         arguments: Option<crate::mcp::JsonObject>,
     ) -> Result<crate::mcp::CallToolResult, RequestError> {
         self.inner.connections.call_tool(id, tool, arguments).await
+    }
+
+    /// The Activity record's file (in the data folder).
+    pub fn activity_log(&self) -> ActivityLog {
+        ActivityLog::new(self.inner.paths.data_dir())
+    }
+
+    /// The newest `limit` calls that `filter` matches, oldest first, as
+    /// every process recorded them.
+    pub async fn activity(
+        &self,
+        filter: ActivityFilter,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>, Error> {
+        let log = self.activity_log();
+        self.off_runtime(move |_| {
+            log.recent(&filter, limit)
+                .map_err(|source| Error::ActivityUnreadable {
+                    path: log.path().to_path_buf(),
+                    source,
+                })
+        })
+        .await
+    }
+
+    /// What the Activity record holds now (oldest first), and a feed of the
+    /// calls any process records after.
+    pub async fn follow_activity(&self) -> Result<(Vec<ActivityRecord>, ActivityFeed), Error> {
+        let log = self.activity_log();
+        self.off_runtime(move |_| {
+            log.follow().map_err(|source| Error::ActivityUnreadable {
+                path: log.path().to_path_buf(),
+                source,
+            })
+        })
+        .await
+    }
+
+    /// Announces every call any process records as an [`Event::Activity`]
+    /// (the desktop app's live Activity view), until the engine is dropped.
+    /// The file is watched by the operating system: nothing runs while no
+    /// call is made.
+    pub async fn publish_activity(&self) -> Result<(), Error> {
+        let (_, mut feed) = self.follow_activity().await?;
+        let engine = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(read) = feed.next().await {
+                let Some(inner) = engine.upgrade() else {
+                    return;
+                };
+                match read {
+                    Ok(records) => {
+                        let _ = inner.events.send(Event::Activity { records });
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "the activity record could not be read")
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Appends `record` to the Activity record. A failure is logged, never
+    /// the caller's: a call is not failed for its record.
+    pub(crate) async fn record_activity(&self, record: ActivityRecord) {
+        let log = self.activity_log();
+        let written = self.off_runtime(move |_| log.append(&record)).await;
+        if let Err(error) = written {
+            tracing::debug!(%error, "a call could not be recorded in the activity file");
+        }
     }
 
     /// Stops every connection.

@@ -77,6 +77,9 @@ error_codes! {
     /// No gateway client of that name.
     TokenNotFound = "token_not_found",
 
+    // The Activity record (`Error::ActivityUnreadable`).
+    ActivityUnreadable = "activity_unreadable",
+
     // Requests to a server (`RequestError`).
     NotConnected = "not_connected",
     /// The server did not answer in time.

@@ -160,6 +160,11 @@ pub enum Event {
     /// A server that was usable needs the person to authorize it again
     /// (its tokens were revoked or expired beyond refresh).
     ReauthorizationNeeded { server: String },
+    /// Calls were recorded in the Activity record (by this process or any
+    /// other: a proxy, `gatehouse serve`), oldest first.
+    Activity {
+        records: Vec<crate::activity::ActivityRecord>,
+    },
 }
 
 #[cfg(test)]

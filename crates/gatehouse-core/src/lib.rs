@@ -2,6 +2,7 @@
 //! connections to remote MCP servers. It has no Tauri dependency; the CLI and
 //! the desktop shell are thin front ends over the same API.
 
+pub mod activity;
 pub mod api;
 pub mod config;
 pub mod connection;

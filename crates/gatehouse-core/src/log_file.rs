@@ -135,7 +135,9 @@ pub fn recent_lines(dir: &Path, max_lines: usize) -> Vec<(String, Vec<String>)> 
         .collect()
 }
 
-fn open_append(path: &Path) -> io::Result<File> {
+/// `path` opened for appending (created private to the owner), as every
+/// rolling file of Gatehouse is written.
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]

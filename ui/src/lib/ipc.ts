@@ -10,6 +10,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { ActivityRecord } from "./bindings/ActivityRecord";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
@@ -100,6 +101,9 @@ export const getAppSettings = () => call<AppSettings>("get_app_settings");
 export const setStartAtLogin = (enabled: boolean) => call<void>("set_start_at_login", { enabled });
 export const openFolder = (folder: Folder) => call<void>("open_folder", { folder });
 export const getDiagnostics = () => call<string>("get_diagnostics");
+
+/** The newest calls in the Activity record, oldest first; new ones come as `activity` events. */
+export const listActivity = (limit: number) => call<ActivityRecord[]>("list_activity", { limit });
 
 /**
  * Subscribes to backend events. Resolves to an unsubscribe function; outside the app it resolves

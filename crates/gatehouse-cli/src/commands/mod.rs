@@ -1,9 +1,10 @@
 //! What each subcommand does, one file per group (`servers`, `secrets`,
-//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `diagnostics`): turn parsed arguments into calls of the
+//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `activity`, `diagnostics`): turn parsed arguments into calls of the
 //! engine and hand the results to `output`. The helpers here are the ones
 //! several groups share: reaching the vault (asking for its passphrase
 //! when it has one) and connecting the one server a command needs.
 
+mod activity;
 mod auth;
 mod diagnostics;
 mod gateway;
@@ -42,6 +43,16 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
         Command::Proxy { id } => proxy::run(engine, &id).await,
         Command::Serve { port } => gateway::serve(engine, port).await,
         Command::Gateway(command) => gateway::run(engine, command).await,
+        Command::Activity {
+            server,
+            client,
+            limit,
+            follow,
+            json,
+        } => {
+            let filter = gatehouse_core::activity::ActivityFilter { server, client };
+            activity::run(engine, filter, limit, follow, json).await
+        }
         Command::Diagnostics => diagnostics::print(engine).await,
     }
 }

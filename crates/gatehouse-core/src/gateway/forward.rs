@@ -4,7 +4,8 @@
 //! reconnection; this adds what forwarding itself needs — a request sent
 //! again once when the session broke under it, cancellation passed on,
 //! progress passed back under the client's token, and failures told to the
-//! client in words that name the fix.
+//! client in words that name the fix. Every forwarded call is recorded in
+//! the Activity record here, once for both front ends.
 
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
@@ -16,6 +17,7 @@ use rmcp::{ErrorData, RoleClient, RoleServer, ServiceError};
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
+use crate::activity::{ActivityRecord, Caller, Outcome};
 use crate::connection::RequestError;
 use crate::events::ServerStatus;
 
@@ -127,13 +129,86 @@ impl Upstream {
     /// filter (`[servers.tools]`, as it is now: an edit applies to the next
     /// request) is applied here, for every front end: a tool it leaves out
     /// is missing from `tools/list` and refused at `tools/call` without
-    /// reaching the server.
+    /// reaching the server. The call is recorded in the Activity record as
+    /// `caller`'s, before the answer goes back (a recording that fails is
+    /// logged, and the call goes on).
     pub(crate) async fn forward(
         &self,
         request: ClientRequest,
         context: RequestContext<RoleServer>,
         routes: &dyn ProgressRoutes,
+        caller: &Caller,
     ) -> Result<ServerResult, ErrorData> {
+        let (started, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
+        let method = request.method().to_owned();
+        let tool = called_tool(&request);
+        let cancelled = context.ct.clone();
+        let (answer, ending) = self.forward_filtered(request, context, routes).await;
+        let outcome = match (&answer, ending) {
+            (_, Some(ending)) => ending,
+            (Ok(result), None) if tool.is_some() && marks_tool_error(result) => Outcome::ToolError,
+            (Ok(_), None) => Outcome::Ok,
+            (Err(_), None) if cancelled.is_cancelled() => Outcome::Cancelled,
+            (Err(error), None) => Outcome::error(error.code.0),
+        };
+        self.record(caller, &method, tool.as_deref(), started, clock, outcome)
+            .await;
+        answer
+    }
+
+    /// Records a call that could not even be forwarded (the server's
+    /// session could not start): it arrived at `arrived`, and `error` is
+    /// what the client was told.
+    pub(crate) async fn record_refused(
+        &self,
+        request: &ClientRequest,
+        caller: &Caller,
+        arrived: (std::time::SystemTime, std::time::Instant),
+        error: &ErrorData,
+    ) {
+        self.record(
+            caller,
+            request.method(),
+            called_tool(request).as_deref(),
+            arrived.0,
+            arrived.1,
+            Outcome::error(error.code.0),
+        )
+        .await;
+    }
+
+    /// Appends a call to the Activity record.
+    async fn record(
+        &self,
+        caller: &Caller,
+        method: &str,
+        tool: Option<&str>,
+        started: std::time::SystemTime,
+        clock: std::time::Instant,
+        outcome: Outcome,
+    ) {
+        let record = ActivityRecord::new(
+            started,
+            clock.elapsed(),
+            &caller.client,
+            caller.via,
+            &self.id,
+            method,
+            tool,
+            outcome,
+        );
+        self.engine.record_activity(record).await;
+    }
+
+    /// [`Upstream::forward`] without the record, and how the call ended
+    /// when its error alone does not say (the tool filter refused it, the
+    /// server timed out).
+    async fn forward_filtered(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+        routes: &dyn ProgressRoutes,
+    ) -> (Result<ServerResult, ErrorData>, Option<Outcome>) {
         let tools = self
             .engine
             .server_config(&self.id)
@@ -142,13 +217,21 @@ impl Upstream {
         if let ClientRequest::CallToolRequest(call) = &request
             && !tools.offers(&call.params.name)
         {
-            return Err(self.filtered_out(&call.params.name));
+            return (
+                Err(self.filtered_out(&call.params.name)),
+                Some(Outcome::Filtered),
+            );
         }
-        let mut result = self.send(request, context, routes).await?;
+        let mut result = match self.send(request, context, routes).await {
+            Ok(result) => result,
+            Err(Failed { error, timed_out }) => {
+                return (Err(error), timed_out.then_some(Outcome::Timeout));
+            }
+        };
         if let ServerResult::ListToolsResult(list) = &mut result {
             list.tools.retain(|tool| tools.offers(&tool.name));
         }
-        Ok(result)
+        (Ok(result), None)
     }
 
     /// The client asked for a tool the server's tool filter leaves out: as
@@ -170,7 +253,7 @@ impl Upstream {
         request: ClientRequest,
         context: RequestContext<RoleServer>,
         routes: &dyn ProgressRoutes,
-    ) -> Result<ServerResult, ErrorData> {
+    ) -> Result<ServerResult, Failed> {
         let client_token = context.meta.get_progress_token();
         let mut meta = context.meta.clone();
         meta.remove("progressToken");
@@ -191,7 +274,7 @@ impl Upstream {
                     connections.report_failure(&self.id, &ServiceError::TransportClosed);
                     upstream = self.peer().await?;
                 }
-                Err(error) => return Err(self.failed(&error)),
+                Err(error) => return Err(self.failed_upstream(&error)),
             }
         };
         let upstream_token = handle.progress_token.clone();
@@ -238,7 +321,8 @@ impl Upstream {
                             ErrorCode::INTERNAL_ERROR,
                             "cancelled by the client",
                             None,
-                        ));
+                        )
+                        .into());
                     }
                 }
                 Err(error) => outcome = Some(Err(error)),
@@ -246,7 +330,7 @@ impl Upstream {
         }
         match outcome {
             Some(Ok(result)) => Ok(result),
-            Some(Err(error)) => Err(self.failed(&error)),
+            Some(Err(error)) => Err(self.failed_upstream(&error)),
             None => {
                 // The client cancelled: pass it on. Its answer is dropped.
                 let reason = Some("cancelled by the client".to_owned());
@@ -255,12 +339,19 @@ impl Upstream {
                     reason,
                 ));
                 let _ = upstream_peer.send_notification(cancelled.into()).await;
-                Err(ErrorData::new(
-                    ErrorCode::INTERNAL_ERROR,
-                    "cancelled by the client",
-                    None,
-                ))
+                Err(
+                    ErrorData::new(ErrorCode::INTERNAL_ERROR, "cancelled by the client", None)
+                        .into(),
+                )
             }
+        }
+    }
+
+    /// [`Upstream::failed`], remembering whether the server timed out.
+    fn failed_upstream(&self, error: &ServiceError) -> Failed {
+        Failed {
+            error: self.failed(error),
+            timed_out: timed_out(error),
         }
     }
 
@@ -280,6 +371,67 @@ impl Upstream {
                 error @ RequestError::NotConnected { .. } => self.not_ready(error),
                 error => ErrorData::new(SERVER_NOT_READY, format!("Gatehouse: {error}"), None),
             },
+        }
+    }
+}
+
+/// The tool a `tools/call` names.
+fn called_tool(request: &ClientRequest) -> Option<String> {
+    match request {
+        ClientRequest::CallToolRequest(call) => Some(call.params.name.to_string()),
+        _ => None,
+    }
+}
+
+/// A forwarded request that failed: the error for the client, and whether
+/// it was the server (or the connection to it) that timed out, for the
+/// Activity record.
+struct Failed {
+    error: ErrorData,
+    timed_out: bool,
+}
+
+impl From<ErrorData> for Failed {
+    fn from(error: ErrorData) -> Self {
+        Self {
+            error,
+            timed_out: false,
+        }
+    }
+}
+
+/// Whether `error` is a timeout: rmcp's own, or one of the HTTP client or
+/// the socket somewhere in its causes.
+fn timed_out(error: &ServiceError) -> bool {
+    if matches!(error, ServiceError::Timeout { .. }) {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// Whether a `tools/call` answer is a result marked `isError` (read as
+/// JSON when rmcp read the answer into another shape).
+fn marks_tool_error(result: &ServerResult) -> bool {
+    match result {
+        ServerResult::CallToolResult(result) => result.is_error == Some(true),
+        other => {
+            serde_json::to_value(other)
+                .ok()
+                .and_then(|value| value.get("isError")?.as_bool())
+                == Some(true)
         }
     }
 }
@@ -310,5 +462,39 @@ pub(crate) async fn ask_client(
             let _ = peer.send_notification(cancelled.into()).await;
             Err(ErrorData::internal_error("cancelled by the server", None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rmcp::ServiceError;
+    use rmcp::transport::DynamicTransportError;
+
+    use super::timed_out;
+
+    fn transport_failure(error: std::io::Error) -> ServiceError {
+        ServiceError::TransportSend(DynamicTransportError::from_parts(
+            "test",
+            std::any::TypeId::of::<()>(),
+            Box::new(error),
+        ))
+    }
+
+    #[test]
+    fn timeouts_are_told_from_other_failures() {
+        assert!(timed_out(&ServiceError::Timeout {
+            timeout: Duration::from_secs(1)
+        }));
+        assert!(timed_out(&transport_failure(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "read timed out"
+        ))));
+        assert!(!timed_out(&transport_failure(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset"
+        ))));
+        assert!(!timed_out(&ServiceError::TransportClosed));
     }
 }

@@ -32,7 +32,7 @@ pub use crate::config::DEFAULT_GATEWAY_PORT;
 
 use super::forward::Upstream;
 use super::guard::{self, Refusal};
-use super::session::GatewaySession;
+use super::session::{GatewaySession, TokenClient};
 use super::sessions::SessionRouter;
 use super::tokens::GatewayTokens;
 use crate::Engine;
@@ -243,7 +243,7 @@ impl GatewayState {
 /// The guard in front of every route: `Host`, `Origin`, then the token.
 async fn check_request(
     State(state): State<Arc<GatewayState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     if let Err(refusal) = guard::check_origin_and_host(request.headers(), state.port) {
@@ -265,6 +265,8 @@ async fn check_request(
     match verified {
         Ok(Some(client)) => {
             tracing::debug!(%client, path = %request.uri().path(), "a gateway request");
+            // For the Activity record: whose token it was.
+            request.extensions_mut().insert(TokenClient(client));
             next.run(request).await
         }
         Ok(None) => refuse(

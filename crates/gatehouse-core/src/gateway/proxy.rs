@@ -32,6 +32,7 @@ use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use super::forward::{ProgressRoutes, Upstream, ask_client};
+use crate::activity::{Caller, Via};
 use crate::connection::Downstream;
 use crate::{Engine, Error};
 
@@ -163,10 +164,23 @@ impl Service<RoleServer> for Proxy {
             request => {
                 // A client without `initialize` (2026-07-28) names its
                 // capabilities on each request.
+                let arrived = (std::time::SystemTime::now(), std::time::Instant::now());
                 let capabilities = context.client_capabilities().unwrap_or_default();
-                self.start(capabilities, context.peer.clone()).await?;
+                // The name the client gave at `initialize` (or, without
+                // one, in the request's `_meta`).
+                let name = context
+                    .client_info()
+                    .map(|info| info.name)
+                    .unwrap_or_else(|| "unknown client".to_owned());
+                let caller = Caller::new(name, Via::Proxy);
+                if let Err(error) = self.start(capabilities, context.peer.clone()).await {
+                    self.upstream
+                        .record_refused(&request, &caller, arrived, &error)
+                        .await;
+                    return Err(error);
+                }
                 self.upstream
-                    .forward(request, context, self.client.as_ref())
+                    .forward(request, context, self.client.as_ref(), &caller)
                     .await
             }
         }

@@ -38,6 +38,26 @@ use serde::de::DeserializeOwned;
 
 use super::forward::Upstream;
 use super::sessions::{SessionKey, SessionRouter};
+use crate::activity::{Caller, Via};
+
+/// The name of the gateway token a request came with, put in the HTTP
+/// request's extensions by the guard once the token is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenClient(pub(crate) String);
+
+/// Who made the request, as the Activity record names them: the name of
+/// the gateway token it came with (which the person chose and can revoke;
+/// the client's own name from `initialize` is only what it says of itself).
+fn caller(context: &RequestContext<RoleServer>) -> Caller {
+    let token = context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<TokenClient>());
+    match token {
+        Some(TokenClient(name)) => Caller::new(name.clone(), Via::Gateway),
+        None => Caller::new("unknown client", Via::Gateway),
+    }
+}
 
 /// One client's session with server `upstream.id()`.
 pub(crate) struct GatewaySession {
@@ -64,8 +84,9 @@ impl GatewaySession {
     ) -> Result<ServerResult, ErrorData> {
         self.router.attach(self.key, context.peer.clone());
         let _in_flight = self.router.begin(self.key);
+        let caller = caller(&context);
         self.upstream
-            .forward(request, context, &self.router.routes(self.key))
+            .forward(request, context, &self.router.routes(self.key), &caller)
             .await
     }
 }

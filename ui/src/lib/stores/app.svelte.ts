@@ -3,6 +3,7 @@
 
 import { getContext, setContext } from "svelte";
 import * as ipc from "../ipc";
+import { ActivityStore } from "./activity.svelte";
 import { ServersStore } from "./servers.svelte";
 import { SummaryStore } from "./summary.svelte";
 import { UiStore } from "./ui.svelte";
@@ -13,6 +14,8 @@ export type AppState = {
   /** The tray's summary and any config-file problem (`app_state`). */
   summary: SummaryStore;
   vault: VaultStore;
+  /** The calls clients made through the proxy and the gateway, kept live by `activity` events. */
+  activity: ActivityStore;
   ui: UiStore;
   /** False when the page runs outside the Gatehouse app (e.g. `vite dev` in a browser). */
   inGatehouse: boolean;
@@ -25,6 +28,7 @@ export function createAppState(): AppState {
     servers: new ServersStore(),
     summary: new SummaryStore(),
     vault: new VaultStore(),
+    activity: new ActivityStore(),
     ui: new UiStore(),
     inGatehouse: ipc.inGatehouse(),
   };
@@ -53,6 +57,7 @@ export async function startSync(state: AppState): Promise<() => void> {
   try {
     stop = await ipc.onEvent((event) => {
       state.servers.handle(event);
+      state.activity.handle(event);
       if (event.type === "status" || event.type === "servers_changed") void state.summary.refresh();
       if (event.type === "vault_changed") void state.vault.refresh();
     });
