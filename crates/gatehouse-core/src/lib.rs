@@ -3,6 +3,7 @@
 //! the desktop shell are thin front ends over the same API.
 
 pub mod api;
+pub mod clients;
 pub mod config;
 pub mod connection;
 pub mod diagnostics;
