@@ -211,11 +211,9 @@ fn collect(value: &Value, key: Option<&str>, found: &mut Vec<String>) {
                     k.as_str(),
                     "headers" | "env" | "http_headers" | "env_http_headers"
                 );
-                if sensitive {
-                    if let Value::Object(values) = v {
-                        for value in values.values().filter_map(Value::as_str) {
-                            add(value, found);
-                        }
+                if let (true, Value::Object(values)) = (sensitive, v) {
+                    for value in values.values().filter_map(Value::as_str) {
+                        add(value, found);
                     }
                 }
                 collect(v, Some(k), found);
@@ -240,10 +238,10 @@ fn collect(value: &Value, key: Option<&str>, found: &mut Vec<String>) {
                         add(value, found);
                     }
                 }
-                if let Ok(Value::Object(info)) = serde_json::from_str::<Value>(arg) {
-                    if let Some(secret) = info.get("client_secret").and_then(Value::as_str) {
-                        add(secret, found);
-                    }
+                if let Ok(Value::Object(info)) = serde_json::from_str::<Value>(arg)
+                    && let Some(secret) = info.get("client_secret").and_then(Value::as_str)
+                {
+                    add(secret, found);
                 }
             }
         }

@@ -228,14 +228,28 @@ fn edit_json(text: &str, edits: &[Edit]) -> Result<String, DocumentError> {
                     Some(prop) => prop.object_value_or_set(),
                     None => table.object_value_or_set(&edit.name),
                 };
+                // A key the new entry keeps has its value replaced in place,
+                // so a comment beside it stays; the others go.
+                let mut kept = Vec::new();
                 for prop in entry.properties() {
-                    let name = prop.name().and_then(|n| n.decoded_value().ok());
-                    if name.is_some_and(|n| TRANSPORT_KEYS.contains(&n.as_str())) {
-                        prop.remove();
+                    let Some(name) = prop.name().and_then(|n| n.decoded_value().ok()) else {
+                        continue;
+                    };
+                    if !TRANSPORT_KEYS.contains(&name.as_str()) {
+                        continue;
+                    }
+                    match keys.iter().find(|(key, _)| *key == name) {
+                        Some((key, value)) => {
+                            prop.set_value(to_cst(value));
+                            kept.push(*key);
+                        }
+                        None => prop.remove(),
                     }
                 }
                 for (index, (key, value)) in keys.iter().enumerate() {
-                    entry.insert(index, key, to_cst(value));
+                    if !kept.contains(key) {
+                        entry.insert(index, key, to_cst(value));
+                    }
                 }
             }
             EditKind::Restore(Some(value)) => match existing {
@@ -275,11 +289,20 @@ fn edit_toml(text: &str, edits: &[Edit]) -> Result<String, DocumentError> {
                 let Some(entry) = entry.as_table_like_mut() else {
                     return Err(DocumentError::NotAnObject);
                 };
+                // Keys the new entry keeps are replaced where they stand;
+                // the other transport keys go.
                 for key in TRANSPORT_KEYS {
-                    entry.remove(key);
+                    if !keys.iter().any(|(new, _)| new == key) {
+                        entry.remove(key);
+                    }
                 }
                 for (key, value) in keys {
-                    entry.insert(key, toml_item(value));
+                    match entry.get_mut(key) {
+                        Some(item) => *item = toml_item(value),
+                        None => {
+                            entry.insert(key, toml_item(value));
+                        }
+                    }
                 }
             }
             EditKind::Restore(Some(value)) => {

@@ -188,10 +188,11 @@ fn mcp_remote(args: &[String]) -> Option<RemoteWrapper> {
                 wrapper.sse = transport.starts_with("sse");
             }
             "--callback-port" => wrapper.callback_port = value().and_then(|v| v.parse().ok()),
-            "--static-oauth-client-info" => match value() {
-                Some(info) => client_info(&info, &mut wrapper),
-                None => {}
-            },
+            "--static-oauth-client-info" => {
+                if let Some(info) = value() {
+                    client_info(&info, &mut wrapper);
+                }
+            }
             "--static-oauth-client-metadata" => {
                 if let Some(metadata) = value() {
                     match serde_json::from_str::<serde_json::Value>(&metadata) {
