@@ -1,10 +1,11 @@
 //! What each subcommand does, one file per group (`servers`, `secrets`,
-//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `diagnostics`): turn parsed arguments into calls of the
+//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `clients`, `diagnostics`): turn parsed arguments into calls of the
 //! engine and hand the results to `output`. The helpers here are the ones
 //! several groups share: reaching the vault (asking for its passphrase
 //! when it has one) and connecting the one server a command needs.
 
 mod auth;
+mod clients;
 mod diagnostics;
 mod gateway;
 mod proxy;
@@ -42,6 +43,13 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
         Command::Proxy { id } => proxy::run(engine, &id).await,
         Command::Serve { port } => gateway::serve(engine, port).await,
         Command::Gateway(command) => gateway::run(engine, command).await,
+        Command::Import {
+            client,
+            path,
+            dry_run,
+            json,
+        } => clients::import(engine, client, path, dry_run, json).await,
+        Command::Clients(command) => clients::run(engine, command).await,
         Command::Diagnostics => diagnostics::print(engine).await,
     }
 }
