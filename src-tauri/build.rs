@@ -33,6 +33,11 @@ const COMMANDS: &[&str] = &[
     "set_start_at_login",
     "open_folder",
     "get_diagnostics",
+    "list_clients",
+    "import_clients",
+    "connect_client",
+    "disconnect_client",
+    "client_snippet",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.

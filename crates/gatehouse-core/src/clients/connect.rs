@@ -42,7 +42,7 @@ impl GatewayTarget {
 }
 
 /// What connecting does to one entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum RewriteAction {
     /// Rewritten to go through Gatehouse.
@@ -58,7 +58,7 @@ pub enum RewriteAction {
 }
 
 /// One entry and what happens to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryChange {
     pub entry: String,
@@ -149,6 +149,26 @@ pub(crate) fn plan_connect(
         new_text,
         originals,
     })
+}
+
+/// A ready-to-paste entry for server `id` in `kind`'s file, for a client
+/// Gatehouse did not find: `<proxy_command> proxy <id>` over stdio, which
+/// every client runs and which needs no token.
+pub fn snippet(kind: super::ClientKind, id: &str, proxy_command: &str) -> String {
+    let format = formats::format(kind);
+    let table = format.tables[0].iter().map(|s| (*s).to_owned()).collect();
+    let target = GatewayTarget::Proxy {
+        command: proxy_command.to_owned(),
+        id: id.to_owned(),
+    };
+    let empty = ClientDocument::parse(kind, "").expect("an empty file parses");
+    empty
+        .edited(&[Edit {
+            table,
+            name: id.to_owned(),
+            change: EditKind::Transport((format.gateway_entry)(&target)),
+        }])
+        .expect("an entry is written into an empty file")
 }
 
 /// The edits that put `originals` back.
@@ -266,6 +286,20 @@ mod tests {
     use super::*;
     use crate::clients::ClientKind;
     use crate::config::ServerConfig;
+
+    #[test]
+    fn snippets_parse_as_each_clients_file() {
+        for kind in ClientKind::ALL {
+            let text = snippet(kind, "linear", "/opt/gatehouse/bin/gatehouse");
+            let document = ClientDocument::parse(kind, &text).unwrap();
+            let entries = document.entries();
+            assert_eq!(entries.len(), 1, "{kind}: {text}");
+            assert!(
+                matches!(reach(&entries[0]), Reach::Gatehouse(Some(ref id)) if id == "linear"),
+                "{kind}: {text}"
+            );
+        }
+    }
 
     #[test]
     fn the_diff_blanks_secrets() {

@@ -34,7 +34,7 @@ pub struct ImportSource {
 }
 
 /// Where a planned server came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EntrySource {
     pub client: ClientKind,
@@ -51,7 +51,7 @@ pub struct PlannedServer {
 }
 
 /// A secret the import stores, or one the person must store.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedSecret {
     pub name: String,
@@ -63,6 +63,7 @@ pub struct PlannedSecret {
     /// person stores it with `gatehouse secrets set`.
     pub found: bool,
     #[serde(skip)]
+    #[ts(skip)]
     pub(crate) value: Option<SecretString>,
 }
 
@@ -78,7 +79,7 @@ impl std::fmt::Debug for PlannedSecret {
 }
 
 /// An entry the import leaves alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SkippedEntry {
     pub client: ClientKind,

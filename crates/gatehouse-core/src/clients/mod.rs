@@ -28,17 +28,17 @@ mod service;
 mod wrappers;
 
 pub use backup::BackupRecord;
-pub use connect::{ConnectPlan, EntryChange, GatewayTarget, RewriteAction};
+pub use connect::{ConnectPlan, EntryChange, GatewayTarget, RewriteAction, snippet};
 pub use document::{ClientDocument, DocumentError};
 pub use entry::{ClientEntry, Transport};
 pub use import::{
-    ImportPlan, ImportSource, PlannedSecret, PlannedServer, SkippedEntry, plan_import,
+    EntrySource, ImportPlan, ImportSource, PlannedSecret, PlannedServer, SkippedEntry, plan_import,
 };
 pub use kind::ClientKind;
 pub use locations::default_location;
 pub use running::is_running;
 pub use service::{
     ClientError, ClientReport, ConnectOutcome, DetectedClient, DisconnectOutcome, EntryStatus,
-    ImportOutcome,
+    ImportOutcome, ImportPreview, PlannedServerView,
 };
 pub use wrappers::{RemoteWrapper, parse_wrapper};

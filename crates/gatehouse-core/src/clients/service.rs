@@ -14,8 +14,9 @@ use super::connect::{self, EntryChange, GatewayTarget};
 use super::document::{ClientDocument, DocumentError};
 use super::import::{self, ImportPlan, ImportSource, Reach};
 use super::{ClientKind, default_location, is_running};
-use crate::Engine;
 use crate::gateway::tokens::TokenError;
+use crate::{Engine, ErrorCode};
+use ts_rs::TS;
 
 /// A client operation failed. Messages name the client and the file, never
 /// a value from it.
@@ -45,6 +46,19 @@ pub enum ClientError {
     Engine(#[from] crate::Error),
 }
 
+impl ClientError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoLocation { .. } | Self::Missing { .. } => ErrorCode::ClientConfigMissing,
+            Self::Io { .. } => ErrorCode::ClientConfigIo,
+            Self::Parse { .. } => ErrorCode::ClientConfigInvalid,
+            Self::NotConnected { .. } => ErrorCode::ClientNotConnected,
+            Self::Engine(error) => error.code(),
+        }
+    }
+}
+
 impl From<TokenError> for ClientError {
     fn from(error: TokenError) -> Self {
         Self::Engine(error.into())
@@ -52,11 +66,13 @@ impl From<TokenError> for ClientError {
 }
 
 /// One client as found on this computer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DetectedClient {
     pub client: ClientKind,
+    #[ts(type = "string")]
     pub display_name: &'static str,
+    #[ts(type = "string | null")]
     pub path: Option<PathBuf>,
     /// Its file exists.
     pub found: bool,
@@ -70,11 +86,12 @@ pub struct DetectedClient {
 }
 
 /// One entry of a client, as `clients list` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryStatus {
     pub name: String,
     /// `gatehouse`, `remote`, `local` or `unknown`.
+    #[ts(type = "\"gatehouse\" | \"remote\" | \"local\" | \"unknown\"")]
     pub kind: &'static str,
     /// The Gatehouse server it goes (or could go) through.
     pub server: Option<String>,
@@ -83,10 +100,11 @@ pub struct EntryStatus {
 }
 
 /// One client's file in an import: read, or why not.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientReport {
     pub client: ClientKind,
+    #[ts(type = "string")]
     pub path: PathBuf,
     pub entries: usize,
     pub problem: Option<String>,
@@ -102,17 +120,75 @@ pub struct ImportOutcome {
     pub plan: ImportPlan,
 }
 
+/// An import as the window shows it: the servers with their address, how
+/// they authenticate and the header names (values are `${NAME}`
+/// references or plain text, never a secret), where each came from, the
+/// secrets moved or needed, and the entries left alone.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPreview {
+    pub dry_run: bool,
+    pub clients: Vec<ClientReport>,
+    pub servers: Vec<PlannedServerView>,
+    pub secrets: Vec<import::PlannedSecret>,
+    pub skipped: Vec<import::SkippedEntry>,
+}
+
+/// One server an import adds.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedServerView {
+    pub id: String,
+    pub url: String,
+    pub oauth: bool,
+    /// `Name: value`, values with `${NAME}` references only.
+    pub headers: Vec<String>,
+    pub from: Vec<import::EntrySource>,
+    pub notes: Vec<String>,
+}
+
+impl From<&ImportOutcome> for ImportPreview {
+    fn from(outcome: &ImportOutcome) -> Self {
+        Self {
+            dry_run: outcome.dry_run,
+            clients: outcome.clients.clone(),
+            servers: outcome
+                .plan
+                .servers
+                .iter()
+                .map(|planned| PlannedServerView {
+                    id: planned.server.id.clone(),
+                    url: planned.server.url.clone(),
+                    oauth: planned.server.oauth.is_some(),
+                    headers: planned
+                        .server
+                        .headers
+                        .iter()
+                        .map(|(name, value)| format!("{name}: {value}"))
+                        .collect(),
+                    from: planned.from.clone(),
+                    notes: planned.notes.clone(),
+                })
+                .collect(),
+            secrets: outcome.plan.secrets.clone(),
+            skipped: outcome.plan.skipped.clone(),
+        }
+    }
+}
+
 /// What a connect did (or would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectOutcome {
     pub client: ClientKind,
+    #[ts(type = "string")]
     pub path: PathBuf,
     pub dry_run: bool,
     pub changes: Vec<EntryChange>,
     /// Unified diff, secrets and the gateway token blanked out.
     pub diff: String,
     /// Where the original was copied (first connect only).
+    #[ts(type = "string | null")]
     pub backup: Option<PathBuf>,
     /// The file was written.
     pub written: bool,
@@ -122,13 +198,15 @@ pub struct ConnectOutcome {
 }
 
 /// What a disconnect did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DisconnectOutcome {
     pub client: ClientKind,
+    #[ts(type = "string")]
     pub path: PathBuf,
     /// `backup` (restored byte for byte) or `rewrite` (only Gatehouse's
     /// entries put back, the file having changed since).
+    #[ts(type = "\"backup\" | \"rewrite\"")]
     pub restored_from: &'static str,
     pub token_revoked: bool,
     pub running: Option<bool>,
