@@ -34,6 +34,11 @@ const COMMANDS: &[&str] = &[
     "open_folder",
     "get_diagnostics",
     "list_activity",
+    "list_clients",
+    "import_clients",
+    "connect_client",
+    "disconnect_client",
+    "client_snippet",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.

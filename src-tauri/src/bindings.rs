@@ -49,6 +49,11 @@ fn every_ipc_type() -> Vec<Rendered> {
         FieldIssue, HeaderRow, OAuthSettings, OAuthView, ServerSettings, ServerView,
         ToolCallResult, ToolInfo, TrayState, TraySummary, Validation,
     };
+    use gatehouse_core::clients::{
+        ClientKind, ClientReport, ConnectOutcome, DetectedClient, DisconnectOutcome, EntryChange,
+        EntrySource, EntryStatus, ImportPreview, PlannedSecret, PlannedServerView, RewriteAction,
+        SkippedEntry,
+    };
     use gatehouse_core::config::{AuthMode, TokenStorage};
     use gatehouse_core::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
     use gatehouse_core::vault::{Protection, VaultStatus};
@@ -61,6 +66,19 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<AuthMode>(&cfg),
         render::<AuthorizationStarted>(&cfg),
         render::<AuthorizationStep>(&cfg),
+        render::<ClientKind>(&cfg),
+        render::<ClientReport>(&cfg),
+        render::<ConnectOutcome>(&cfg),
+        render::<DetectedClient>(&cfg),
+        render::<DisconnectOutcome>(&cfg),
+        render::<EntryChange>(&cfg),
+        render::<EntrySource>(&cfg),
+        render::<EntryStatus>(&cfg),
+        render::<ImportPreview>(&cfg),
+        render::<PlannedSecret>(&cfg),
+        render::<PlannedServerView>(&cfg),
+        render::<RewriteAction>(&cfg),
+        render::<SkippedEntry>(&cfg),
         render::<ErrorCode>(&cfg),
         render::<ErrorKind>(&cfg),
         render::<Event>(&cfg),

@@ -10,6 +10,9 @@ use gatehouse_core::activity::{ActivityFilter, ActivityRecord};
 use gatehouse_core::api::{
     ServerSettings, ServerView, ToolCallResult, ToolInfo, TraySummary, Validation,
 };
+use gatehouse_core::clients::{
+    ClientKind, ConnectOutcome, DetectedClient, DisconnectOutcome, ImportPreview,
+};
 use gatehouse_core::mcp::JsonObject;
 use gatehouse_core::vault::VaultStatus;
 use gatehouse_core::{ConsentSink, Engine, ErrorCode};
@@ -337,4 +340,69 @@ pub async fn list_activity(
 #[tauri::command]
 pub fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<()> {
     crate::autostart::set_enabled(&app, enabled).map_err(|e| IpcError::new(ErrorCode::Autostart, e))
+}
+
+/// The AI clients on this computer, their servers, and which go through
+/// Gatehouse.
+#[tauri::command]
+pub async fn list_clients(engine: State<'_, Engine>) -> Result<Vec<DetectedClient>> {
+    Ok(engine.detect_clients(Default::default(), None).await)
+}
+
+/// Imports the given clients' remote servers (secrets into the vault), or
+/// with `dry_run` only shows what would happen.
+#[tauri::command]
+pub async fn import_clients(
+    engine: State<'_, Engine>,
+    clients: Vec<ClientKind>,
+    dry_run: bool,
+) -> Result<ImportPreview> {
+    let clients = clients.into_iter().map(|c| (c, None)).collect();
+    let outcome = engine.import_clients(clients, dry_run).await?;
+    Ok(ImportPreview::from(&outcome))
+}
+
+/// Points a client's entries at Gatehouse (after a backup), or with
+/// `dry_run` only shows the diff.
+#[tauri::command]
+pub async fn connect_client(
+    engine: State<'_, Engine>,
+    client: ClientKind,
+    dry_run: bool,
+) -> Result<ConnectOutcome> {
+    Ok(engine
+        .connect_client(client, None, dry_run, proxy_command())
+        .await?)
+}
+
+/// Puts a connected client's file back as it was.
+#[tauri::command]
+pub async fn disconnect_client(
+    engine: State<'_, Engine>,
+    client: ClientKind,
+) -> Result<DisconnectOutcome> {
+    Ok(engine.disconnect_client(client, None).await?)
+}
+
+/// A ready-to-paste entry for a server in a client's file (a client
+/// Gatehouse did not find).
+#[tauri::command]
+pub fn client_snippet(client: ClientKind, server: String) -> String {
+    gatehouse_core::clients::snippet(client, &server, &proxy_command())
+}
+
+/// What a client's stdio entry runs: the `gatehouse` command-line program
+/// installed beside the app when there is one, else `gatehouse` on `PATH`.
+fn proxy_command() -> String {
+    let name = if cfg!(windows) {
+        "gatehouse.exe"
+    } else {
+        "gatehouse"
+    };
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|cli| cli.is_file())
+        .and_then(|cli| cli.to_str().map(str::to_owned))
+        .unwrap_or_else(|| "gatehouse".to_owned())
 }

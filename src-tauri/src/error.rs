@@ -47,6 +47,15 @@ impl From<gatehouse_core::Error> for IpcError {
     }
 }
 
+impl From<gatehouse_core::clients::ClientError> for IpcError {
+    fn from(error: gatehouse_core::clients::ClientError) -> Self {
+        match error {
+            gatehouse_core::clients::ClientError::Engine(error) => error.into(),
+            other => Self::new(other.code(), other.to_string()),
+        }
+    }
+}
+
 impl From<tauri::Error> for IpcError {
     fn from(error: tauri::Error) -> Self {
         Self::new(ErrorCode::Internal, error.to_string())
@@ -66,6 +75,23 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
             serde_json::json!({"code": "unknown_server", "message": "no server has the id \"x\""})
+        );
+    }
+
+    #[test]
+    fn client_errors_carry_their_code() {
+        use gatehouse_core::clients::{ClientError, ClientKind};
+        let error: IpcError = ClientError::NotConnected {
+            client: ClientKind::Cursor,
+            path: "/home/me/.cursor/mcp.json".into(),
+        }
+        .into();
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({
+                "code": "client_not_connected",
+                "message": "cursor is not connected to Gatehouse through /home/me/.cursor/mcp.json (no backup record)"
+            })
         );
     }
 

@@ -101,6 +101,11 @@ pub fn run_app<R: Runtime>(
             commands::open_folder,
             commands::get_diagnostics,
             commands::list_activity,
+            commands::list_clients,
+            commands::import_clients,
+            commands::connect_client,
+            commands::disconnect_client,
+            commands::client_snippet,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();

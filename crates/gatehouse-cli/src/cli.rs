@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use gatehouse_core::clients::ClientKind;
 
 #[derive(Parser)]
 #[command(
@@ -95,6 +96,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import the MCP servers of the AI clients on this computer: remote
+    /// servers become Gatehouse servers, their secrets move to the vault.
+    Import {
+        /// One client (claude-desktop, claude-code, cursor, vscode,
+        /// windsurf, codex, gemini-cli, zed); default: every client found.
+        client: Option<ClientKind>,
+        /// The client's configuration file, instead of its usual place.
+        #[arg(long, requires = "client", value_name = "FILE")]
+        path: Option<PathBuf>,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The AI clients on this computer: list them, point them at
+    /// Gatehouse, and undo that.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
     /// Print a report to attach to a bug report: versions, platform, each
     /// server's status, recent log lines (never a secret).
     Diagnostics,
@@ -209,4 +229,41 @@ pub enum TokenCommand {
     },
     /// Revoke a client's token; its next request is refused.
     Revoke { client: String },
+}
+
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    /// The clients found, their servers, and which go through Gatehouse.
+    List {
+        /// Only this client.
+        client: Option<ClientKind>,
+        /// The client's configuration file, instead of its usual place.
+        #[arg(long, requires = "client", value_name = "FILE")]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite a client's entries for Gatehouse's servers to go through
+    /// Gatehouse (after a backup); other entries and settings are kept.
+    Connect {
+        client: ClientKind,
+        /// The client's configuration file, instead of its usual place.
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo `clients connect`: the file as it was (from the backup, or by
+    /// putting back the entries Gatehouse rewrote).
+    Disconnect {
+        client: ClientKind,
+        /// The client's configuration file, instead of its usual place.
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -79,6 +79,15 @@ error_codes! {
 
     // The Activity record (`Error::ActivityUnreadable`).
     ActivityUnreadable = "activity_unreadable",
+    // The AI clients' configuration files (`ClientError`).
+    /// The client's file does not exist, or no location is known for it.
+    ClientConfigMissing = "client_config_missing",
+    /// The client's file does not parse; it was not changed.
+    ClientConfigInvalid = "client_config_invalid",
+    /// The client's file (or its backup) could not be read or written.
+    ClientConfigIo = "client_config_io",
+    /// Disconnect asked for a file Gatehouse did not connect.
+    ClientNotConnected = "client_not_connected",
 
     // Requests to a server (`RequestError`).
     NotConnected = "not_connected",

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod api;
+pub mod clients;
 pub mod config;
 pub mod connection;
 pub mod diagnostics;

@@ -14,9 +14,14 @@ import type { ActivityRecord } from "./bindings/ActivityRecord";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
+import type { ClientKind } from "./bindings/ClientKind";
+import type { ConnectOutcome } from "./bindings/ConnectOutcome";
+import type { DetectedClient } from "./bindings/DetectedClient";
+import type { DisconnectOutcome } from "./bindings/DisconnectOutcome";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Folder } from "./bindings/Folder";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
+import type { ImportPreview } from "./bindings/ImportPreview";
 import type { IpcError } from "./bindings/IpcError";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { ServerView } from "./bindings/ServerView";
@@ -119,3 +124,13 @@ export async function onEvent(handler: (event: GatehouseEvent) => void): Promise
       .catch(() => {});
   };
 }
+
+export const listClients = () => call<DetectedClient[]>("list_clients");
+export const importClients = (clients: ClientKind[], dryRun: boolean) =>
+  call<ImportPreview>("import_clients", { clients, dryRun });
+export const connectClient = (client: ClientKind, dryRun: boolean) =>
+  call<ConnectOutcome>("connect_client", { client, dryRun });
+export const disconnectClient = (client: ClientKind) =>
+  call<DisconnectOutcome>("disconnect_client", { client });
+export const clientSnippet = (client: ClientKind, server: string) =>
+  call<string>("client_snippet", { client, server });

@@ -1,11 +1,12 @@
 //! What each subcommand does, one file per group (`servers`, `secrets`,
-//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `activity`, `diagnostics`): turn parsed arguments into calls of the
+//! `vault`, `auth`, `tools`, `proxy`, `gateway`, `activity`, `clients`, `diagnostics`): turn parsed arguments into calls of the
 //! engine and hand the results to `output`. The helpers here are the ones
 //! several groups share: reaching the vault (asking for its passphrase
 //! when it has one) and connecting the one server a command needs.
 
 mod activity;
 mod auth;
+mod clients;
 mod diagnostics;
 mod gateway;
 mod proxy;
@@ -53,6 +54,13 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
             let filter = gatehouse_core::activity::ActivityFilter { server, client };
             activity::run(engine, filter, limit, follow, json).await
         }
+        Command::Import {
+            client,
+            path,
+            dry_run,
+            json,
+        } => clients::import(engine, client, path, dry_run, json).await,
+        Command::Clients(command) => clients::run(engine, command).await,
         Command::Diagnostics => diagnostics::print(engine).await,
     }
 }

@@ -1,7 +1,7 @@
 // Window-only state: which page is shown, which server the Tools page should open on, and the one
 // confirmation dialog that destructive actions go through.
 
-export type Page = "servers" | "secrets" | "tools" | "activity" | "settings";
+export type Page = "servers" | "secrets" | "tools" | "activity" | "clients" | "settings";
 
 export type ConfirmOptions = {
   title: string;
