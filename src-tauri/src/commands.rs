@@ -371,7 +371,12 @@ pub async fn connect_client(
     dry_run: bool,
 ) -> Result<ConnectOutcome> {
     Ok(engine
-        .connect_client(client, None, dry_run, proxy_command())
+        .connect_client(
+            client,
+            None,
+            dry_run,
+            gatehouse_core::clients::proxy_program(),
+        )
         .await?)
 }
 
@@ -388,21 +393,5 @@ pub async fn disconnect_client(
 /// Gatehouse did not find).
 #[tauri::command]
 pub fn client_snippet(client: ClientKind, server: String) -> String {
-    gatehouse_core::clients::snippet(client, &server, &proxy_command())
-}
-
-/// What a client's stdio entry runs: the `gatehouse` command-line program
-/// installed beside the app when there is one, else `gatehouse` on `PATH`.
-fn proxy_command() -> String {
-    let name = if cfg!(windows) {
-        "gatehouse.exe"
-    } else {
-        "gatehouse"
-    };
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
-        .filter(|cli| cli.is_file())
-        .and_then(|cli| cli.to_str().map(str::to_owned))
-        .unwrap_or_else(|| "gatehouse".to_owned())
+    gatehouse_core::clients::snippet(client, &server, &gatehouse_core::clients::proxy_program())
 }

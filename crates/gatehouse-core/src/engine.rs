@@ -76,6 +76,13 @@ impl From<AuthorizeError> for Error {
 }
 
 impl Error {
+    fn activity_unreadable(log: &ActivityLog, source: std::io::Error) -> Self {
+        Self::ActivityUnreadable {
+            path: log.path().to_path_buf(),
+            source,
+        }
+    }
+
     /// A stable machine-readable code.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -781,10 +788,7 @@ impl Engine {
         let log = self.activity_log();
         self.off_runtime(move |_| {
             log.recent(&filter, limit)
-                .map_err(|source| Error::ActivityUnreadable {
-                    path: log.path().to_path_buf(),
-                    source,
-                })
+                .map_err(|source| Error::activity_unreadable(&log, source))
         })
         .await
     }
@@ -794,10 +798,8 @@ impl Engine {
     pub async fn follow_activity(&self) -> Result<(Vec<ActivityRecord>, ActivityFeed), Error> {
         let log = self.activity_log();
         self.off_runtime(move |_| {
-            log.follow().map_err(|source| Error::ActivityUnreadable {
-                path: log.path().to_path_buf(),
-                source,
-            })
+            log.follow()
+                .map_err(|source| Error::activity_unreadable(&log, source))
         })
         .await
     }

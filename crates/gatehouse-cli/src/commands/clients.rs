@@ -98,7 +98,7 @@ pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
             if client.speaks_http() && !dry_run {
                 unlock(engine).await?;
             }
-            let command = proxy_command();
+            let command = gatehouse_core::clients::proxy_program();
             let outcome = engine
                 .connect_client(client, path, dry_run, command)
                 .await?;
@@ -127,15 +127,6 @@ pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
 /// the work that follows does not fail half-way on a locked vault.
 async fn unlock(engine: &Engine) -> Result<()> {
     with_vault(engine, async |engine| engine.secret_names().await.map(drop)).await
-}
-
-/// What a client's stdio entry runs: this very program, by its full path
-/// (clients such as Claude Desktop start with a minimal `PATH`).
-fn proxy_command() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|path| path.to_str().map(str::to_owned))
-        .unwrap_or_else(|| "gatehouse".to_owned())
 }
 
 fn print_import(outcome: &ImportOutcome) -> std::io::Result<()> {

@@ -151,6 +151,30 @@ pub(crate) fn plan_connect(
     })
 }
 
+/// What a client's stdio entry runs: the `gatehouse` command-line program
+/// by its full path (clients such as Claude Desktop start programs with a
+/// minimal `PATH`) — this program when it is that one, else the one
+/// installed beside it (the desktop app), else `gatehouse` on `PATH`.
+pub fn proxy_program() -> String {
+    let name = if cfg!(windows) {
+        "gatehouse.exe"
+    } else {
+        "gatehouse"
+    };
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            if exe.file_name() == Some(std::ffi::OsStr::new(name)) {
+                return Some(exe);
+            }
+            exe.parent()
+                .map(|dir| dir.join(name))
+                .filter(|cli| cli.is_file())
+        })
+        .and_then(|cli| cli.to_str().map(str::to_owned))
+        .unwrap_or_else(|| "gatehouse".to_owned())
+}
+
 /// A ready-to-paste entry for server `id` in `kind`'s file, for a client
 /// Gatehouse did not find: `<proxy_command> proxy <id>` over stdio, which
 /// every client runs and which needs no token.

@@ -28,7 +28,7 @@ mod service;
 mod wrappers;
 
 pub use backup::BackupRecord;
-pub use connect::{ConnectPlan, EntryChange, GatewayTarget, RewriteAction, snippet};
+pub use connect::{ConnectPlan, EntryChange, GatewayTarget, RewriteAction, proxy_program, snippet};
 pub use document::{ClientDocument, DocumentError};
 pub use entry::{ClientEntry, Transport};
 pub use import::{

@@ -376,8 +376,15 @@ impl GrantStore {
         if self.inner.storage == TokenStorage::Memory {
             return Ok(None);
         }
+        self.lock_and_reload(self.inner.decision_path.clone())
+            .await
+            .map(Some)
+    }
+
+    /// Takes the file lock at `path` (on the blocking pool), then reads the
+    /// newest grant: whatever another process did before it let go is seen.
+    async fn lock_and_reload(&self, path: PathBuf) -> Result<FileLock, AuthError> {
         let store = self.clone();
-        let path = self.inner.decision_path.clone();
         tokio::task::spawn_blocking(move || {
             let lock = FileLock::acquire(&path)?;
             store.reload().map_err(std::io::Error::other)?;
@@ -385,7 +392,6 @@ impl GrantStore {
         })
         .await
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
-        .map(Some)
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))
     }
 
@@ -677,17 +683,8 @@ impl CredentialStore for GrantStore {
         if self.inner.storage == TokenStorage::Memory {
             return Ok(Some(CredentialRefreshGuard::new(in_process)));
         }
-        let store = self.clone();
-        let lock_path = self.inner.lock_path.clone();
-        let file_lock = tokio::task::spawn_blocking(move || {
-            let lock = FileLock::acquire(&lock_path)?;
-            // Another process may have refreshed (and rotated) meanwhile.
-            store.reload().map_err(std::io::Error::other)?;
-            Ok::<_, std::io::Error>(lock)
-        })
-        .await
-        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
-        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?;
+        // Another process may have refreshed (and rotated) meanwhile.
+        let file_lock = self.lock_and_reload(self.inner.lock_path.clone()).await?;
         Ok(Some(CredentialRefreshGuard::new((in_process, file_lock))))
     }
 }
