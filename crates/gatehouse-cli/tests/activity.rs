@@ -8,69 +8,28 @@
 //! started before the calls (`activity --follow --json`) sees them as they
 //! are made.
 
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
 
 use gatehouse_fixture::{Access, McpFixture, McpOptions};
 use serde_json::{Value, json};
+use support::Home;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
 const SECRET: &str = "s3cr3t-activity-canary-93be";
 /// An argument no record may hold.
 const ARGUMENT: &str = "argument-canary-5f17e2";
-const PASSPHRASE: &str = "correct horse battery";
-
-/// A Gatehouse home (config and vault) in a temporary folder.
-struct Home {
-    dir: tempfile::TempDir,
+/// What these tests ask of a [`Home`] beyond the shared helpers.
+trait ActivityHome {
+    async fn add_header_server(&self, id: &str, url: &str);
+    async fn activity(&self, args: &[&str]) -> Vec<Value>;
+    fn record_files(&self) -> String;
+    async fn follow(&self, args: &[&str]) -> Follower;
 }
 
-impl Home {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        command
-            .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .args(args)
-            .env("GATEHOUSE_VAULT_PASSPHRASE", PASSPHRASE)
-            .env_remove("GATEHOUSE_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = self.command(args).spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).await.unwrap();
-        drop(input);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("gatehouse finished")
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "gatehouse {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        self.ok_with_stdin(args, "").await
-    }
-
+impl ActivityHome for Home {
     /// A header server `id` at `url` whose bearer token is in the vault.
     async fn add_header_server(&self, id: &str, url: &str) {
         self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
@@ -96,7 +55,7 @@ impl Home {
 
     /// Every byte the Activity record holds on disk.
     fn record_files(&self) -> String {
-        let data = self.dir.path().join("data");
+        let data = self.data_dir();
         ["activity.jsonl", "activity.jsonl.1"]
             .iter()
             .filter_map(|name| std::fs::read_to_string(data.join(name)).ok())
@@ -354,27 +313,9 @@ async fn gateway_calls_are_recorded_under_the_token_name() {
     let fixture = header_server().await;
     let home = Home::new();
     home.add_header_server("internal", &fixture.url()).await;
-    let token = home
-        .ok(&["gateway", "token", "add", "cursor-at-work"])
-        .await
-        .trim()
-        .to_owned();
-    assert!(token.starts_with("ghgw_"), "{token}");
-
-    let mut serve = home.command(&["serve", "--port", "0"]).spawn().unwrap();
-    let mut stdout = BufReader::new(serve.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("gatehouse serve printed its address")
-        .unwrap()
-        .expect("a line");
-    let port: u16 = first
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
-    let url = format!("http://127.0.0.1:{port}/servers/internal/mcp");
+    let token = home.token("cursor-at-work").await;
+    let serve = home.serve().await;
+    let url = serve.url("internal");
     let bearer = format!("Bearer {token}");
 
     let initialize = json!({
