@@ -258,7 +258,7 @@ impl Engine {
     /// Runs `work` on Tokio's blocking pool (see the module's note on the
     /// blocking boundary). The pool's threads are inside the runtime, so
     /// `work` may start connections. A panic in `work` is resumed here.
-    async fn off_runtime<T: Send + 'static>(
+    pub(crate) async fn off_runtime<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> T {

@@ -16,8 +16,27 @@ use std::time::SystemTime;
 /// The new file is readable by its owner only (0600 on Unix).
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let path = &resolved(path);
+    create_private_dir(parent_dir(path))?;
+    replace(path, contents, None)
+}
+
+/// Replaces a file Gatehouse does not own (an AI client's settings) the
+/// same crash-safe way, keeping its permissions (a new file is its owner's
+/// only); a missing folder is created with the usual permissions.
+pub(crate) fn write_atomic_keeping_permissions(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let path = &resolved(path);
     let dir = parent_dir(path);
-    create_private_dir(dir)?;
+    if !dir.is_dir() {
+        fs::create_dir_all(dir)?;
+    }
+    let permissions = fs::metadata(path).ok().map(|m| m.permissions());
+    replace(path, contents, permissions)
+}
+
+/// Writes `contents` to a temporary file beside `path` with `permissions`
+/// (0600 on Unix when `None`), flushes it, and renames it over `path`.
+fn replace(path: &Path, contents: &[u8], permissions: Option<fs::Permissions>) -> io::Result<()> {
+    let dir = parent_dir(path);
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -26,11 +45,16 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))?;
+    match permissions {
+        Some(permissions) => tmp.as_file().set_permissions(permissions)?,
+        #[cfg(unix)]
+        None => {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+        #[cfg(not(unix))]
+        None => {}
     }
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;

@@ -16,7 +16,7 @@
 //! link to where the file really is.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -138,35 +138,7 @@ fn timestamp(time: std::time::SystemTime) -> String {
 /// and a rename, keeping the original's permissions (a new file is the
 /// owner's only).
 pub(crate) fn write_client_file(file: &Path, contents: &[u8]) -> io::Result<()> {
-    let path = crate::fsutil::resolved(file);
-    let dir = crate::fsutil::parent_dir(&path);
-    if !dir.as_os_str().is_empty() && !dir.is_dir() {
-        fs::create_dir_all(dir)?;
-    }
-    let permissions = fs::metadata(&path).ok().map(|m| m.permissions());
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("config");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".gatehouse.tmp")
-        .tempfile_in(dir)?;
-    match permissions {
-        Some(permissions) => tmp.as_file().set_permissions(permissions)?,
-        None => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                tmp.as_file()
-                    .set_permissions(fs::Permissions::from_mode(0o600))?;
-            }
-        }
-    }
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    Ok(())
+    crate::fsutil::write_atomic_keeping_permissions(file, contents)
 }
 
 #[cfg(test)]

@@ -257,16 +257,6 @@ fn read_document(client: ClientKind, path: &Path) -> Result<Option<ClientDocumen
         })
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => value,
-        Err(error) => match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("the runtime shut down under blocking work: {error}"),
-        },
-    }
-}
-
 impl Engine {
     /// Every known client (or the given ones, at the given paths), with its
     /// entries and whether each goes through Gatehouse.
@@ -277,7 +267,7 @@ impl Engine {
     ) -> Vec<DetectedClient> {
         let config = self.current_config();
         let data_dir = self.paths().data_dir().to_path_buf();
-        blocking(move || {
+        self.off_runtime(move |_| {
             ClientKind::ALL
                 .into_iter()
                 .filter(|kind| only.is_none_or(|only| only == *kind))
@@ -326,40 +316,41 @@ impl Engine {
         clients: Vec<(ClientKind, Option<PathBuf>)>,
         dry_run: bool,
     ) -> Result<ImportOutcome, ClientError> {
-        let (sources, reports) = blocking(move || {
-            let mut sources = Vec::new();
-            let mut reports = Vec::new();
-            for (client, path) in clients {
-                let Ok(path) = location(client, path.as_deref()) else {
-                    continue;
-                };
-                match read_document(client, &path) {
-                    Ok(Some(document)) => {
-                        let entries = document.entries();
-                        reports.push(ClientReport {
-                            client,
-                            path: path.clone(),
-                            entries: entries.len(),
-                            problem: None,
-                        });
-                        sources.push(ImportSource {
+        let (sources, reports) = self
+            .off_runtime(move |_| {
+                let mut sources = Vec::new();
+                let mut reports = Vec::new();
+                for (client, path) in clients {
+                    let Ok(path) = location(client, path.as_deref()) else {
+                        continue;
+                    };
+                    match read_document(client, &path) {
+                        Ok(Some(document)) => {
+                            let entries = document.entries();
+                            reports.push(ClientReport {
+                                client,
+                                path: path.clone(),
+                                entries: entries.len(),
+                                problem: None,
+                            });
+                            sources.push(ImportSource {
+                                client,
+                                path,
+                                entries,
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(error) => reports.push(ClientReport {
                             client,
                             path,
-                            entries,
-                        });
+                            entries: 0,
+                            problem: Some(error.to_string()),
+                        }),
                     }
-                    Ok(None) => {}
-                    Err(error) => reports.push(ClientReport {
-                        client,
-                        path,
-                        entries: 0,
-                        problem: Some(error.to_string()),
-                    }),
                 }
-            }
-            (sources, reports)
-        })
-        .await;
+                (sources, reports)
+            })
+            .await;
         let secret_names = self.secret_names().await?;
         let plan = import::plan_import(&sources, &self.current_config(), &secret_names);
         if !dry_run {
@@ -394,7 +385,7 @@ impl Engine {
         let port = config.gateway.port();
         let data_dir = self.paths().data_dir().to_path_buf();
         let tokens = self.gateway_tokens();
-        blocking(move || {
+        self.off_runtime(move |_| {
             let document = read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
                 client,
                 path: path.clone(),
@@ -525,7 +516,7 @@ impl Engine {
         let path = location(client, path.as_deref())?;
         let data_dir = self.paths().data_dir().to_path_buf();
         let tokens = self.gateway_tokens();
-        blocking(move || {
+        self.off_runtime(move |_| {
             let record = backup::load_record(&data_dir, client, &path)
                 .map_err(io_error(&data_dir))?
                 .ok_or_else(|| ClientError::NotConnected {
