@@ -61,14 +61,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_client_has_a_location_under_home() {
-        let home = directories::BaseDirs::new()
-            .unwrap()
-            .home_dir()
-            .to_path_buf();
+    fn every_client_has_a_location_in_the_home_or_config_folder() {
+        // The config folder follows $XDG_CONFIG_HOME, which need not be
+        // inside the home folder.
+        let base = directories::BaseDirs::new().unwrap();
+        let (home, config) = (base.home_dir(), base.config_dir());
         for kind in ClientKind::ALL {
             let path = default_location(kind).unwrap();
-            assert!(path.starts_with(&home), "{kind}: {}", path.display());
+            assert!(
+                path.starts_with(home) || path.starts_with(config),
+                "{kind}: {}",
+                path.display()
+            );
         }
         #[cfg(target_os = "linux")]
         assert!(
