@@ -38,6 +38,12 @@ declare -A STAGE_DESC=(
   [package]="scripts/package.sh (release), then the .deb installed, launched and removed under Xvfb + D-Bus"
 )
 SUITES=(auth backcompat draft)
+# A test run builds each crate once: incremental compilation caches (about
+# 3 GB of target/debug/incremental) would only cost disk and time. A
+# developer's own CARGO_INCREMENTAL is kept.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# The release build and its packages need about this much free disk.
+PACKAGE_FREE_GB=6
 FUZZ_TARGETS=(config callback_request www_authenticate template)
 KEYRING_PASSWORD=gatehouse-test
 LOG_DIR=$PWD/.tmp/test-logs
@@ -296,8 +302,31 @@ session_e2e() {
   step npm run test:e2e
 }
 
+# Free gigabytes on the file system holding $1.
+free_gb() { df -P -k "$1" | awk 'NR == 2 { print int($4 / 1048576) }'; }
+
+# The release build comes last, after the debug and fuzz builds have filled
+# the disk. When fewer than PACKAGE_FREE_GB remain, the fuzz build (a cache:
+# the fuzz stage rebuilds it) is removed first, and a disk still too full is
+# reported before a long build fails on it.
+free_disk_for_release() {
+  local free
+  free=$(free_gb "$CARGO_TARGET_DIR")
+  if ((free < PACKAGE_FREE_GB)) && [[ -d fuzz/target ]]; then
+    gh_log "only ${free} GB free for the release build: removing the fuzz build cache fuzz/target"
+    rm -rf fuzz/target
+    free=$(free_gb "$CARGO_TARGET_DIR")
+  fi
+  if ((free < PACKAGE_FREE_GB)); then
+    reason "only ${free} GB free on the disk of $CARGO_TARGET_DIR; the release build needs about ${PACKAGE_FREE_GB} GB"
+    gh_err "not enough disk for the release build: ${free} GB free, about ${PACKAGE_FREE_GB} GB needed"
+    return 1
+  fi
+}
+
 stage_package() { in_session package; }
 session_package() {
+  free_disk_for_release || return 1
   step scripts/package.sh
   if [[ ! -x $CARGO_TARGET_DIR/debug/gatehouse-tray-host ]]; then
     reason "$CARGO_TARGET_DIR/debug/gatehouse-tray-host is not built"
