@@ -530,7 +530,14 @@ fn check_full_round(peer: Peer, out: &Value, server_name: &str) {
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    for tool in ["add", "ask_name", "count", "echo", "wait_for_cancel"] {
+    for tool in [
+        "add",
+        "ask_model",
+        "ask_name",
+        "count",
+        "echo",
+        "wait_for_cancel",
+    ] {
         assert!(tools.contains(&tool), "{peer:?}: {tool} missing: {tools:?}");
     }
     assert_eq!(out["echo"], "hello through the gateway", "{peer:?}: {out}");
@@ -558,6 +565,12 @@ fn check_full_round(peer: Peer, out: &Value, server_name: &str) {
     );
     assert_eq!(
         out["elicited"], "Hello, Ada (asked: What is your name?)!",
+        "{peer:?}: {out}"
+    );
+    // Sampling: asked by the server, answered by the client whose call
+    // asked for it.
+    assert_eq!(
+        out["sampled"], "test-model said: hello (asked: Say hello)",
         "{peer:?}: {out}"
     );
     assert_eq!(out["after"], "5", "{peer:?}: {out}");

@@ -205,7 +205,9 @@ async fn full_round(peer: Peer, home: &Home, id: &str, server_name: &str) -> Val
         .collect();
     for tool in [
         "add",
+        "ask_model",
         "ask_name",
+        "ask_roots",
         "count",
         "echo",
         "wait_for_cancel",
@@ -248,6 +250,15 @@ async fn full_round(peer: Peer, home: &Home, id: &str, server_name: &str) -> Val
     );
     assert_eq!(
         out["elicited"], "Hello, Ada (asked: What is your name?)!",
+        "{peer:?}: {out}"
+    );
+    // Sampling and roots: asked by the server, answered by the client.
+    assert_eq!(
+        out["sampled"], "test-model said: hello (asked: Say hello)",
+        "{peer:?}: {out}"
+    );
+    assert_eq!(
+        out["roots"], "roots: file:///home/ada/project",
         "{peer:?}: {out}"
     );
     assert_eq!(out["after"], "5", "{peer:?}: {out}");

@@ -109,8 +109,8 @@ pub struct McpOptions {
     /// no `id`, instead of the specification's 404.
     pub unknown_session_400: bool,
     /// Also offer the tools that talk back to the client: `count`
-    /// (progress), `wait_for_cancel` (cancellation) and `ask_name`
-    /// (elicitation). Off by default, so the tool list stays the three that
+    /// (progress), `wait_for_cancel` (cancellation), `ask_name`
+    /// (elicitation), `ask_model` (sampling) and `ask_roots` (roots). Off by default, so the tool list stays the three that
     /// other tests count.
     pub interactive: bool,
 }
@@ -377,7 +377,8 @@ fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
 }
 
 /// The MCP handler: tools `echo`, `add` and `whoami`, one resource, one
-/// prompt; with `interactive`, also `count`, `wait_for_cancel` and `ask_name`.
+/// prompt; with `interactive`, also `count`, `wait_for_cancel`, `ask_name`,
+/// `ask_model` and `ask_roots`.
 #[derive(Clone)]
 pub struct FixtureMcp {
     name: String,
@@ -492,20 +493,11 @@ impl FixtureMcp {
         }))
         .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-        let answer = match context.peer.send_request(request).await {
-            Ok(ClientResult::ElicitResult(answer)) => answer,
-            Ok(other) => {
-                return Err(ErrorData::internal_error(
-                    format!("the client answered the elicitation with {other:?}"),
-                    None,
-                ));
-            }
-            Err(e) => {
-                return Err(ErrorData::internal_error(
-                    format!("elicitation failed: {e}"),
-                    None,
-                ));
-            }
+        let ClientResult::ElicitResult(answer) = ask_client(&context, request).await? else {
+            return Err(ErrorData::internal_error(
+                "the client answered the elicitation with something else",
+                None,
+            ));
         };
         match (answer.action, answer.content) {
             (ElicitationAction::Accept, Some(content)) => Ok(format!(
@@ -515,6 +507,60 @@ impl FixtureMcp {
             (action, _) => Ok(format!("no name given ({action:?})")),
         }
     }
+
+    // Sampling and roots are deprecated by 2026-07-28 (SEP-2577) but still
+    // asked by servers of the revisions before it.
+    #[tool(description = "Asks the client's model to say hello (sampling) and returns its answer")]
+    #[allow(deprecated)]
+    async fn ask_model(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+        let params: rmcp::model::CreateMessageRequestParams =
+            serde_json::from_value(serde_json::json!({
+                "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello"}}],
+                "maxTokens": 20,
+            }))
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let request =
+            ServerRequest::CreateMessageRequest(rmcp::model::CreateMessageRequest::new(params));
+        let ClientResult::CreateMessageResult(answer) = ask_client(&context, request).await? else {
+            return Err(ErrorData::internal_error(
+                "the client answered the sampling request with something else",
+                None,
+            ));
+        };
+        // The content is one block or a list of them; the text is what counts.
+        let content = serde_json::to_value(&answer.message.content).unwrap_or_default();
+        let text = [&content, &content[0]]
+            .into_iter()
+            .find_map(|block| block["text"].as_str())
+            .unwrap_or("(no text)");
+        Ok(format!("{} said: {text}", answer.model))
+    }
+
+    #[tool(description = "Lists the client's roots")]
+    #[allow(deprecated)]
+    async fn ask_roots(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
+        let request = ServerRequest::ListRootsRequest(rmcp::model::ListRootsRequest::default());
+        let ClientResult::ListRootsResult(answer) = ask_client(&context, request).await? else {
+            return Err(ErrorData::internal_error(
+                "the client answered the roots request with something else",
+                None,
+            ));
+        };
+        let roots: Vec<&str> = answer.roots.iter().map(|root| root.uri.as_str()).collect();
+        Ok(format!("roots: {}", roots.join(", ")))
+    }
+}
+
+/// Sends a server-to-client request during a tool call.
+async fn ask_client(
+    context: &RequestContext<RoleServer>,
+    request: ServerRequest,
+) -> Result<ClientResult, ErrorData> {
+    context
+        .peer
+        .send_request(request)
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("the client's answer failed: {e}"), None))
 }
 
 #[tool_handler(router = self.tool_router)]

@@ -4,7 +4,7 @@ proxy` over stdio for crates/gatehouse-cli/tests/proxy.rs.
     python py_client.py MODE GATEHOUSE [ARGS...]
 
 MODE is `full` (initialize, tools/list, tools/call, progress, cancellation,
-elicitation), `refused` (connecting should fail: report how) or `reconnect`
+elicitation, sampling, roots), `refused` (connecting should fail: report how) or `reconnect`
 (a call, then another after a line arrives on stdin). Results are JSON, one
 object per line.
 """
@@ -39,10 +39,21 @@ async def elicit(_context, params):
     return types.ElicitResult(action="accept", content={"name": f"Ada (asked: {params.message})"})
 
 
+async def sample(_context, params):
+    asked = params.messages[0].content.text
+    return types.CreateMessageResult(
+        role="assistant", model="test-model", content=types.TextContent(type="text", text=f"hello (asked: {asked})")
+    )
+
+
+async def roots(_context):
+    return types.ListRootsResult(roots=[types.Root(uri="file:///home/ada/project", name="project")])
+
+
 async def main(mode, command, args):
     server = StdioServerParameters(command=command, args=args, env=dict(os.environ))
     started = time.monotonic()
-    client = Client(server, elicitation_callback=elicit)
+    client = Client(server, elicitation_callback=elicit, sampling_callback=sample, list_roots_callback=roots)
     try:
         await client.__aenter__()
     except BaseException as error:  # noqa: BLE001 - the test wants whatever it was
@@ -84,6 +95,8 @@ async def main(mode, command, args):
             out["cancel"] = {"error": "cancelled", "ms": int((time.monotonic() - wait_started) * 1000)}
 
         out["elicited"] = text(await client.call_tool("ask_name", {}))
+        out["sampled"] = text(await client.call_tool("ask_model", {}))
+        out["roots"] = text(await client.call_tool("ask_roots", {}))
         out["after"] = text(await client.call_tool("add", {"a": 2, "b": 3}))
         say(out)
         return 0

@@ -43,6 +43,13 @@ async def elicit(_context, params):
     return types.ElicitResult(action="accept", content={"name": f"Ada (asked: {params.message})"})
 
 
+async def sample(_context, params):
+    asked = params.messages[0].content.text
+    return types.CreateMessageResult(
+        role="assistant", model="test-model", content=types.TextContent(type="text", text=f"hello (asked: {asked})")
+    )
+
+
 async def main(mode, url):
     headers = {}
     if os.environ.get("GATEHOUSE_GW_TOKEN"):
@@ -51,7 +58,7 @@ async def main(mode, url):
         headers["Origin"] = os.environ["GATEHOUSE_GW_ORIGIN"]
     http = create_mcp_http_client(headers=headers)
     started = time.monotonic()
-    client = Client(streamable_http_client(url, http_client=http), elicitation_callback=elicit)
+    client = Client(streamable_http_client(url, http_client=http), elicitation_callback=elicit, sampling_callback=sample)
     try:
         await client.__aenter__()
     except BaseException as error:  # noqa: BLE001 - the test wants whatever it was
@@ -87,6 +94,7 @@ async def main(mode, url):
             out["cancel"] = {"error": "cancelled", "ms": int((time.monotonic() - wait_started) * 1000)}
 
         out["elicited"] = text(await client.call_tool("ask_name", {}))
+        out["sampled"] = text(await client.call_tool("ask_model", {}))
         out["after"] = text(await client.call_tool("add", {"a": 2, "b": 3}))
         say(out)
         return 0

@@ -4,7 +4,8 @@
 //   node ts_client.mjs SDK_DIR MODE GATEHOUSE [ARGS...]
 //
 // SDK_DIR is the SDK package's folder. MODE is `full` (initialize,
-// tools/list, tools/call, progress, cancellation, elicitation), `refused`
+// tools/list, tools/call, progress, cancellation, elicitation, sampling,
+// roots), `refused`
 // (connecting should fail: report how), `reconnect` (a call, then another
 // after a line arrives on stdin) or `filtered` (the tools listed, a call of
 // `whoami` and one of `echo`). Results are JSON, one object per line.
@@ -17,7 +18,7 @@ const [sdkDir, mode, command, ...args] = process.argv.slice(2);
 const load = (rel) => import(pathToFileURL(join(sdkDir, "dist/esm", rel)).href);
 const { Client } = await load("client/index.js");
 const { StdioClientTransport } = await load("client/stdio.js");
-const { ElicitRequestSchema } = await load("types.js");
+const { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } = await load("types.js");
 const version = JSON.parse(readFileSync(join(sdkDir, "package.json"), "utf8")).version;
 
 const say = (object) => process.stdout.write(JSON.stringify(object) + "\n");
@@ -25,11 +26,19 @@ const text = (result) => result.content?.find((c) => c.type === "text")?.text;
 
 const client = new Client(
   { name: "ts-sdk-proxy-test", version },
-  { capabilities: { elicitation: { form: {} } } },
+  { capabilities: { elicitation: { form: {} }, sampling: {}, roots: {} } },
 );
 client.setRequestHandler(ElicitRequestSchema, async (request) => ({
   action: "accept",
   content: { name: `Ada (asked: ${request.params.message})` },
+}));
+client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+  role: "assistant",
+  model: "test-model",
+  content: { type: "text", text: `hello (asked: ${request.params.messages[0].content.text})` },
+}));
+client.setRequestHandler(ListRootsRequestSchema, async () => ({
+  roots: [{ uri: "file:///home/ada/project", name: "project" }],
 }));
 const transport = new StdioClientTransport({ command, args, env: { ...process.env }, stderr: "inherit" });
 
@@ -94,6 +103,8 @@ try {
 }
 
 out.elicited = text(await client.callTool({ name: "ask_name", arguments: {} }));
+out.sampled = text(await client.callTool({ name: "ask_model", arguments: {} }));
+out.roots = text(await client.callTool({ name: "ask_roots", arguments: {} }));
 // The session still works after all of that.
 out.after = text(await client.callTool({ name: "add", arguments: { a: 2, b: 3 } }));
 say(out);

@@ -17,7 +17,7 @@ const [sdkDir, mode, url] = process.argv.slice(2);
 const load = (rel) => import(pathToFileURL(join(sdkDir, "dist/esm", rel)).href);
 const { Client } = await load("client/index.js");
 const { StreamableHTTPClientTransport } = await load("client/streamableHttp.js");
-const { ElicitRequestSchema } = await load("types.js");
+const { CreateMessageRequestSchema, ElicitRequestSchema } = await load("types.js");
 const version = JSON.parse(readFileSync(join(sdkDir, "package.json"), "utf8")).version;
 
 const say = (object) => process.stdout.write(JSON.stringify(object) + "\n");
@@ -29,11 +29,16 @@ if (process.env.GATEHOUSE_GW_ORIGIN) headers.Origin = process.env.GATEHOUSE_GW_O
 
 const client = new Client(
   { name: "ts-sdk-gateway-test", version },
-  { capabilities: { elicitation: { form: {} } } },
+  { capabilities: { elicitation: { form: {} }, sampling: {} } },
 );
 client.setRequestHandler(ElicitRequestSchema, async (request) => ({
   action: "accept",
   content: { name: `Ada (asked: ${request.params.message})` },
+}));
+client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+  role: "assistant",
+  model: "test-model",
+  content: { type: "text", text: `hello (asked: ${request.params.messages[0].content.text})` },
 }));
 const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
 
@@ -78,6 +83,7 @@ try {
 }
 
 out.elicited = text(await client.callTool({ name: "ask_name", arguments: {} }));
+out.sampled = text(await client.callTool({ name: "ask_model", arguments: {} }));
 out.after = text(await client.callTool({ name: "add", arguments: { a: 2, b: 3 } }));
 say(out);
 await client.close();
