@@ -1,5 +1,6 @@
 //! Forwards the engine's events to the window (`app.emit`) and the tray,
-//! and turns "needs authorization again" into a desktop notification.
+//! and turns "needs authorization again" and "a client is waiting for a
+//! server that needs authorization" into desktop notifications.
 
 use gatehouse_core::Engine;
 use gatehouse_core::events::Event;
@@ -33,19 +34,29 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &Event)
     }
     match event {
         Event::Status { .. } | Event::ServersChanged => tray::refresh(app, &engine.servers().await),
-        Event::ReauthorizationNeeded { server } => notify_reauthorization(app, server),
+        Event::ReauthorizationNeeded { server } => notify(
+            app,
+            format!(
+                "{server} needs you to authorize it again. Open Gatehouse and click Authorize."
+            ),
+        ),
+        Event::AuthorizationWanted { server, client } => notify(
+            app,
+            format!(
+                "{} is waiting for {server}, which needs you to authorize it. Open Gatehouse and click Authorize.",
+                gatehouse_core::text::one_line(client, 60)
+            ),
+        ),
         _ => {}
     }
 }
 
-fn notify_reauthorization<R: Runtime>(app: &AppHandle<R>, server: &str) {
+fn notify<R: Runtime>(app: &AppHandle<R>, body: String) {
     let shown = app
         .notification()
         .builder()
         .title("Gatehouse: authorization needed")
-        .body(format!(
-            "{server} needs you to authorize it again. Open Gatehouse and click Authorize."
-        ))
+        .body(body)
         .show();
     if let Err(error) = shown {
         tracing::info!(%error, "could not show a desktop notification");

@@ -23,28 +23,12 @@ const SECRET: &str = "s3cr3t-activity-canary-93be";
 const ARGUMENT: &str = "argument-canary-5f17e2";
 /// What these tests ask of a [`Home`] beyond the shared helpers.
 trait ActivityHome {
-    async fn add_header_server(&self, id: &str, url: &str);
     async fn activity(&self, args: &[&str]) -> Vec<Value>;
     fn record_files(&self) -> String;
     async fn follow(&self, args: &[&str]) -> Follower;
 }
 
 impl ActivityHome for Home {
-    /// A header server `id` at `url` whose bearer token is in the vault.
-    async fn add_header_server(&self, id: &str, url: &str) {
-        self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
-            .await;
-        self.ok(&[
-            "servers",
-            "add",
-            id,
-            url,
-            "--header",
-            "Authorization: Bearer ${TOKEN}",
-        ])
-        .await;
-    }
-
     /// `gatehouse activity --json` with `args`, read.
     async fn activity(&self, args: &[&str]) -> Vec<Value> {
         let mut all = vec!["activity", "--json"];
@@ -182,7 +166,8 @@ impl StdioClient {
 async fn proxy_calls_are_recorded_with_the_client_name_and_no_arguments() {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     assert!(home.activity(&[]).await.is_empty(), "nothing recorded yet");
     let mut follower = home.follow(&["--server", "internal"]).await;
 
@@ -312,7 +297,8 @@ async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> reqwest::Res
 async fn gateway_calls_are_recorded_under_the_token_name() {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     let token = home.token("cursor-at-work").await;
     let serve = home.serve().await;
     let url = serve.url("internal");

@@ -15,169 +15,23 @@
 //!   naming `gatehouse auth`, no hang). Those need the SDKs that
 //!   `scripts/test.sh` installs and are run with `--ignored`.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
 use serde_json::{Value, json};
+use support::Home;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const SECRET: &str = "s3cr3t-gateway-canary-41d9";
-const PASSPHRASE: &str = "correct horse battery";
 const FOREIGN_ORIGIN: &str = "https://evil.example";
 
 fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
-}
-
-/// A Gatehouse home (config and vault) in a temporary folder.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn config_file(&self) -> PathBuf {
-        self.dir.path().join("config.toml")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        command
-            .arg("--config")
-            .arg(self.config_file())
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .args(args)
-            .env("GATEHOUSE_VAULT_PASSPHRASE", PASSPHRASE)
-            .env_remove("GATEHOUSE_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Runs gatehouse to the end: (success, stdout, stderr).
-    async fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let mut child = self.command(args).spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).await.unwrap();
-        drop(input);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("gatehouse finished")
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        self.ok_with_stdin(args, "").await
-    }
-
-    async fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let (ok, stdout, stderr) = self.run(args, stdin).await;
-        assert!(ok, "gatehouse {args:?}: {stderr}");
-        stdout
-    }
-
-    /// A header server `id` at `url` whose bearer token is in the vault.
-    async fn add_header_server(&self, id: &str, url: &str) {
-        self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
-            .await;
-        self.ok(&[
-            "servers",
-            "add",
-            id,
-            url,
-            "--header",
-            "Authorization: Bearer ${TOKEN}",
-        ])
-        .await;
-    }
-
-    /// A new client token, as `token add` prints it.
-    async fn token(&self, client: &str) -> String {
-        let out = self.ok(&["gateway", "token", "add", client]).await;
-        let token = out.trim().to_owned();
-        assert!(token.starts_with("ghgw_"), "{out}");
-        token
-    }
-
-    /// Authorizes OAuth server `id` by paste-back, the fixture consenting.
-    async fn authorize(&self, id: &str) {
-        let mut child = self.command(&["auth", id, "--no-browser"]).spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(format!("{landed}\n").as_bytes())
-            .await
-            .unwrap();
-        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(status.success(), "gatehouse auth {id} failed");
-    }
-
-    /// `gatehouse serve --port 0`, once it listens.
-    async fn serve(&self) -> Gateway {
-        let mut child = self.command(&["serve", "--port", "0"]).spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("gatehouse serve printed its address")
-            .unwrap()
-            .expect("a line");
-        let port: u16 = first
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
-        let mut urls = Vec::new();
-        while let Ok(Ok(Some(line))) =
-            tokio::time::timeout(Duration::from_millis(300), stdout.next_line()).await
-        {
-            urls.push(line);
-        }
-        Gateway {
-            _child: child,
-            port,
-            urls,
-        }
-    }
-}
-
-/// A running `gatehouse serve`; killed when dropped.
-struct Gateway {
-    _child: Child,
-    port: u16,
-    /// The lines after the first: each server and its URL.
-    urls: Vec<String>,
-}
-
-impl Gateway {
-    fn url(&self, id: &str) -> String {
-        format!("http://127.0.0.1:{}/servers/{id}/mcp", self.port)
-    }
 }
 
 fn initialize_body() -> Value {
@@ -255,7 +109,8 @@ async fn oauth_server() -> OAuthFixture {
 async fn the_gateway_refuses_what_it_must() {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     let token = home.token("cursor").await;
     let gateway = home.serve().await;
     let url = gateway.url("internal");
@@ -579,7 +434,8 @@ fn check_full_round(peer: Peer, out: &Value, server_name: &str) {
 async fn through_a_header_server(peer: Peer) {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     let token = home.token("sdk-client").await;
     let gateway = home.serve().await;
     assert!(
@@ -626,7 +482,8 @@ async fn through_an_oauth_server(peer: Peer) {
 async fn refused_without_a_token_or_from_a_web_page(peer: Peer) {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     let token = home.token("sdk-client").await;
     let gateway = home.serve().await;
     let url = gateway.url("internal");
@@ -661,7 +518,8 @@ async fn refused_without_a_token_or_from_a_web_page(peer: Peer) {
 }
 
 /// A server nobody authorized: the client gets an error in words that
-/// names the fix, promptly — no hang.
+/// names the fix, promptly — no hang; the running app is asked to show its
+/// Authorize prompt.
 async fn told_to_authorize(peer: Peer) {
     let fixture = oauth_server().await;
     let home = Home::new();
@@ -669,6 +527,9 @@ async fn told_to_authorize(peer: Peer) {
         .await;
     let token = home.token("sdk-client").await;
     let gateway = home.serve().await;
+    let app = home.app_engine();
+    let mut events = app.subscribe();
+    app.publish_activity().await.unwrap();
     let out = peer
         .run("connect", &gateway.url("demo"), Some(&token), None)
         .await;
@@ -686,6 +547,13 @@ async fn told_to_authorize(peer: Peer) {
         out["ms"]
     );
     assert!(fixture.authorization_requests().is_empty());
+    // The running app is asked to show its Authorize prompt, naming the
+    // client by its token.
+    assert_eq!(
+        support::authorization_wanted(&mut events).await,
+        Some(("demo".to_owned(), "sdk-client".to_owned())),
+        "{peer:?}"
+    );
 }
 
 #[tokio::test]

@@ -2,12 +2,15 @@
 //! package registries — the TypeScript SDK's (npm `@modelcontextprotocol/sdk`,
 //! `StdioClientTransport`) and the Python SDK's (PyPI `mcp` 2.x) — launch the
 //! real binary and drive it over stdio against the fixture's header and OAuth
-//! servers: initialize, tools/list, tools/call, progress, cancellation and an
-//! elicitation round trip; a never-authorized server; a dropped session.
+//! servers: initialize, tools/list, tools/call, progress, cancellation and
+//! elicitation, sampling and roots round trips; a never-authorized server
+//! (and the running app asked to show Authorize); a dropped session.
 //!
 //! The client scripts are in `tests/peers/`. `scripts/test.sh` installs the
 //! SDKs and names them (`GATEHOUSE_TS_SDK_SERVER`, `GATEHOUSE_PYTHON_MCP`);
 //! run with `--ignored`.
+
+mod support;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -15,11 +18,11 @@ use std::time::Duration;
 
 use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
 use serde_json::Value;
+use support::{Home, PASSPHRASE};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 const SECRET: &str = "s3cr3t-proxy-canary-7c2a";
-const PASSPHRASE: &str = "correct horse battery";
 
 /// The two real clients.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +36,14 @@ fn peers_dir() -> PathBuf {
 }
 
 impl Peer {
+    /// The name the client gives at `initialize`.
+    fn client_name(self) -> &'static str {
+        match self {
+            Self::TypeScript => "ts-sdk-proxy-test",
+            Self::Python => "py-sdk-proxy-test",
+        }
+    }
+
     /// The client running `mode` against `gatehouse proxy` with `args`.
     fn command(self, mode: &str, gatehouse_args: &[String]) -> Command {
         let mut command = match self {
@@ -70,108 +81,6 @@ impl Peer {
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         command
-    }
-}
-
-/// A Gatehouse home (config and vault) in a temporary folder.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn global_args(&self) -> Vec<String> {
-        vec![
-            "--config".into(),
-            self.dir.path().join("config.toml").display().to_string(),
-            "--data-dir".into(),
-            self.dir.path().join("data").display().to_string(),
-        ]
-    }
-
-    fn proxy_args(&self, id: &str) -> Vec<String> {
-        let mut args = self.global_args();
-        args.extend(["proxy".into(), id.into()]);
-        args
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        command
-            .args(self.global_args())
-            .args(args)
-            .env("GATEHOUSE_VAULT_PASSPHRASE", PASSPHRASE)
-            .env_remove("GATEHOUSE_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = self.command(args).spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).await.unwrap();
-        drop(input);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("gatehouse finished")
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "gatehouse {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        self.ok_with_stdin(args, "").await
-    }
-
-    /// A header server `id` at `url` whose bearer token is in the vault.
-    async fn add_header_server(&self, id: &str, url: &str) {
-        self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{SECRET}\n"))
-            .await;
-        self.ok(&[
-            "servers",
-            "add",
-            id,
-            url,
-            "--header",
-            "Authorization: Bearer ${TOKEN}",
-        ])
-        .await;
-    }
-
-    /// Authorizes OAuth server `id` the way a person without a local
-    /// browser does (`gatehouse auth --no-browser`, then paste-back), the
-    /// fixture consenting at once.
-    async fn authorize(&self, id: &str) {
-        let mut child = self.command(&["auth", id, "--no-browser"]).spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let landed = gatehouse_fixture::follow_consent(&url).await.unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(format!("{landed}\n").as_bytes())
-            .await
-            .unwrap();
-        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(status.success(), "gatehouse auth {id} failed");
     }
 }
 
@@ -299,7 +208,8 @@ async fn oauth_server() -> OAuthFixture {
 async fn through_a_header_server(peer: Peer) {
     let fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     full_round(peer, &home, "internal", "gatehouse-fixture").await;
     assert_eq!(
         eventually(1, || fixture.cancelled_calls()).await,
@@ -331,12 +241,16 @@ async fn through_an_oauth_server(peer: Peer) {
 }
 
 /// A server nobody authorized: the client gets an error in words that
-/// names the fix, promptly — no hang.
+/// names the fix, promptly — no hang; and the running desktop app is asked
+/// to show its Authorize prompt, naming the client.
 async fn refused_when_never_authorized(peer: Peer) {
     let fixture = oauth_server().await;
     let home = Home::new();
     home.ok(&["servers", "add", "demo", &fixture.url(), "--oauth"])
         .await;
+    let app = home.app_engine();
+    let mut events = app.subscribe();
+    app.publish_activity().await.unwrap();
     let out = run_peer(peer, "refused", &home, "demo").await.remove(0);
     assert_eq!(out["connected"], false, "{peer:?}: {out}");
     let error = out["error"].as_str().unwrap();
@@ -348,6 +262,12 @@ async fn refused_when_never_authorized(peer: Peer) {
         out["ms"]
     );
     assert!(fixture.authorization_requests().is_empty());
+
+    let wanted = support::authorization_wanted(&mut events)
+        .await
+        .unwrap_or_else(|| panic!("{peer:?}: the app was never asked to show Authorize"));
+    assert_eq!(wanted.0, "demo", "{peer:?}");
+    assert_eq!(wanted.1, peer.client_name(), "{peer:?}");
 }
 
 /// The server is redeployed under a live session: the client's next call
@@ -355,7 +275,8 @@ async fn refused_when_never_authorized(peer: Peer) {
 async fn recovers_a_dropped_session(peer: Peer) {
     let mut fixture = header_server().await;
     let home = Home::new();
-    home.add_header_server("internal", &fixture.url()).await;
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
     let mut child = peer
         .command("reconnect", &home.proxy_args("internal"))
         .spawn()

@@ -12,10 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gatehouse_core::Engine;
 use gatehouse_core::events::ServerStatus;
-use gatehouse_core::paths::Paths;
-use gatehouse_core::vault::Vault;
 use gatehouse_fixture::{ConsentMode, OAuthFixture, OAuthOptions};
 use serde_json::{Value, json};
 use support::Home;
@@ -247,9 +244,7 @@ async fn the_app_three_proxies_and_the_gateway_share_one_rotating_grant() {
     assert_eq!(fixture.authorization_requests().len(), 1);
 
     // The app's engine: the same files, the same keyring.
-    let paths = Paths::new(home.config_file(), home.data_dir());
-    let vault = Vault::with_os_keyring(paths.vault_file(), None);
-    let app = Engine::with_vault(paths, vault).unwrap();
+    let app = home.app_engine();
     app.start();
     let connected = tokio::time::timeout(Duration::from_secs(30), async {
         loop {

@@ -805,19 +805,25 @@ impl Engine {
     }
 
     /// Announces every call any process records as an [`Event::Activity`]
-    /// (the desktop app's live Activity view), until the engine is dropped.
-    /// The file is watched by the operating system: nothing runs while no
-    /// call is made.
+    /// (the desktop app's live Activity view), and a call refused because
+    /// its server needs authorization as an [`Event::AuthorizationWanted`]
+    /// (the app's Authorize prompt), until the engine is dropped. The file
+    /// is watched by the operating system: nothing runs while no call is
+    /// made.
     pub async fn publish_activity(&self) -> Result<(), Error> {
         let (_, mut feed) = self.follow_activity().await?;
         let engine = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
+            let mut wanted = crate::activity::AuthorizationWanted::default();
             while let Some(read) = feed.next().await {
                 let Some(inner) = engine.upgrade() else {
                     return;
                 };
                 match read {
                     Ok(records) => {
+                        for event in wanted.events(&records, std::time::Instant::now()) {
+                            let _ = inner.events.send(event);
+                        }
                         let _ = inner.events.send(Event::Activity { records });
                     }
                     Err(error) => {

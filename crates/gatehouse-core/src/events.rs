@@ -160,6 +160,11 @@ pub enum Event {
     /// A server that was usable needs the person to authorize it again
     /// (its tokens were revoked or expired beyond refresh).
     ReauthorizationNeeded { server: String },
+    /// A client (through a proxy or the gateway, in this process or any
+    /// other) was refused server `server` because it needs authorization:
+    /// the desktop app shows its Authorize prompt and a notification.
+    /// Announced at most once a minute per server.
+    AuthorizationWanted { server: String, client: String },
     /// Calls were recorded in the Activity record (by this process or any
     /// other: a proxy, `gatehouse serve`), oldest first.
     Activity {

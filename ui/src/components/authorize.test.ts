@@ -169,4 +169,28 @@ describe("click-to-authorize", () => {
     );
     expect(screen.getByTestId("server-row-linear")).toHaveTextContent("The refresh token was rejected");
   });
+
+  test("a client waiting for a server that needs authorization is named beside Authorize", async () => {
+    mockBackend({
+      list_servers: () => [oauthServer("linear", { state: "needs_authorization", reason: "not authorized yet" })],
+    });
+    render(App);
+    await screen.findByTestId("server-row-linear");
+    expect(screen.queryByTestId("server-hint-linear")).toBeNull();
+
+    await emitEvent({ type: "authorization_wanted", server: "linear", client: "Claude Desktop" });
+
+    await waitFor(() =>
+      expect(screen.getByTestId("server-authorize-linear")).toHaveAttribute("data-attention", "true"),
+    );
+    expect(screen.getByTestId("server-hint-linear")).toHaveTextContent("Claude Desktop is waiting for linear");
+
+    // Once connected, the prompt goes.
+    await emitEvent({
+      type: "status",
+      server: "linear",
+      status: { state: "connected", serverName: "Linear", serverVersion: "2", toolCount: 3 },
+    });
+    await waitFor(() => expect(screen.queryByTestId("server-hint-linear")).toBeNull());
+  });
 });

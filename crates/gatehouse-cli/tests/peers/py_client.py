@@ -53,7 +53,13 @@ async def roots(_context):
 async def main(mode, command, args):
     server = StdioServerParameters(command=command, args=args, env=dict(os.environ))
     started = time.monotonic()
-    client = Client(server, elicitation_callback=elicit, sampling_callback=sample, list_roots_callback=roots)
+    client = Client(
+        server,
+        client_info=types.Implementation(name="py-sdk-proxy-test", version=version("mcp")),
+        elicitation_callback=elicit,
+        sampling_callback=sample,
+        list_roots_callback=roots,
+    )
     try:
         await client.__aenter__()
     except BaseException as error:  # noqa: BLE001 - the test wants whatever it was

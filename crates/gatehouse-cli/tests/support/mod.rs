@@ -47,6 +47,18 @@ impl Home {
         self.dir.path().join("data")
     }
 
+    /// An engine over this home, as the desktop app runs one: the same
+    /// files and vault as the `gatehouse` processes. Not started.
+    pub fn app_engine(&self) -> gatehouse_core::Engine {
+        let paths = gatehouse_core::paths::Paths::new(self.config_file(), self.data_dir());
+        let vault = gatehouse_core::vault::Vault::with_os_keyring(
+            paths.vault_file(),
+            self.passphrase
+                .map(|p| secrecy::SecretString::from(p.to_owned())),
+        );
+        gatehouse_core::Engine::with_vault(paths, vault).unwrap()
+    }
+
     /// `--config … --data-dir …`, for programs that start gatehouse.
     pub fn global_args(&self) -> Vec<String> {
         vec![
@@ -100,6 +112,30 @@ impl Home {
         let (ok, stdout, stderr) = self.run(args, stdin).await;
         assert!(ok, "gatehouse {args:?}: {stderr}");
         stdout
+    }
+
+    /// `--config … --data-dir … proxy <id>`: the arguments a client's
+    /// config gives `gatehouse`.
+    pub fn proxy_args(&self, id: &str) -> Vec<String> {
+        let mut args = self.global_args();
+        args.extend(["proxy".into(), id.into()]);
+        args
+    }
+
+    /// A header server `id` at `url` whose bearer token, `secret`, is in
+    /// the vault as `TOKEN`.
+    pub async fn add_header_server(&self, id: &str, url: &str, secret: &str) {
+        self.ok_with_stdin(&["secrets", "set", "TOKEN"], &format!("{secret}\n"))
+            .await;
+        self.ok(&[
+            "servers",
+            "add",
+            id,
+            url,
+            "--header",
+            "Authorization: Bearer ${TOKEN}",
+        ])
+        .await;
     }
 
     /// A new gateway token for `client`, as `token add` prints it.
@@ -175,6 +211,30 @@ impl Home {
             urls,
         }
     }
+}
+
+/// The first [`Event::AuthorizationWanted`] among `events` within ten
+/// seconds, as (server, client): what the desktop app turns into its
+/// Authorize prompt.
+///
+/// [`Event::AuthorizationWanted`]: gatehouse_core::events::Event::AuthorizationWanted
+pub async fn authorization_wanted(
+    events: &mut tokio::sync::broadcast::Receiver<gatehouse_core::events::Event>,
+) -> Option<(String, String)> {
+    use gatehouse_core::events::Event;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(Event::AuthorizationWanted { server, client }) => return (server, client),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    std::future::pending::<()>().await
+                }
+            }
+        }
+    })
+    .await
+    .ok()
 }
 
 /// A running `gatehouse serve`; killed when dropped.

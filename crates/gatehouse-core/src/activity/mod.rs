@@ -9,16 +9,21 @@
 //! - `file`: [`ActivityLog`], the capped file many processes append to.
 //! - `follow`: [`ActivityFeed`], the records other processes write, as they
 //!   write them.
+//! - `wanted`: calls refused for want of authorization, as the app's
+//!   Authorize prompts.
 
 mod file;
 mod follow;
 mod record;
+mod wanted;
 
 pub use file::{ActivityLog, FILE_NAME, MAX_BYTES, newest};
 pub use follow::ActivityFeed;
 pub use record::{
     ActivityFilter, ActivityRecord, MAX_CLIENT_CHARS, MAX_NAME_CHARS, Outcome, Via, error_class,
 };
+pub(crate) use wanted::AuthorizationWanted;
+pub use wanted::WANTED_EVERY;
 
 /// Who is calling, as the record names them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,6 +78,10 @@ pub enum Outcome {
     /// The server's tool filter left the tool out; the server never saw
     /// the call.
     Filtered,
+    /// Gatehouse refused the call: the server needs the person to
+    /// authorize it. The desktop app, seeing this, shows its Authorize
+    /// prompt and a notification.
+    NeedsAuthorization,
 }
 
 impl Outcome {
@@ -91,6 +95,7 @@ impl Outcome {
             Self::Cancelled => "cancelled".to_owned(),
             Self::Timeout => "timeout".to_owned(),
             Self::Filtered => "filtered out".to_owned(),
+            Self::NeedsAuthorization => "needs authorization".to_owned(),
         }
     }
 

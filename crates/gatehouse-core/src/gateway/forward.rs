@@ -149,7 +149,7 @@ impl Upstream {
             (Ok(result), None) if tool.is_some() && marks_tool_error(result) => Outcome::ToolError,
             (Ok(_), None) => Outcome::Ok,
             (Err(_), None) if cancelled.is_cancelled() => Outcome::Cancelled,
-            (Err(error), None) => Outcome::error(error.code.0),
+            (Err(error), None) => refusal_outcome(error),
         };
         self.record(caller, &method, tool.as_deref(), started, clock, outcome)
             .await;
@@ -157,22 +157,24 @@ impl Upstream {
     }
 
     /// Records a call that could not even be forwarded (the server's
-    /// session could not start): it arrived at `arrived`, and `error` is
-    /// what the client was told.
+    /// session could not start, or it needs authorization; `initialize`
+    /// included): it arrived at `arrived`, and `error` is what the client
+    /// was told.
     pub(crate) async fn record_refused(
         &self,
-        request: &ClientRequest,
+        method: &str,
+        tool: Option<&str>,
         caller: &Caller,
         arrived: (std::time::SystemTime, std::time::Instant),
         error: &ErrorData,
     ) {
         self.record(
             caller,
-            request.method(),
-            called_tool(request).as_deref(),
+            method,
+            tool,
             arrived.0,
             arrived.1,
-            Outcome::error(error.code.0),
+            refusal_outcome(error),
         )
         .await;
     }
@@ -375,8 +377,21 @@ impl Upstream {
     }
 }
 
+/// How a call the client got `error` for ended: Gatehouse's refusal for a
+/// server that needs authorization (what the desktop app watches for), or
+/// the error's code.
+fn refusal_outcome(error: &ErrorData) -> Outcome {
+    // `not_ready` names the server's state (`ServerStatus::label`).
+    let state = error.data.as_ref().and_then(|data| data["state"].as_str());
+    if error.code == SERVER_NOT_READY && state == Some("needs_authorization") {
+        Outcome::NeedsAuthorization
+    } else {
+        Outcome::error(error.code.0)
+    }
+}
+
 /// The tool a `tools/call` names.
-fn called_tool(request: &ClientRequest) -> Option<String> {
+pub(crate) fn called_tool(request: &ClientRequest) -> Option<String> {
     match request {
         ClientRequest::CallToolRequest(call) => Some(call.params.name.to_string()),
         _ => None,

@@ -31,7 +31,7 @@ use rmcp::transport::IntoTransport;
 use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
-use super::forward::{ProgressRoutes, Upstream, ask_client};
+use super::forward::{ProgressRoutes, Upstream, ask_client, called_tool};
 use crate::activity::{Caller, Via};
 use crate::connection::Downstream;
 use crate::{Engine, Error};
@@ -146,13 +146,23 @@ impl Service<RoleServer> for Proxy {
     ) -> Result<ServerResult, ErrorData> {
         match request {
             ClientRequest::InitializeRequest(initialize) => {
+                let arrived = (std::time::SystemTime::now(), std::time::Instant::now());
+                let params = initialize.params;
                 tracing::info!(
                     server = %self.id,
-                    client = %initialize.params.client_info.name,
+                    client = %params.client_info.name,
                     "an MCP client connected"
                 );
-                self.initialize(initialize.params.capabilities, context.peer.clone())
-                    .await
+                let answer = self
+                    .initialize(params.capabilities, context.peer.clone())
+                    .await;
+                if let Err(error) = &answer {
+                    let caller = Caller::new(params.client_info.name, Via::Proxy);
+                    self.upstream
+                        .record_refused("initialize", None, &caller, arrived, error)
+                        .await;
+                }
+                answer
             }
             // Whether Gatehouse is alive: it answers itself.
             ClientRequest::PingRequest(_) => Ok(ServerResult::empty(())),
@@ -174,8 +184,9 @@ impl Service<RoleServer> for Proxy {
                     .unwrap_or_else(|| "unknown client".to_owned());
                 let caller = Caller::new(name, Via::Proxy);
                 if let Err(error) = self.start(capabilities, context.peer.clone()).await {
+                    let tool = called_tool(&request);
                     self.upstream
-                        .record_refused(&request, &caller, arrived, &error)
+                        .record_refused(request.method(), tool.as_deref(), &caller, arrived, &error)
                         .await;
                     return Err(error);
                 }

@@ -154,9 +154,18 @@ impl ServerHandler for GatewaySession {
             client = %request.client_info.name,
             "an MCP client connected to the gateway"
         );
+        let arrived = (std::time::SystemTime::now(), std::time::Instant::now());
         context.peer.set_peer_info(request.clone());
         self.router.attach(self.key, context.peer.clone());
-        let mut result = self.upstream.initialize_result().await?;
+        let mut result = match self.upstream.initialize_result().await {
+            Ok(result) => result,
+            Err(error) => {
+                self.upstream
+                    .record_refused("initialize", None, &caller(&context), arrived, &error)
+                    .await;
+                return Err(error);
+            }
+        };
         // The client's revision when the gateway speaks it, else the
         // newest it does: the upstream's is the engine's business.
         let supported = self.supported_protocol_versions();

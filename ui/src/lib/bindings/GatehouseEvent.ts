@@ -6,4 +6,4 @@ import type { ServerStatus } from "./ServerStatus";
 /**
  * Everything the engine announces.
  */
-export type GatehouseEvent = { "type": "status", server: string, status: ServerStatus, } | { "type": "servers_changed" } | { "type": "vault_changed" } | { "type": "authorization", server: string, step: AuthorizationStep, } | { "type": "reauthorization_needed", server: string, } | { "type": "activity", records: Array<ActivityRecord>, };
+export type GatehouseEvent = { "type": "status", server: string, status: ServerStatus, } | { "type": "servers_changed" } | { "type": "vault_changed" } | { "type": "authorization", server: string, step: AuthorizationStep, } | { "type": "reauthorization_needed", server: string, } | { "type": "authorization_wanted", server: string, client: string, } | { "type": "activity", records: Array<ActivityRecord>, };

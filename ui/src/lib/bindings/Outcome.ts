@@ -3,4 +3,4 @@
 /**
  * How a call ended.
  */
-export type Outcome = { "kind": "ok" } | { "kind": "tool_error" } | { "kind": "error", code: number, message: string, } | { "kind": "cancelled" } | { "kind": "timeout" } | { "kind": "filtered" };
+export type Outcome = { "kind": "ok" } | { "kind": "tool_error" } | { "kind": "error", code: number, message: string, } | { "kind": "cancelled" } | { "kind": "timeout" } | { "kind": "filtered" } | { "kind": "needs_authorization" };

@@ -41,6 +41,8 @@ export function outcomeText(outcome: Outcome): string {
       return "timeout";
     case "filtered":
       return "filtered out";
+    case "needs_authorization":
+      return "needs authorization";
   }
 }
 

@@ -35,6 +35,8 @@ export class ServersStore {
   problems = $state<Record<string, string>>({});
   /** Servers whose Authorize button should stand out (the demo, a server asking to re-authorize). */
   attention = $state<Record<string, boolean>>({});
+  /** The client (through a proxy or the gateway) waiting for a server that needs authorization, by server id. */
+  waiting = $state<Record<string, string>>({});
 
   #refresh = new CoalescedRefresh(() => this.#fetchOnce());
   /** Status events that arrived while `list_servers` was in flight, applied over its answer. */
@@ -88,9 +90,18 @@ export class ServersStore {
       case "reauthorization_needed":
         this.attention[event.server] = true;
         break;
+      case "authorization_wanted":
+        this.attention[event.server] = true;
+        this.waiting[event.server] = event.client;
+        break;
       case "vault_changed":
         break;
     }
+  }
+
+  #clearAttention(id: string): void {
+    delete this.attention[id];
+    delete this.waiting[id];
   }
 
   applyStatus(id: string, status: ServerStatus): void {
@@ -119,7 +130,7 @@ export class ServersStore {
       case "connected":
         delete this.progress[id];
         delete this.problems[id];
-        delete this.attention[id];
+        this.#clearAttention(id);
         break;
       case "needs_authorization":
         if (current?.confirmed) delete this.progress[id];
@@ -150,7 +161,7 @@ export class ServersStore {
       case "connected":
         delete this.progress[id];
         delete this.problems[id];
-        delete this.attention[id];
+        this.#clearAttention(id);
         break;
       case "failed":
         delete this.progress[id];
@@ -222,7 +233,7 @@ export class ServersStore {
     if (ok) {
       this.servers = this.servers.filter((s) => s.id !== id);
       delete this.progress[id];
-      delete this.attention[id];
+      this.#clearAttention(id);
       void this.load();
     }
   }
