@@ -523,6 +523,14 @@ impl Engine {
         self.inner.connections.set_consent_sink(sink);
     }
 
+    /// Where servers' elicitation requests (a form to fill, a page to
+    /// open) reach the person. Without one, Gatehouse does not offer
+    /// elicitation and declines a server that asks anyway. Set it before
+    /// servers connect: a session advertises what it had when it started.
+    pub fn set_elicitation_sink(&self, sink: Arc<dyn crate::elicitation::ElicitationSink>) {
+        self.inner.connections.set_elicitation_sink(sink);
+    }
+
     /// Makes sure the server's connection task runs (the CLI starts only
     /// the servers a command needs).
     fn ensure_started(&self, id: &str) -> Result<(), Error> {

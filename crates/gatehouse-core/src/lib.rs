@@ -8,6 +8,7 @@ pub mod clients;
 pub mod config;
 pub mod connection;
 pub mod diagnostics;
+pub mod elicitation;
 mod engine;
 pub mod error_code;
 pub mod events;

@@ -613,6 +613,7 @@ impl Actor {
             .filter(|_| config.auth_mode() == AuthMode::OAuth);
         let outbox = self.outbox.clone();
         let downstream = self.shared.downstream(&config.id);
+        let person = self.shared.elicitation_sink();
         self.work = Work::Pending(Box::pin(async move {
             let mut secrets = None;
             let headers = match super::headers::resolve(&config, &shared.vault, &mut secrets).await
@@ -627,7 +628,8 @@ impl Actor {
             };
             let mut recovered = false;
             let running = loop {
-                let handler = Relay::new(GatehouseClient::new(outbox.clone()), downstream.clone());
+                let client = GatehouseClient::new(outbox.clone(), &config.id, person.clone());
+                let handler = Relay::new(client, downstream.clone());
                 let failure = match super::client::connect(
                     &config,
                     shared.http.clone(),

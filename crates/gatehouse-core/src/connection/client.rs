@@ -8,18 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
+    Implementation,
+};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use tokio::sync::mpsc;
 
 use super::actor::Command;
 use super::downstream::Relay;
 use super::failure::Failure;
 use crate::config::{AuthMode, ServerConfig};
+use crate::elicitation::ElicitationSink;
 use crate::oauth::ServerAuth;
 
 /// Largest single answer (JSON body or SSE event) taken from a server.
@@ -37,25 +41,51 @@ impl SseRetryPolicy for StreamRetry {
     }
 }
 
-/// Our side of the MCP session: identifies Gatehouse and relays
-/// notifications the connection cares about.
+/// Our side of the MCP session: identifies Gatehouse, relays
+/// notifications the connection cares about, and takes the server's
+/// elicitation to the person (when a front end has one to ask).
 pub(crate) struct GatehouseClient {
     /// The connection's task.
     connection: mpsc::WeakUnboundedSender<Command>,
+    server: String,
+    person: Option<Arc<dyn ElicitationSink>>,
 }
 
 impl GatehouseClient {
-    pub(crate) fn new(connection: mpsc::WeakUnboundedSender<Command>) -> Self {
-        Self { connection }
+    pub(crate) fn new(
+        connection: mpsc::WeakUnboundedSender<Command>,
+        server: &str,
+        person: Option<Arc<dyn ElicitationSink>>,
+    ) -> Self {
+        Self {
+            connection,
+            server: server.to_owned(),
+            person,
+        }
     }
 }
 
 impl ClientHandler for GatehouseClient {
     fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        if self.person.is_some() {
+            capabilities.elicitation = Some(crate::elicitation::capability());
+        }
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")),
         )
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        Ok(match &self.person {
+            Some(person) => crate::elicitation::answer(person, &self.server, request).await,
+            None => ElicitResult::new(ElicitationAction::Decline),
+        })
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AuthMode, Config, ServerConfig};
+use crate::elicitation::ElicitationSink;
 use crate::error_code::ErrorCode;
 use crate::events::{ErrorKind, Event, ServerStatus};
 use crate::oauth::loopback::Delivery;
@@ -101,6 +102,8 @@ pub(crate) struct Shared {
     health_interval: Mutex<Duration>,
     /// Where authorizations the engine starts by itself (step-up) go.
     consent: RwLock<Option<Arc<dyn ConsentSink>>>,
+    /// Where a server's elicitation reaches a person (none: declined).
+    elicitation: RwLock<Option<Arc<dyn ElicitationSink>>>,
     /// Flips to `true` when servers without OAuth have settled, which lets
     /// OAuth servers start (startup phase two).
     pub(crate) phase_one: watch::Sender<bool>,
@@ -119,6 +122,13 @@ impl Shared {
 
     pub(crate) fn consent_sink(&self) -> Option<Arc<dyn ConsentSink>> {
         self.consent
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn elicitation_sink(&self) -> Option<Arc<dyn ElicitationSink>> {
+        self.elicitation
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -160,6 +170,7 @@ impl ConnectionManager {
                     http: crate::http::mcp_client(),
                     health_interval: Mutex::new(session::DEFAULT_HEALTH_INTERVAL),
                     consent: RwLock::new(None),
+                    elicitation: RwLock::new(None),
                     phase_one: watch::Sender::new(true),
                     downstreams: RwLock::default(),
                 }),
@@ -186,6 +197,17 @@ impl ConnectionManager {
             .inner
             .shared
             .consent
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    }
+
+    /// Where servers' elicitation requests reach a person. Applies to
+    /// sessions started afterwards (which then advertise elicitation).
+    pub fn set_elicitation_sink(&self, sink: Arc<dyn ElicitationSink>) {
+        *self
+            .inner
+            .shared
+            .elicitation
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Some(sink);
     }
