@@ -295,6 +295,11 @@ fn print_import(outcome: &ImportOutcome) -> std::io::Result<()> {
 fn print_connect_report(engine: &Engine, report: &ConnectReport) -> std::io::Result<()> {
     let several = report.files.len() + report.problems.len() > 1;
     for outcome in &report.files {
+        if several && outcome.changes.is_empty() {
+            // Nothing in it for Gatehouse: one line says so.
+            output::line(format_args!("{} unchanged", outcome.path.display()))?;
+            continue;
+        }
         if several {
             output::line(format_args!("{}:", outcome.path.display()))?;
         }
