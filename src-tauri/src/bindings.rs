@@ -50,9 +50,9 @@ fn every_ipc_type() -> Vec<Rendered> {
         ToolCallResult, ToolInfo, TrayState, TraySummary, Validation,
     };
     use gatehouse_core::clients::{
-        ClientKind, ClientReport, ConnectOutcome, DetectedClient, DisconnectOutcome, EntryChange,
-        EntrySource, EntryStatus, ImportPreview, PlannedSecret, PlannedServerView, RewriteAction,
-        SkippedEntry,
+        ClientKind, ClientReport, ConnectOutcome, ConnectReport, DetectedClient, DisconnectOutcome,
+        DisconnectReport, EntryChange, EntrySource, EntryStatus, FileProblem, ImportPreview,
+        PlannedSecret, PlannedServerView, RewriteAction, SkippedEntry,
     };
     use gatehouse_core::config::{AuthMode, TokenStorage};
     use gatehouse_core::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
@@ -69,11 +69,14 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<ClientKind>(&cfg),
         render::<ClientReport>(&cfg),
         render::<ConnectOutcome>(&cfg),
+        render::<ConnectReport>(&cfg),
         render::<DetectedClient>(&cfg),
         render::<DisconnectOutcome>(&cfg),
+        render::<DisconnectReport>(&cfg),
         render::<EntryChange>(&cfg),
         render::<EntrySource>(&cfg),
         render::<EntryStatus>(&cfg),
+        render::<FileProblem>(&cfg),
         render::<ImportPreview>(&cfg),
         render::<PlannedSecret>(&cfg),
         render::<PlannedServerView>(&cfg),

@@ -11,7 +11,7 @@ use gatehouse_core::api::{
     ServerSettings, ServerView, ToolCallResult, ToolInfo, TraySummary, Validation,
 };
 use gatehouse_core::clients::{
-    ClientKind, ConnectOutcome, DetectedClient, DisconnectOutcome, ImportPreview,
+    ClientKind, ConnectReport, DetectedClient, DisconnectReport, Discovery, ImportPreview,
 };
 use gatehouse_core::mcp::JsonObject;
 use gatehouse_core::vault::VaultStatus;
@@ -362,31 +362,31 @@ pub async fn import_clients(
     Ok(ImportPreview::from(&outcome))
 }
 
-/// Points a client's entries at Gatehouse (after a backup), or with
-/// `dry_run` only shows the diff.
+/// Points a client's entries at Gatehouse in each of its files (after a
+/// backup of each), or with `dry_run` only shows the diffs.
 #[tauri::command]
 pub async fn connect_client(
     engine: State<'_, Engine>,
     client: ClientKind,
     dry_run: bool,
-) -> Result<ConnectOutcome> {
+) -> Result<ConnectReport> {
     Ok(engine
-        .connect_client(
+        .connect_client_files(
             client,
-            None,
+            Discovery::default(),
             dry_run,
             gatehouse_core::clients::proxy_program(),
         )
         .await?)
 }
 
-/// Puts a connected client's file back as it was.
+/// Puts each file Gatehouse connected of a client back as it was.
 #[tauri::command]
 pub async fn disconnect_client(
     engine: State<'_, Engine>,
     client: ClientKind,
-) -> Result<DisconnectOutcome> {
-    Ok(engine.disconnect_client(client, None).await?)
+) -> Result<DisconnectReport> {
+    Ok(engine.disconnect_client_files(client).await?)
 }
 
 /// A ready-to-paste entry for a server in a client's file (a client

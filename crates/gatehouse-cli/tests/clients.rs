@@ -4,12 +4,19 @@
 //! with a `url` entry, both for real MCP servers on 127.0.0.1. One import
 //! leaves Gatehouse with both servers and the key in the vault only;
 //! connecting rewrites both files; disconnecting restores them exactly.
+//!
+//! Claude Code without `--path`: its `~/.claude.json` and the `.mcp.json`
+//! of each project that file lists are found, imported, connected and
+//! restored, each on its own.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use gatehouse_fixture::{Access, McpFixture, McpOptions};
+use support::Home;
 use tokio::process::Command;
 
 const CLAUDE_KEY: &str = "sk-ant-cli-canary-9c41e2";
@@ -247,4 +254,296 @@ async fn a_broken_file_is_reported_and_left_alone() {
     let (code, _, stderr) = cli.run(&["clients", "connect", "emacs"]).await;
     assert_ne!(code, 0);
     assert!(stderr.contains("unknown client"), "{stderr}");
+}
+
+const PROJECT_KEY: &str = "sk-proj-canary-5e0b13";
+const USER_KEY: &str = "sk-user-canary-a7c2";
+
+/// A person's home folder with Claude Code in it, for `gatehouse` run
+/// with `HOME` there (nothing of the real home is read).
+struct ClaudeCodeHome {
+    gatehouse: Home,
+    home: PathBuf,
+    claude_json: PathBuf,
+    /// The project whose `.mcp.json` exists.
+    app: PathBuf,
+    /// The project whose folder is gone.
+    gone: PathBuf,
+}
+
+impl ClaudeCodeHome {
+    /// `~/.claude.json` as Claude Code writes it (plain JSON, keys of its
+    /// own) with a user server and two projects: `app`, whose `.mcp.json`
+    /// has an `mcp-remote` entry with a literal bearer header, and `gone`,
+    /// whose folder no longer exists.
+    fn new(user_url: &str, project_url: &str) -> Self {
+        let gatehouse = Home::new();
+        let home = gatehouse.dir.path().join("home");
+        let app = gatehouse.dir.path().join("code").join("app");
+        let gone = gatehouse.dir.path().join("code").join("gone");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&app).unwrap();
+        let claude_json = home.join(".claude.json");
+        let projects = serde_json::json!({
+            app.to_str().unwrap(): {
+                "allowedTools": [],
+                "history": [{ "display": "fix the build", "pastedContents": {} }],
+                "mcpContextUris": [],
+                "mcpServers": {},
+                "enabledMcpjsonServers": [],
+                "disabledMcpjsonServers": [],
+                "hasTrustDialogAccepted": true,
+                "projectOnboardingSeenCount": 1
+            },
+            gone.to_str().unwrap(): {
+                "allowedTools": [],
+                "mcpServers": {},
+                "hasTrustDialogAccepted": false
+            }
+        });
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "numStartups": 17,
+            "installMethod": "native",
+            "autoUpdates": false,
+            "userID": "0f3c9b1e",
+            "tipsHistory": { "new-user-warmup": 1 },
+            "mcpServers": {
+                "notion": {
+                    "type": "http",
+                    "url": user_url,
+                    "headers": { "Authorization": format!("Bearer {USER_KEY}") }
+                }
+            },
+            "projects": projects
+        }))
+        .unwrap();
+        std::fs::write(&claude_json, text).unwrap();
+        std::fs::write(
+            app.join(".mcp.json"),
+            format!(
+                "{{\n  \"mcpServers\": {{\n    \"linear\": {{\n      \"command\": \"npx\",\n      \"args\": [\n        \"-y\",\n        \"mcp-remote\",\n        \"{project_url}\",\n        \"--header\",\n        \"Authorization: Bearer {PROJECT_KEY}\"\n      ],\n      \"env\": {{}}\n    }}\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        Self {
+            gatehouse,
+            home,
+            claude_json,
+            app,
+            gone,
+        }
+    }
+
+    fn project_file(&self) -> PathBuf {
+        self.app.join(".mcp.json")
+    }
+
+    /// `gatehouse <args>` with this home and `cwd` as working directory:
+    /// (success, stdout, stderr); no key is ever printed.
+    async fn run_in(&self, cwd: &Path, args: &[&str]) -> (bool, String, String) {
+        let mut command = self.gatehouse.command(args);
+        command
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env_remove("CODEX_HOME")
+            .current_dir(cwd)
+            .stdin(Stdio::null());
+        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+            .await
+            .expect("the command finished")
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        for key in [PROJECT_KEY, USER_KEY] {
+            assert!(
+                !stdout.contains(key) && !stderr.contains(key),
+                "{args:?} printed a key"
+            );
+        }
+        (output.status.success(), stdout, stderr)
+    }
+
+    /// As [`Self::run_in`] from the home folder, which has no `.mcp.json`;
+    /// it must succeed.
+    async fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run_in(&self.home, args).await;
+        assert!(ok, "gatehouse {args:?} failed: {stderr}");
+        stdout
+    }
+}
+
+#[tokio::test]
+async fn claude_code_project_files_are_found_imported_connected_and_restored() {
+    let project_server = McpFixture::start(McpOptions {
+        access: Access::Bearer(PROJECT_KEY.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let user_server = McpFixture::start(McpOptions {
+        access: Access::Bearer(USER_KEY.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let h = ClaudeCodeHome::new(&user_server.url(), &project_server.url());
+    let claude_before = std::fs::read(&h.claude_json).unwrap();
+    let project_before = std::fs::read(h.project_file()).unwrap();
+
+    // List: both files, each with its entries; the gone project reported.
+    // Run inside the project, its `.mcp.json` is still listed once.
+    let (ok, out, stderr) = h.run_in(&h.app, &["clients", "list", "--json"]).await;
+    assert!(ok, "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let claude_code: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["client"] == "claude-code")
+        .collect();
+    let paths: Vec<PathBuf> = claude_code
+        .iter()
+        .map(|c| PathBuf::from(c["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            h.claude_json.clone(),
+            h.project_file(),
+            h.gone.join(".mcp.json")
+        ],
+        "{out}"
+    );
+    assert_eq!(claude_code[0]["entries"][0]["name"], "notion");
+    assert_eq!(claude_code[0]["entries"][0]["kind"], "remote");
+    assert_eq!(claude_code[1]["found"], true);
+    assert_eq!(claude_code[1]["project"], h.app.to_str().unwrap());
+    assert_eq!(claude_code[1]["entries"][0]["name"], "linear");
+    assert_eq!(claude_code[1]["entries"][0]["kind"], "remote");
+    assert_eq!(claude_code[2]["found"], false);
+    assert!(
+        claude_code[2]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("no longer exists"),
+        "{out}"
+    );
+    let text = h.ok(&["clients", "list", "claude-code"]).await;
+    assert!(
+        text.contains(h.claude_json.to_str().unwrap())
+            && text.contains(h.project_file().to_str().unwrap()),
+        "{text}"
+    );
+
+    // One import takes both servers; each key goes to the vault.
+    let out = h.ok(&["import"]).await;
+    assert!(out.contains("add linear"), "{out}");
+    assert!(out.contains("add notion"), "{out}");
+    assert!(out.contains("no longer exists"), "{out}");
+    let config = std::fs::read_to_string(h.gatehouse.config_file()).unwrap();
+    assert!(
+        config.contains("Bearer ${LINEAR_AUTHORIZATION_TOKEN}"),
+        "{config}"
+    );
+    assert!(!config.contains(PROJECT_KEY) && !config.contains(USER_KEY));
+    let secrets = h.ok(&["secrets", "list"]).await;
+    assert_eq!(
+        secrets.lines().collect::<Vec<_>>(),
+        ["LINEAR_AUTHORIZATION_TOKEN", "NOTION_AUTHORIZATION_TOKEN"]
+    );
+    // The moved project key works: the server answers through Gatehouse.
+    let tools = h.ok(&["tools", "linear"]).await;
+    assert!(tools.lines().any(|l| l.starts_with("echo\t")), "{tools}");
+
+    // Connect rewrites both files, each with its own token; every other
+    // key of ~/.claude.json is kept.
+    let out = h.ok(&["clients", "connect", "claude-code"]).await;
+    assert!(
+        out.contains(&format!("rewrote {}", h.claude_json.display()))
+            && out.contains(&format!("rewrote {}", h.project_file().display())),
+        "{out}"
+    );
+    let claude_now = std::fs::read_to_string(&h.claude_json).unwrap();
+    let project_now = std::fs::read_to_string(h.project_file()).unwrap();
+    assert!(!claude_now.contains(USER_KEY), "{claude_now}");
+    assert!(!project_now.contains(PROJECT_KEY), "{project_now}");
+    let claude_value: serde_json::Value = serde_json::from_str(&claude_now).unwrap();
+    assert_eq!(claude_value["numStartups"], 17);
+    assert_eq!(
+        claude_value["projects"][h.app.to_str().unwrap()]["history"][0]["display"],
+        "fix the build"
+    );
+    let notion = &claude_value["mcpServers"]["notion"];
+    assert_eq!(notion["type"], "http");
+    assert!(
+        notion["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/servers/notion/mcp")
+    );
+    let project_value: serde_json::Value = serde_json::from_str(&project_now).unwrap();
+    let linear = &project_value["mcpServers"]["linear"];
+    assert_eq!(linear["type"], "http");
+    assert!(
+        linear["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/servers/linear/mcp")
+    );
+    assert!(linear.get("command").is_none(), "{project_now}");
+    assert_ne!(
+        notion["headers"]["Authorization"],
+        linear["headers"]["Authorization"]
+    );
+    let tokens = h.ok(&["gateway", "token", "list"]).await;
+    assert_eq!(tokens.lines().count(), 2, "{tokens}");
+    assert!(!h.gone.exists(), "nothing is written for a gone project");
+
+    // Disconnect restores both files byte for byte and revokes both tokens.
+    let out = h.ok(&["clients", "disconnect", "claude-code"]).await;
+    assert_eq!(out.matches("byte for byte").count(), 2, "{out}");
+    assert_eq!(std::fs::read(&h.claude_json).unwrap(), claude_before);
+    assert_eq!(std::fs::read(h.project_file()).unwrap(), project_before);
+    assert_eq!(h.ok(&["gateway", "token", "list"]).await.trim(), "");
+}
+
+/// A project's `.mcp.json` that does not parse is reported and left as it
+/// is; the client's other files are connected all the same.
+#[tokio::test]
+async fn a_broken_project_file_is_reported_and_the_others_connected() {
+    let user_server = McpFixture::start(McpOptions {
+        access: Access::Bearer(USER_KEY.into()),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let h = ClaudeCodeHome::new(&user_server.url(), "http://127.0.0.1:9/mcp");
+    let broken = "{ \"mcpServers\": { \"linear\": { \"url\": \"http://127.0.0.1:9/mcp\" } ";
+    std::fs::write(h.project_file(), broken).unwrap();
+    let out = h.ok(&["import"]).await;
+    assert!(out.contains("add notion"), "{out}");
+    assert!(out.contains("not valid claude-code configuration"), "{out}");
+
+    let (ok, out, stderr) = h
+        .run_in(&h.home, &["clients", "connect", "claude-code"])
+        .await;
+    assert!(!ok, "a file left unchanged fails the command: {out}");
+    assert!(
+        out.contains(&format!("rewrote {}", h.claude_json.display())),
+        "{out}"
+    );
+    assert!(
+        stderr.contains(&format!("{}: not changed", h.project_file().display()))
+            && stderr.contains("it was not changed"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(h.project_file()).unwrap(), broken);
+    assert!(
+        !std::fs::read_to_string(&h.claude_json)
+            .unwrap()
+            .contains(USER_KEY)
+    );
 }

@@ -11,6 +11,7 @@ function claudeDesktop(connected: boolean): DetectedClient {
     client: "claude-desktop",
     displayName: "Claude Desktop",
     path: "/home/ada/.config/Claude/claude_desktop_config.json",
+    project: null,
     found: true,
     problem: null,
     running: false,
@@ -26,6 +27,7 @@ const cursorMissing: DetectedClient = {
   client: "cursor",
   displayName: "Cursor",
   path: "/home/ada/.cursor/mcp.json",
+  project: null,
   found: false,
   problem: null,
   running: null,
@@ -92,18 +94,28 @@ describe("clients", () => {
         if (!dryRun) connected = true;
         return {
           client,
-          path: "/home/ada/.config/Claude/claude_desktop_config.json",
-          dryRun,
-          changes: [{ entry: "linear", table: ["mcpServers"], server: "linear", action: "connect" }],
-          diff: '-      "args": ["mcp-remote", "<secret>"]\n+      "args": ["proxy", "linear"]\n',
-          backup: dryRun ? null : "/backup",
-          written: !dryRun,
-          running: true,
+          files: [
+            {
+              client,
+              path: "/home/ada/.config/Claude/claude_desktop_config.json",
+              dryRun,
+              changes: [{ entry: "linear", table: ["mcpServers"], server: "linear", action: "connect" }],
+              diff: '-      "args": ["mcp-remote", "<secret>"]\n+      "args": ["proxy", "linear"]\n',
+              backup: dryRun ? null : "/backup",
+              written: !dryRun,
+              running: true,
+            },
+          ],
+          problems: [],
         };
       },
       disconnect_client: ({ client }) => {
         connected = false;
-        return { client, path: "/x", restoredFrom: "backup", tokenRevoked: false, running: false };
+        return {
+          client,
+          files: [{ client, path: "/x", restoredFrom: "backup", tokenRevoked: false, running: false }],
+          problems: [],
+        };
       },
     });
     const user = await openClients();
@@ -153,5 +165,100 @@ describe("clients", () => {
     await user.click(screen.getByTestId("snippet-show"));
     expect(await screen.findByTestId("snippet-text")).toHaveTextContent('"args": ["proxy", "linear"]');
     expect(backend.callsTo("client_snippet")[0]!.args).toEqual({ client: "cursor", server: "linear" });
+  });
+
+  test("Claude Code's files are shown each, and connect and disconnect act on all of them", async () => {
+    let connected = false;
+    const claudeCode = (path: string, project: string | null, entry: string): DetectedClient => ({
+      client: "claude-code",
+      displayName: "Claude Code",
+      path,
+      project,
+      found: true,
+      problem: null,
+      running: false,
+      connected,
+      entries: [{ name: entry, kind: connected ? "gatehouse" : "remote", server: connected ? entry : null, url: null }],
+    });
+    const outcome = (path: string, dryRun: boolean) => ({
+      client: "claude-code" as const,
+      path,
+      dryRun,
+      changes: [],
+      diff: `--- ${path}\n+++ ${path}\n`,
+      backup: null,
+      written: !dryRun,
+      running: false,
+    });
+    const backend = mockBackend({
+      list_clients: () => [
+        claudeCode("/home/ada/.claude.json", null, "notion"),
+        claudeCode("/home/ada/code/app/.mcp.json", "/home/ada/code/app", "linear"),
+        {
+          ...claudeCode("/home/ada/code/gone/.mcp.json", "/home/ada/code/gone", "x"),
+          found: false,
+          problem: "the project folder /home/ada/code/gone no longer exists",
+          entries: [],
+        },
+        cursorMissing,
+      ],
+      connect_client: ({ dryRun }) => {
+        if (!dryRun) connected = true;
+        return {
+          client: "claude-code",
+          files: [outcome("/home/ada/.claude.json", dryRun as boolean), outcome("/home/ada/code/app/.mcp.json", dryRun as boolean)],
+          problems: [
+            { path: "/home/ada/code/broken/.mcp.json", code: "client_config_invalid", message: "/home/ada/code/broken/.mcp.json is not valid claude-code configuration" },
+          ],
+        };
+      },
+      import_clients: ({ dryRun }) => ({ ...plan(dryRun as boolean), servers: [], secrets: [], skipped: [] }),
+      disconnect_client: ({ client }) => {
+        connected = false;
+        return {
+          client,
+          files: [
+            { client, path: "/home/ada/.claude.json", restoredFrom: "backup", tokenRevoked: true, running: false },
+            { client, path: "/home/ada/code/app/.mcp.json", restoredFrom: "backup", tokenRevoked: true, running: false },
+          ],
+          problems: [],
+        };
+      },
+    });
+    const user = await openClients();
+
+    const card = await screen.findByTestId("client-claude-code");
+    expect(screen.getByTestId("client-file-claude-code-0")).toHaveTextContent("/home/ada/.claude.json");
+    expect(screen.getByTestId("client-file-claude-code-1")).toHaveTextContent("/home/ada/code/app/.mcp.json");
+    expect(screen.getByTestId("client-file-claude-code-2")).toHaveTextContent("no longer exists");
+    expect(screen.getByTestId("client-entry-claude-code-linear")).toHaveAttribute("data-kind", "remote");
+    expect(card).toHaveTextContent("notion");
+
+    // Import reads each client once, whatever its number of files.
+    await user.click(screen.getByTestId("import-preview"));
+    await waitFor(() => expect(backend.callsTo("import_clients")).toHaveLength(1));
+    expect(backend.callsTo("import_clients")[0]!.args).toEqual({ clients: ["claude-code"], dryRun: true });
+
+    await user.click(screen.getByTestId("client-preview-claude-code"));
+    const diffs = await screen.findByTestId("client-diff-claude-code");
+    expect(diffs).toHaveTextContent("+++ /home/ada/.claude.json");
+    expect(diffs).toHaveTextContent("+++ /home/ada/code/app/.mcp.json");
+
+    await user.click(screen.getByTestId("client-connect-claude-code"));
+    expect(screen.getByTestId("confirm-dialog")).toHaveTextContent("in each of its files");
+    await user.click(screen.getByTestId("confirm-ok"));
+    expect(await screen.findByTestId("clients-notice")).toHaveTextContent("Claude Code now goes through Gatehouse (2 files).");
+    expect(screen.getByTestId("clients-problems")).toHaveTextContent("broken/.mcp.json is not valid");
+    await waitFor(() =>
+      expect(screen.getByTestId("client-entry-claude-code-linear")).toHaveAttribute("data-kind", "gatehouse"),
+    );
+    expect(backend.callsTo("connect_client").map((c) => c.args)).toEqual([
+      { client: "claude-code", dryRun: true },
+      { client: "claude-code", dryRun: false },
+    ]);
+
+    await user.click(screen.getByTestId("client-disconnect-claude-code"));
+    expect(await screen.findByTestId("clients-notice")).toHaveTextContent("2 files restored exactly as they were");
+    await waitFor(() => expect(screen.queryByTestId("client-connected-claude-code")).toBeNull());
   });
 });

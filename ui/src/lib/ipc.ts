@@ -15,9 +15,9 @@ import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
 import type { ClientKind } from "./bindings/ClientKind";
-import type { ConnectOutcome } from "./bindings/ConnectOutcome";
+import type { ConnectReport } from "./bindings/ConnectReport";
 import type { DetectedClient } from "./bindings/DetectedClient";
-import type { DisconnectOutcome } from "./bindings/DisconnectOutcome";
+import type { DisconnectReport } from "./bindings/DisconnectReport";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Folder } from "./bindings/Folder";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
@@ -129,8 +129,8 @@ export const listClients = () => call<DetectedClient[]>("list_clients");
 export const importClients = (clients: ClientKind[], dryRun: boolean) =>
   call<ImportPreview>("import_clients", { clients, dryRun });
 export const connectClient = (client: ClientKind, dryRun: boolean) =>
-  call<ConnectOutcome>("connect_client", { client, dryRun });
+  call<ConnectReport>("connect_client", { client, dryRun });
 export const disconnectClient = (client: ClientKind) =>
-  call<DisconnectOutcome>("disconnect_client", { client });
+  call<DisconnectReport>("disconnect_client", { client });
 export const clientSnippet = (client: ClientKind, server: string) =>
   call<string>("client_snippet", { client, server });

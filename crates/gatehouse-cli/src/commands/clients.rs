@@ -1,7 +1,9 @@
 //! `gatehouse import` and `gatehouse clients list|connect|disconnect`: the
 //! AI clients a person already has, over the core's `clients` module. What
-//! is imported, rewritten and restored is decided there; this file picks
-//! the clients, unlocks the vault, and prints the outcome.
+//! is imported, rewritten and restored is decided there, as is where each
+//! client's files are; this file picks the clients, adds the working
+//! directory's `.mcp.json` (a Claude Code project file), unlocks the vault,
+//! and prints the outcome.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use gatehouse_core::Engine;
 use gatehouse_core::clients::{
-    ClientKind, ConnectOutcome, DisconnectOutcome, ImportOutcome, RewriteAction,
+    ClientKind, ConnectOutcome, ConnectReport, DetectedClient, DisconnectOutcome, DisconnectReport,
+    Discovery, FileProblem, ImportOutcome, PROJECT_FILE, RewriteAction,
 };
 
 use super::with_vault;
@@ -24,10 +27,16 @@ pub async fn import(
     dry_run: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    let clients = match client {
-        Some(client) => vec![(client, path)],
-        None => ClientKind::ALL.into_iter().map(|c| (c, None)).collect(),
+    let mut clients: Vec<(ClientKind, Option<PathBuf>)> = match (client, path) {
+        (Some(client), Some(path)) => vec![(client, Some(path))],
+        (Some(client), None) => vec![(client, None)],
+        (None, _) => ClientKind::ALL.into_iter().map(|c| (c, None)).collect(),
     };
+    if let Some(project) = working_project_file()
+        && clients.contains(&(ClientKind::ClaudeCode, None))
+    {
+        clients.push((ClientKind::ClaudeCode, Some(project)));
+    }
     unlock(engine).await?;
     let outcome = engine.import_clients(clients, dry_run).await?;
     if json {
@@ -41,57 +50,62 @@ pub async fn import(
 pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
     match command {
         ClientsCommand::List { client, path, json } => {
-            let overrides = client.zip(path).into_iter().collect();
-            let detected = engine.detect_clients(overrides, client).await;
+            let discovery = Discovery {
+                paths: client.zip(path).into_iter().collect(),
+                working_dir: working_dir(),
+            };
+            let detected = engine.detect_clients(discovery, client).await;
             if json {
                 output::json(&detected)?;
                 return Ok(ExitCode::SUCCESS);
             }
             for found in &detected {
-                let path = found
-                    .path
-                    .as_ref()
-                    .map_or_else(|| "(no known location)".into(), |p| p.display().to_string());
-                let mut state = vec![if found.found { "found" } else { "not found" }];
-                if found.connected {
-                    state.push("connected");
-                }
-                if found.running == Some(true) {
-                    state.push("running");
-                }
-                output::line(format_args!(
-                    "{}\t{}\t{path}\t{}",
-                    found.client,
-                    found.display_name,
-                    state.join(", ")
-                ))?;
-                if let Some(problem) = &found.problem {
-                    output::line(format_args!("  ! {problem}"))?;
-                }
-                for entry in &found.entries {
-                    let through = match (entry.kind, &entry.server) {
-                        ("gatehouse", Some(id)) => format!("through Gatehouse ({id})"),
-                        ("gatehouse", None) => "through Gatehouse".to_owned(),
-                        ("remote", Some(id)) => {
-                            format!(
-                                "direct; Gatehouse has it as {id} (`gatehouse clients connect {}`)",
-                                found.client
-                            )
-                        }
-                        ("remote", None) => format!(
-                            "direct, not in Gatehouse (`gatehouse import {}`)",
-                            found.client
-                        ),
-                        ("local", _) => "a local program".to_owned(),
-                        _ => "not understood".to_owned(),
-                    };
-                    output::line(format_args!("  {}\t{through}", entry.name))?;
-                }
+                print_detected(found)?;
             }
         }
         ClientsCommand::Connect {
             client,
-            path,
+            path: None,
+            dry_run,
+            json,
+        } => {
+            if client.speaks_http() && !dry_run {
+                unlock(engine).await?;
+            }
+            let discovery = Discovery {
+                working_dir: working_dir(),
+                ..Discovery::default()
+            };
+            let command = gatehouse_core::clients::proxy_program();
+            let report = engine
+                .connect_client_files(client, discovery, dry_run, command)
+                .await?;
+            if json {
+                output::json(&report)?;
+            } else {
+                print_connect_report(engine, &report)?;
+            }
+            return Ok(problems_exit(&report.problems));
+        }
+        ClientsCommand::Disconnect {
+            client,
+            path: None,
+            json,
+        } => {
+            if client.speaks_http() {
+                unlock(engine).await?;
+            }
+            let report = engine.disconnect_client_files(client).await?;
+            if json {
+                output::json(&report)?;
+            } else {
+                print_disconnect_report(&report)?;
+            }
+            return Ok(problems_exit(&report.problems));
+        }
+        ClientsCommand::Connect {
+            client,
+            path: path @ Some(_),
             dry_run,
             json,
         } => {
@@ -108,7 +122,11 @@ pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
                 print_connect(engine, &outcome)?;
             }
         }
-        ClientsCommand::Disconnect { client, path, json } => {
+        ClientsCommand::Disconnect {
+            client,
+            path: path @ Some(_),
+            json,
+        } => {
             if client.speaks_http() {
                 unlock(engine).await?;
             }
@@ -121,6 +139,85 @@ pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The working directory: its `.mcp.json`, when it has one, is one more
+/// Claude Code project file.
+fn working_dir() -> Option<PathBuf> {
+    std::env::current_dir().ok()
+}
+
+/// The working directory's `.mcp.json`, if there is one.
+fn working_project_file() -> Option<PathBuf> {
+    working_dir()
+        .map(|dir| dir.join(PROJECT_FILE))
+        .filter(|file| file.is_file())
+}
+
+/// Success, or failure when some file was left unchanged (each was
+/// printed).
+fn problems_exit(problems: &[FileProblem]) -> ExitCode {
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_problems(problems: &[FileProblem]) {
+    for problem in problems {
+        eprintln!(
+            "{}: not changed: {}",
+            problem.path.display(),
+            problem.message
+        );
+    }
+}
+
+fn print_detected(found: &DetectedClient) -> std::io::Result<()> {
+    let path = found
+        .path
+        .as_ref()
+        .map_or_else(|| "(no known location)".into(), |p| p.display().to_string());
+    let mut state = vec![if found.found { "found" } else { "not found" }];
+    if found.project.is_some() {
+        state.push("project");
+    }
+    if found.connected {
+        state.push("connected");
+    }
+    if found.running == Some(true) {
+        state.push("running");
+    }
+    output::line(format_args!(
+        "{}\t{}\t{path}\t{}",
+        found.client,
+        found.display_name,
+        state.join(", ")
+    ))?;
+    if let Some(problem) = &found.problem {
+        output::line(format_args!("  ! {problem}"))?;
+    }
+    for entry in &found.entries {
+        let through = match (entry.kind, &entry.server) {
+            ("gatehouse", Some(id)) => format!("through Gatehouse ({id})"),
+            ("gatehouse", None) => "through Gatehouse".to_owned(),
+            ("remote", Some(id)) => {
+                format!(
+                    "direct; Gatehouse has it as {id} (`gatehouse clients connect {}`)",
+                    found.client
+                )
+            }
+            ("remote", None) => format!(
+                "direct, not in Gatehouse (`gatehouse import {}`)",
+                found.client
+            ),
+            ("local", _) => "a local program".to_owned(),
+            _ => "not understood".to_owned(),
+        };
+        output::line(format_args!("  {}\t{through}", entry.name))?;
+    }
+    Ok(())
 }
 
 /// Unlocks the vault now (asking for its passphrase if it has one), so
@@ -195,7 +292,37 @@ fn print_import(outcome: &ImportOutcome) -> std::io::Result<()> {
     Ok(())
 }
 
+fn print_connect_report(engine: &Engine, report: &ConnectReport) -> std::io::Result<()> {
+    let several = report.files.len() + report.problems.len() > 1;
+    for outcome in &report.files {
+        if several && outcome.changes.is_empty() {
+            // Nothing in it for Gatehouse: one line says so.
+            output::line(format_args!("{} unchanged", outcome.path.display()))?;
+            continue;
+        }
+        if several {
+            output::line(format_args!("{}:", outcome.path.display()))?;
+        }
+        print_connect_file(outcome)?;
+    }
+    print_problems(&report.problems);
+    let written = report.files.iter().find(|o| o.written);
+    if let Some(outcome) = written {
+        connect_hints(engine, outcome);
+    }
+    Ok(())
+}
+
 fn print_connect(engine: &Engine, outcome: &ConnectOutcome) -> std::io::Result<()> {
+    print_connect_file(outcome)?;
+    if outcome.written {
+        connect_hints(engine, outcome);
+    }
+    Ok(())
+}
+
+/// What a connect did to one file.
+fn print_connect_file(outcome: &ConnectOutcome) -> std::io::Result<()> {
     for change in &outcome.changes {
         let what = match change.action {
             RewriteAction::Connect if outcome.dry_run => "would go through Gatehouse",
@@ -220,6 +347,11 @@ fn print_connect(engine: &Engine, outcome: &ConnectOutcome) -> std::io::Result<(
     if let Some(backup) = &outcome.backup {
         output::line(format_args!("backup: {}", backup.display()))?;
     }
+    Ok(())
+}
+
+/// Once per connect: where the client now goes, and whether to restart it.
+fn connect_hints(engine: &Engine, outcome: &ConnectOutcome) {
     if outcome.client.speaks_http() {
         let port = engine.current_config().gateway.port();
         eprintln!(
@@ -228,10 +360,27 @@ fn print_connect(engine: &Engine, outcome: &ConnectOutcome) -> std::io::Result<(
         );
     }
     restart_hint(outcome.client, outcome.running);
+}
+
+fn print_disconnect_report(report: &DisconnectReport) -> std::io::Result<()> {
+    for outcome in &report.files {
+        print_disconnect_file(outcome)?;
+    }
+    print_problems(&report.problems);
+    if let Some(outcome) = report.files.first() {
+        restart_hint(outcome.client, outcome.running);
+    }
     Ok(())
 }
 
 fn print_disconnect(outcome: &DisconnectOutcome) -> std::io::Result<()> {
+    print_disconnect_file(outcome)?;
+    restart_hint(outcome.client, outcome.running);
+    Ok(())
+}
+
+/// What a disconnect did to one file.
+fn print_disconnect_file(outcome: &DisconnectOutcome) -> std::io::Result<()> {
     let how = if outcome.restored_from == "backup" {
         "restored from the backup, byte for byte"
     } else {
@@ -241,7 +390,6 @@ fn print_disconnect(outcome: &DisconnectOutcome) -> std::io::Result<()> {
     if outcome.token_revoked {
         output::line(format_args!("revoked {}'s gateway token", outcome.client))?;
     }
-    restart_hint(outcome.client, outcome.running);
     Ok(())
 }
 

@@ -81,6 +81,44 @@ pub(crate) fn load_record(
     }
 }
 
+/// Every file of `client` that is connected: the paths its records name,
+/// in a stable order. A record that cannot be read is skipped here (the
+/// undo of that one file reports it).
+pub(crate) fn connected_files(data_dir: &Path, client: ClientKind) -> io::Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(backup_dir(data_dir)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let prefix = format!("{client}-");
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(key) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        // A record is `<client>-<12 hex digits>.json`; backups beside it
+        // carry a timestamp and the file's name.
+        if key.len() != 12 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let Ok(bytes) = fs::read(backup_dir(data_dir).join(&name)) else {
+            continue;
+        };
+        if let Ok(record) = serde_json::from_slice::<BackupRecord>(&bytes)
+            && record.client == client
+        {
+            files.push(record.path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 pub(crate) fn save_record(data_dir: &Path, record: &BackupRecord) -> io::Result<()> {
     let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
     crate::fsutil::write_atomic(&record_path(data_dir, record.client, &record.path), &bytes)
@@ -149,6 +187,58 @@ mod tests {
     fn timestamps_are_utc_calendar_dates() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_472_408);
         assert_eq!(timestamp(t), "20261205T120648Z");
+    }
+
+    #[test]
+    fn connected_files_are_the_records_of_that_client_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let record = |client: ClientKind, path: &str| BackupRecord {
+            client,
+            path: PathBuf::from(path),
+            backup: None,
+            connected_sha256: None,
+            entries: Vec::new(),
+            created_at: 0,
+            token: None,
+        };
+        for (client, path) in [
+            (ClientKind::ClaudeCode, "/home/me/.claude.json"),
+            (ClientKind::ClaudeCode, "/home/me/app/.mcp.json"),
+            (ClientKind::ClaudeDesktop, "/home/me/.config/Claude/c.json"),
+        ] {
+            save_record(data, &record(client, path)).unwrap();
+        }
+        // A backup beside them is not a record, even one named `.json`.
+        write_backup(
+            data,
+            ClientKind::ClaudeCode,
+            Path::new("/x/.mcp.json"),
+            b"{}",
+        )
+        .unwrap();
+        assert_eq!(
+            connected_files(data, ClientKind::ClaudeCode).unwrap(),
+            [
+                PathBuf::from("/home/me/.claude.json"),
+                PathBuf::from("/home/me/app/.mcp.json")
+            ]
+        );
+        assert!(
+            connected_files(data, ClientKind::Cursor)
+                .unwrap()
+                .is_empty()
+        );
+        remove_record(
+            data,
+            ClientKind::ClaudeCode,
+            Path::new("/home/me/.claude.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            connected_files(data, ClientKind::ClaudeCode).unwrap().len(),
+            1
+        );
     }
 
     #[cfg(unix)]

@@ -5,8 +5,8 @@
 //! - Claude Desktop: `claude_desktop_config.json` in `~/Library/Application
 //!   Support/Claude` (macOS), `%APPDATA%\Claude` (Windows), `~/.config/Claude`
 //!   (Linux builds).
-//! - Claude Code: `~/.claude.json` (user and per-project `mcpServers`); a
-//!   project's `.mcp.json` is given with `--path`.
+//! - Claude Code: `~/.claude.json` (user and per-project `mcpServers`);
+//!   the `.mcp.json` of each project it lists is found by `discovery.rs`.
 //! - Cursor: `~/.cursor/mcp.json`. Windsurf: `~/.codeium/windsurf/mcp_config.json`.
 //! - VS Code: the user profile's `mcp.json` in `Code/User` under the
 //!   platform's config folder.

@@ -6,7 +6,8 @@
 //!
 //! One file per concern: `kind.rs` (which clients exist and what each can
 //! speak), `locations.rs` (where their files are on each platform),
-//! `running.rs` (is the client running), `entry.rs` (a client's server
+//! `discovery.rs` (which files an operation covers: Claude Code's
+//! projects), `running.rs` (is the client running), `entry.rs` (a client's server
 //! entry, read from any format), `formats/` (one file per client format),
 //! `document.rs` (a parsed file that can be edited without losing comments
 //! or layout), `wrappers.rs` (`mcp-remote`, `supergateway`, `mcp-proxy`
@@ -17,6 +18,7 @@
 
 mod backup;
 mod connect;
+mod discovery;
 mod document;
 mod entry;
 mod formats;
@@ -29,6 +31,7 @@ mod wrappers;
 
 pub use backup::BackupRecord;
 pub use connect::{ConnectPlan, EntryChange, GatewayTarget, RewriteAction, proxy_program, snippet};
+pub use discovery::{Discovery, PROJECT_FILE};
 pub use document::{ClientDocument, DocumentError};
 pub use entry::{ClientEntry, Transport};
 pub use import::{
@@ -38,7 +41,7 @@ pub use kind::ClientKind;
 pub use locations::default_location;
 pub use running::is_running;
 pub use service::{
-    ClientError, ClientReport, ConnectOutcome, DetectedClient, DisconnectOutcome, EntryStatus,
-    ImportOutcome, ImportPreview, PlannedServerView,
+    ClientError, ClientReport, ConnectOutcome, ConnectReport, DetectedClient, DisconnectOutcome,
+    DisconnectReport, EntryStatus, FileProblem, ImportOutcome, ImportPreview, PlannedServerView,
 };
 pub use wrappers::{RemoteWrapper, parse_wrapper};

@@ -4,13 +4,14 @@
 //! and the vault. File and vault work runs on Tokio's blocking pool, as the
 //! rest of the engine's API does.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::backup::{self, BackupRecord};
 use super::connect::{self, EntryChange, GatewayTarget};
+use super::discovery::{ClientFile, Discovery, discover};
 use super::document::{ClientDocument, DocumentError};
 use super::import::{self, ImportPlan, ImportSource, Reach};
 use super::{ClientKind, default_location, is_running};
@@ -74,6 +75,9 @@ pub struct DetectedClient {
     pub display_name: &'static str,
     #[ts(type = "string | null")]
     pub path: Option<PathBuf>,
+    /// The project folder, for a Claude Code project's `.mcp.json`.
+    #[ts(type = "string | null")]
+    pub project: Option<PathBuf>,
     /// Its file exists.
     pub found: bool,
     /// Why its file could not be read.
@@ -212,6 +216,72 @@ pub struct DisconnectOutcome {
     pub running: Option<bool>,
 }
 
+/// A file of a client that an operation over all of them could not read,
+/// parse or write; it was left as it was.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FileProblem {
+    #[ts(type = "string")]
+    pub path: PathBuf,
+    pub code: ErrorCode,
+    /// Names the file and the kind of error, never a value from it.
+    pub message: String,
+}
+
+impl FileProblem {
+    fn new(path: PathBuf, error: &ClientError) -> Self {
+        Self {
+            path,
+            code: error.code(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A connect of every file of one client: what it did (or would do) to
+/// each, and the files it left alone because they could not be read,
+/// parsed or written.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectReport {
+    pub client: ClientKind,
+    pub files: Vec<ConnectOutcome>,
+    pub problems: Vec<FileProblem>,
+}
+
+/// A disconnect of every connected file of one client.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DisconnectReport {
+    pub client: ClientKind,
+    pub files: Vec<DisconnectOutcome>,
+    pub problems: Vec<FileProblem>,
+}
+
+/// Every file's outcome and every file's problem, or, when no file went
+/// well, the first error as it is (so a client with one file fails as that
+/// file does).
+fn gather<T>(
+    results: Vec<(PathBuf, Result<T, ClientError>)>,
+) -> Result<(Vec<T>, Vec<FileProblem>), ClientError> {
+    let mut done = Vec::new();
+    let mut problems = Vec::new();
+    let mut first_error = None;
+    for (path, result) in results {
+        match result {
+            Ok(outcome) => done.push(outcome),
+            Err(error) => {
+                problems.push(FileProblem::new(path, &error));
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) if done.is_empty() => Err(error),
+        _ => Ok((done, problems)),
+    }
+}
+
 /// The placeholder the diff shows instead of the client's token.
 fn token_placeholder(client: ClientKind) -> String {
     format!("<gateway token for {client}>")
@@ -258,11 +328,14 @@ fn read_document(client: ClientKind, path: &Path) -> Result<Option<ClientDocumen
 }
 
 impl Engine {
-    /// Every known client (or the given ones, at the given paths), with its
-    /// entries and whether each goes through Gatehouse.
+    /// Every known client (or only one), each file of it as
+    /// [`Discovery`] finds them (Claude Code: `~/.claude.json` and each
+    /// project's `.mcp.json`), with its entries and whether each goes
+    /// through Gatehouse. A client with no file found is listed once, at
+    /// its documented place.
     pub async fn detect_clients(
         &self,
-        overrides: BTreeMap<ClientKind, PathBuf>,
+        discovery: Discovery,
         only: Option<ClientKind>,
     ) -> Vec<DetectedClient> {
         let config = self.current_config();
@@ -271,37 +344,16 @@ impl Engine {
             ClientKind::ALL
                 .into_iter()
                 .filter(|kind| only.is_none_or(|only| only == *kind))
-                .map(|client| {
-                    let path = location(client, overrides.get(&client).map(PathBuf::as_path)).ok();
-                    let mut detected = DetectedClient {
-                        client,
-                        display_name: client.display_name(),
-                        path: path.clone(),
-                        found: path.as_deref().is_some_and(Path::exists),
-                        problem: None,
-                        running: is_running(client),
-                        connected: false,
-                        entries: Vec::new(),
+                .flat_map(|client| {
+                    let running = is_running(client);
+                    let files: Vec<Option<ClientFile>> = match discovery.files(client) {
+                        Some(files) => files.into_iter().map(Some).collect(),
+                        None => vec![None],
                     };
-                    let Some(path) = path else {
-                        return detected;
-                    };
-                    detected.connected = backup::load_record(&data_dir, client, &path)
-                        .ok()
-                        .flatten()
-                        .is_some();
-                    match read_document(client, &path) {
-                        Ok(Some(document)) => {
-                            detected.entries = document
-                                .entries()
-                                .iter()
-                                .map(|entry| entry_status(&config, entry))
-                                .collect();
-                        }
-                        Ok(None) => {}
-                        Err(error) => detected.problem = Some(error.to_string()),
-                    }
-                    detected
+                    files
+                        .into_iter()
+                        .map(|file| detect_file(&config, &data_dir, client, running, file))
+                        .collect::<Vec<_>>()
                 })
                 .collect()
         })
@@ -310,7 +362,10 @@ impl Engine {
 
     /// Plans (and unless `dry_run`, carries out) the import of the given
     /// clients' remote servers: servers into the config, found secrets into
-    /// the vault. A file that cannot be read is reported and skipped.
+    /// the vault. A client without a path is read from every file found at
+    /// its documented places (Claude Code: also each project's `.mcp.json`);
+    /// a file named twice is read once. A file that cannot be read (or a
+    /// project folder that is gone) is reported and skipped.
     pub async fn import_clients(
         &self,
         clients: Vec<(ClientKind, Option<PathBuf>)>,
@@ -320,10 +375,28 @@ impl Engine {
             .off_runtime(move |_| {
                 let mut sources = Vec::new();
                 let mut reports = Vec::new();
-                for (client, path) in clients {
-                    let Ok(path) = location(client, path.as_deref()) else {
-                        continue;
+                let mut seen = BTreeSet::new();
+                let files = clients.into_iter().flat_map(|(client, path)| {
+                    let files = match path {
+                        Some(path) => vec![ClientFile::at(path)],
+                        None => discover(client, &[]).unwrap_or_default(),
                     };
+                    files.into_iter().map(move |file| (client, file))
+                });
+                for (client, file) in files {
+                    if !seen.insert((client, file.identity())) {
+                        continue;
+                    }
+                    let path = file.path;
+                    if let Some(problem) = file.problem {
+                        reports.push(ClientReport {
+                            client,
+                            path,
+                            entries: 0,
+                            problem: Some(problem),
+                        });
+                        continue;
+                    }
                     match read_document(client, &path) {
                         Ok(Some(document)) => {
                             let entries = document.entries();
@@ -588,6 +661,123 @@ impl Engine {
         })
         .await
     }
+
+    /// [`Engine::connect_client`] for every file of `client` that
+    /// [`Discovery`] finds and that exists (Claude Code: `~/.claude.json`
+    /// and each project's `.mcp.json`), each with its own backup and, for a
+    /// client that speaks HTTP, its own gateway token. A file that cannot
+    /// be read, parsed or written is reported and left as it was; the
+    /// others are connected all the same.
+    pub async fn connect_client_files(
+        &self,
+        client: ClientKind,
+        discovery: Discovery,
+        dry_run: bool,
+        proxy_command: String,
+    ) -> Result<ConnectReport, ClientError> {
+        let files = self
+            .off_runtime(move |_| discovery.files(client))
+            .await
+            .ok_or(ClientError::NoLocation { client })?;
+        let main = files[0].path.clone();
+        let paths: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|file| file.problem.is_none() && file.path.exists())
+            .map(|file| file.path)
+            .collect();
+        if paths.is_empty() {
+            return Err(ClientError::Missing { client, path: main });
+        }
+        let mut results = Vec::new();
+        for path in paths {
+            let result = self
+                .connect_client(client, Some(path.clone()), dry_run, proxy_command.clone())
+                .await;
+            results.push((path, result));
+        }
+        let (files, problems) = gather(results)?;
+        Ok(ConnectReport {
+            client,
+            files,
+            problems,
+        })
+    }
+
+    /// [`Engine::disconnect_client`] for every file of `client` that
+    /// Gatehouse connected (its backup records say which), wherever it
+    /// is. A file that cannot be restored is reported; the others are
+    /// restored all the same.
+    pub async fn disconnect_client_files(
+        &self,
+        client: ClientKind,
+    ) -> Result<DisconnectReport, ClientError> {
+        let data_dir = self.paths().data_dir().to_path_buf();
+        let paths = self
+            .off_runtime(move |_| {
+                backup::connected_files(&data_dir, client).map_err(io_error(&data_dir))
+            })
+            .await?;
+        if paths.is_empty() {
+            return Err(ClientError::NotConnected {
+                client,
+                path: location(client, None)?,
+            });
+        }
+        let mut results = Vec::new();
+        for path in paths {
+            let result = self.disconnect_client(client, Some(path.clone())).await;
+            results.push((path, result));
+        }
+        let (files, problems) = gather(results)?;
+        Ok(DisconnectReport {
+            client,
+            files,
+            problems,
+        })
+    }
+}
+
+/// One file of `client` as `clients list` shows it (`None`: no known place).
+fn detect_file(
+    config: &crate::config::Config,
+    data_dir: &Path,
+    client: ClientKind,
+    running: Option<bool>,
+    file: Option<ClientFile>,
+) -> DetectedClient {
+    let mut detected = DetectedClient {
+        client,
+        display_name: client.display_name(),
+        path: file.as_ref().map(|f| f.path.clone()),
+        project: file.as_ref().and_then(|f| f.project.clone()),
+        found: file.as_ref().is_some_and(|f| f.path.exists()),
+        problem: file.as_ref().and_then(|f| f.problem.clone()),
+        running,
+        connected: false,
+        entries: Vec::new(),
+    };
+    let Some(file) = file else {
+        return detected;
+    };
+    detected.connected = backup::load_record(data_dir, client, &file.path)
+        .ok()
+        .flatten()
+        .is_some();
+    if file.problem.is_some() {
+        return detected;
+    }
+    match read_document(client, &file.path) {
+        Ok(Some(document)) => {
+            detected.entries = document
+                .entries()
+                .iter()
+                .map(|entry| entry_status(config, entry))
+                .collect();
+        }
+        Ok(None) => {}
+        Err(error) => detected.problem = Some(error.to_string()),
+    }
+    detected
 }
 
 fn entry_status(config: &crate::config::Config, entry: &super::ClientEntry) -> EntryStatus {

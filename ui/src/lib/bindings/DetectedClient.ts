@@ -7,6 +7,10 @@ import type { EntryStatus } from "./EntryStatus";
  */
 export type DetectedClient = { client: ClientKind, displayName: string, path: string | null, 
 /**
+ * The project folder, for a Claude Code project's `.mcp.json`.
+ */
+project: string | null, 
+/**
  * Its file exists.
  */
 found: boolean, 
