@@ -458,8 +458,10 @@ async fn claude_code_project_files_are_found_imported_connected_and_restored() {
     let tools = h.ok(&["tools", "linear"]).await;
     assert!(tools.lines().any(|l| l.starts_with("echo\t")), "{tools}");
 
-    // Connect rewrites both files, each with its own token; every other
-    // key of ~/.claude.json is kept.
+    // Connect rewrites both files; every other key of ~/.claude.json is
+    // kept. The user's file gets the gateway with a token; the project's
+    // file, shared through version control, gets `gatehouse proxy` and no
+    // token.
     let out = h.ok(&["clients", "connect", "claude-code"]).await;
     assert!(
         out.contains(&format!("rewrote {}", h.claude_json.display()))
@@ -486,23 +488,19 @@ async fn claude_code_project_files_are_found_imported_connected_and_restored() {
     );
     let project_value: serde_json::Value = serde_json::from_str(&project_now).unwrap();
     let linear = &project_value["mcpServers"]["linear"];
-    assert_eq!(linear["type"], "http");
-    assert!(
-        linear["url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/servers/linear/mcp")
+    assert_eq!(
+        linear["args"],
+        serde_json::json!(["proxy", "linear"]),
+        "{project_now}"
     );
-    assert!(linear.get("command").is_none(), "{project_now}");
-    assert_ne!(
-        notion["headers"]["Authorization"],
-        linear["headers"]["Authorization"]
-    );
+    assert!(linear.get("url").is_none(), "{project_now}");
+    assert!(!project_now.contains("ghgw_"), "{project_now}");
+    assert!(!project_now.contains("Bearer"), "{project_now}");
     let tokens = h.ok(&["gateway", "token", "list"]).await;
-    assert_eq!(tokens.lines().count(), 2, "{tokens}");
+    assert_eq!(tokens.lines().count(), 1, "{tokens}");
     assert!(!h.gone.exists(), "nothing is written for a gone project");
 
-    // Disconnect restores both files byte for byte and revokes both tokens.
+    // Disconnect restores both files byte for byte and revokes the token.
     let out = h.ok(&["clients", "disconnect", "claude-code"]).await;
     assert_eq!(out.matches("byte for byte").count(), 2, "{out}");
     assert_eq!(std::fs::read(&h.claude_json).unwrap(), claude_before);

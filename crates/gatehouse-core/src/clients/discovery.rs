@@ -21,6 +21,13 @@ use super::{ClientKind, default_location};
 /// The name of a Claude Code project's file, at the project's root.
 pub const PROJECT_FILE: &str = ".mcp.json";
 
+/// Whether `path` is a file a project shares through version control (a
+/// Claude Code project's `.mcp.json`): connecting it must not write a
+/// gateway token there, so its entries run `gatehouse proxy <id>`.
+pub fn is_shared_project_file(client: ClientKind, path: &Path) -> bool {
+    client == ClientKind::ClaudeCode && path.file_name() == Some(std::ffi::OsStr::new(PROJECT_FILE))
+}
+
 /// Where an operation looks for the clients' files besides their
 /// documented places.
 #[derive(Debug, Clone, Default)]

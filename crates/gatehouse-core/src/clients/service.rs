@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::backup::{self, BackupRecord};
 use super::connect::{self, EntryChange, GatewayTarget};
-use super::discovery::{ClientFile, Discovery, discover};
+use super::discovery::{self, ClientFile, Discovery, discover};
 use super::document::{ClientDocument, DocumentError};
 use super::import::{self, ImportPlan, ImportSource, Reach};
 use super::{ClientKind, default_location, is_running};
@@ -458,6 +458,9 @@ impl Engine {
         let port = config.gateway.port();
         let data_dir = self.paths().data_dir().to_path_buf();
         let tokens = self.gateway_tokens();
+        // The gateway with a token where the client speaks HTTP, except in
+        // a file a project shares (its token would go into the repository).
+        let http = client.speaks_http() && !discovery::is_shared_project_file(client, &path);
         self.off_runtime(move |_| {
             let document = read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
                 client,
@@ -466,7 +469,7 @@ impl Engine {
             let target_with = |token: String| {
                 let command = proxy_command.clone();
                 move |id: &str| {
-                    if client.speaks_http() {
+                    if http {
                         GatewayTarget::Http {
                             id: id.to_owned(),
                             url: crate::gateway::http::server_url(port, id),
@@ -506,8 +509,7 @@ impl Engine {
             if dry_run || !shown.changes_anything() {
                 return Ok(outcome);
             }
-            let token_name = client
-                .speaks_http()
+            let token_name = http
                 .then(|| backup::token_name(client, &path, default_location(client).as_deref()));
             let token = match &token_name {
                 Some(name) => {
