@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod consent;
+mod elicit;
 mod input;
 mod output;
 

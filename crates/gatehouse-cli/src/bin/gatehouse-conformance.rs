@@ -3,9 +3,10 @@
 //! --command gatehouse-conformance`).
 //!
 //! It runs the same engine and the same loopback listener as the app, with a
-//! throwaway config and an in-memory vault; only its consent sink differs:
-//! it fetches the authorization URL without following redirects and delivers
-//! the `Location` to the listener, as a browser would. The scenario's name
+//! throwaway config and an in-memory vault; only its consent and
+//! elicitation sinks differ: it fetches the authorization URL without
+//! following redirects and delivers the `Location` to the listener, as a
+//! browser would, and submits every form the server asks for as prefilled. The scenario's name
 //! and context come from `MCP_CONFORMANCE_SCENARIO` and
 //! `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials).
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::config::{OAuthConfig, ServerConfig, TokenStorage};
+use gatehouse_core::elicitation::{Answer, ElicitationSink, FormRequest, UrlRequest};
 use gatehouse_core::events::ServerStatus;
 use gatehouse_core::paths::Paths;
 use gatehouse_core::vault::{MemoryKeyStore, Vault};
@@ -53,6 +55,20 @@ impl ConsentSink for FollowRedirect {
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+/// A person who submits every form as the server prefilled it (its
+/// defaults) and agrees to open every page (without a browser to open it in).
+struct AcceptAtOnce;
+
+#[async_trait::async_trait]
+impl ElicitationSink for AcceptAtOnce {
+    async fn fill_form(&self, _request: FormRequest) -> Answer {
+        Answer::Accept(serde_json::Map::new())
+    }
+    async fn open_url(&self, _request: UrlRequest) -> Answer {
+        Answer::Accept(serde_json::Map::new())
     }
 }
 
@@ -120,6 +136,7 @@ async fn run(url: String) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let sink: Arc<dyn ConsentSink> = Arc::new(FollowRedirect { http });
     engine.set_consent_sink(sink.clone());
+    engine.set_elicitation_sink(Arc::new(AcceptAtOnce));
     engine.add_server(server).await.map_err(|e| e.to_string())?;
 
     let result = exercise(&engine, sink).await;

@@ -66,6 +66,8 @@ pub async fn call(
             Err(e) => return Err(anyhow!("the arguments are not valid JSON: {e}")),
         },
     };
+    // The server may ask the person for input while the tool runs.
+    engine.set_elicitation_sink(std::sync::Arc::new(crate::elicit::TerminalPerson));
     connect_one(engine, id).await?;
     let result = engine.call_tool(id, tool, arguments).await?;
     if json {
