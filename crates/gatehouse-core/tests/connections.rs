@@ -521,3 +521,86 @@ async fn disabled_servers_stay_disconnected() {
     assert!(fixture.requests().is_empty());
     s.engine.shutdown().await;
 }
+
+/// Answers a server's form with a name, remembering what it was shown.
+struct Person {
+    shown: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl gatehouse_core::elicitation::ElicitationSink for Person {
+    async fn fill_form(
+        &self,
+        request: gatehouse_core::elicitation::FormRequest,
+    ) -> gatehouse_core::elicitation::Answer {
+        self.shown
+            .lock()
+            .unwrap()
+            .push(format!("{}: {}", request.server, request.message));
+        let mut values = serde_json::Map::new();
+        values.insert("name".into(), "Grace".into());
+        gatehouse_core::elicitation::Answer::Accept(values)
+    }
+    async fn open_url(
+        &self,
+        _request: gatehouse_core::elicitation::UrlRequest,
+    ) -> gatehouse_core::elicitation::Answer {
+        gatehouse_core::elicitation::Answer::Decline
+    }
+}
+
+/// A server that asks for input during a tool call reaches the person
+/// through the engine's elicitation sink; without one it is declined.
+#[tokio::test]
+async fn a_servers_question_reaches_the_person_or_is_declined() {
+    let fixture = McpFixture::start(McpOptions {
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+
+    let without = setup();
+    without
+        .engine
+        .add_server(ServerConfig::new("asks", fixture.url()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        settled(&without.engine, "asks").await,
+        ServerStatus::Connected { .. }
+    ));
+    let declined = without
+        .engine
+        .call_tool("asks", "ask_name", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&declined.content[0]).unwrap()["text"],
+        "no name given (Decline)"
+    );
+
+    let with = setup();
+    let person = Arc::new(Person {
+        shown: Default::default(),
+    });
+    with.engine.set_elicitation_sink(person.clone());
+    with.engine
+        .add_server(ServerConfig::new("asks", fixture.url()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        settled(&with.engine, "asks").await,
+        ServerStatus::Connected { .. }
+    ));
+    let answered = with
+        .engine
+        .call_tool("asks", "ask_name", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered.content[0]).unwrap()["text"],
+        "Hello, Grace!"
+    );
+    assert_eq!(*person.shown.lock().unwrap(), ["asks: What is your name?"]);
+}
