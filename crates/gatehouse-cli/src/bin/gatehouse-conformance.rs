@@ -171,8 +171,9 @@ async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), Str
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
     );
     if let Some(tool) = tools.first() {
+        let arguments = sample_arguments(&serde_json::Value::Object((*tool.input_schema).clone()));
         let result = engine
-            .call_tool(SERVER, &tool.name, Some(serde_json::Map::new()))
+            .call_tool(SERVER, &tool.name, Some(arguments))
             .await
             .map_err(|e| e.to_string())?;
         eprintln!(
@@ -182,4 +183,31 @@ async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), Str
         );
     }
     Ok(())
+}
+
+/// Arguments a tool's input schema accepts, as a person trying the tool
+/// would fill them in: each required property's default, else a plain value
+/// of its type (the first of an `enum`).
+fn sample_arguments(schema: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::{Value, json};
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut arguments = serde_json::Map::new();
+    for name in required {
+        let property = &schema["properties"][name];
+        let value = property.get("default").cloned().unwrap_or_else(|| {
+            match (property["enum"].get(0), property["type"].as_str()) {
+                (Some(first), _) => first.clone(),
+                (None, Some("number" | "integer")) => json!(1),
+                (None, Some("boolean")) => json!(true),
+                (None, Some("array")) => json!([]),
+                (None, Some("object")) => json!({}),
+                _ => json!("test"),
+            }
+        });
+        arguments.insert(name.to_owned(), value);
+    }
+    arguments
 }
