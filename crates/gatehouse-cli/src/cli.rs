@@ -41,9 +41,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List a server's resources.
+    /// List a server's resources (or, with --templates, its resource templates).
     Resources {
         id: String,
+        /// The resource templates (URI templates) instead.
+        #[arg(long)]
+        templates: bool,
         #[arg(long)]
         json: bool,
     },

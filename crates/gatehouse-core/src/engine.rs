@@ -766,6 +766,14 @@ impl Engine {
         self.inner.connections.list_resources(id).await
     }
 
+    /// A connected server's resource templates.
+    pub async fn list_resource_templates(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::mcp::ResourceTemplate>, RequestError> {
+        self.inner.connections.list_resource_templates(id).await
+    }
+
     /// A connected server's prompts.
     pub async fn list_prompts(&self, id: &str) -> Result<Vec<crate::mcp::Prompt>, RequestError> {
         self.inner.connections.list_prompts(id).await

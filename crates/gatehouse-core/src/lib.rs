@@ -37,5 +37,7 @@ pub use oauth::{AuthorizationError, ConsentSink};
 
 /// MCP protocol types the API hands out (tools, results, resources, prompts).
 pub mod mcp {
-    pub use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Prompt, Resource, Tool};
+    pub use rmcp::model::{
+        CallToolResult, ContentBlock, JsonObject, Prompt, Resource, ResourceTemplate, Tool,
+    };
 }

@@ -90,6 +90,8 @@ async fn header_secret_is_resolved_and_sent() {
     assert_eq!(names, ["add", "echo", "whoami"]);
     let resources = s.engine.list_resources("internal").await.unwrap();
     assert_eq!(resources[0].uri, "fixture://readme");
+    let templates = s.engine.list_resource_templates("internal").await.unwrap();
+    assert_eq!(templates[0].uri_template, "fixture://notes/{name}");
     let prompts = s.engine.list_prompts("internal").await.unwrap();
     assert_eq!(prompts[0].name, "greeting");
 

@@ -31,7 +31,11 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
         Command::Secrets(command) => secrets::run(engine, command).await,
         Command::Vault(command) => vault::run(engine, command).await,
         Command::Tools { id, json } => tools::tools(engine, &id, json).await,
-        Command::Resources { id, json } => tools::resources(engine, &id, json).await,
+        Command::Resources {
+            id,
+            templates,
+            json,
+        } => tools::resources(engine, &id, templates, json).await,
         Command::Prompts { id, json } => tools::prompts(engine, &id, json).await,
         Command::Call {
             id,

@@ -25,8 +25,17 @@ pub async fn tools(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn resources(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
+pub async fn resources(engine: &Engine, id: &str, templates: bool, json: bool) -> Result<ExitCode> {
     connect_one(engine, id).await?;
+    if templates {
+        let templates = engine.list_resource_templates(id).await?;
+        if json {
+            output::json(&templates)?;
+        } else {
+            output::listing(templates.iter().map(|t| (&*t.uri_template, &*t.name)))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let resources = engine.list_resources(id).await?;
     if json {
         output::json(&resources)?;

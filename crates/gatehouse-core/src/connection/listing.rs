@@ -1,4 +1,5 @@
-//! Listing a server's tools, resources and prompts across pages, with the
+//! Listing a server's tools, resources, resource templates and prompts
+//! across pages, with the
 //! tolerance real servers need.
 //!
 //! rmcp's `list_all_*` fail the whole list when one entry does not match
@@ -12,8 +13,9 @@
 use std::collections::HashSet;
 
 use rmcp::model::{
-    ClientRequest, ErrorData, ListPromptsRequest, ListResourcesRequest, ListToolsRequest,
-    PaginatedRequestParams, Prompt, Resource, Tool,
+    ClientRequest, ErrorData, ListPromptsRequest, ListResourceTemplatesRequest,
+    ListResourcesRequest, ListToolsRequest, PaginatedRequestParams, Prompt, Resource,
+    ResourceTemplate, Tool,
 };
 use rmcp::service::Peer;
 use rmcp::{RoleClient, ServiceError};
@@ -61,6 +63,21 @@ impl Listed for Resource {
     }
 }
 
+impl Listed for ResourceTemplate {
+    const FIELD: &'static str = "resourceTemplates";
+    const NAME: &'static str = "resource template";
+    fn key(&self) -> String {
+        self.uri_template.clone()
+    }
+    fn request(params: Option<PaginatedRequestParams>) -> ClientRequest {
+        ClientRequest::ListResourceTemplatesRequest(ListResourceTemplatesRequest {
+            method: Default::default(),
+            params,
+            extensions: Default::default(),
+        })
+    }
+}
+
 impl Listed for Prompt {
     const FIELD: &'static str = "prompts";
     const NAME: &'static str = "prompt";
@@ -81,6 +98,12 @@ pub(crate) async fn tools(peer: &Peer<RoleClient>) -> Result<Vec<Tool>, ServiceE
 }
 
 pub(crate) async fn resources(peer: &Peer<RoleClient>) -> Result<Vec<Resource>, ServiceError> {
+    list_all(peer).await
+}
+
+pub(crate) async fn resource_templates(
+    peer: &Peer<RoleClient>,
+) -> Result<Vec<ResourceTemplate>, ServiceError> {
     list_all(peer).await
 }
 

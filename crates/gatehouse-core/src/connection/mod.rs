@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Prompt, Resource, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, JsonObject, Prompt, Resource, ResourceTemplate, Tool,
+};
 use rmcp::service::Peer;
 use rmcp::{RoleClient, ServiceError};
 use tokio::sync::{broadcast, watch};
@@ -503,6 +505,20 @@ impl ConnectionManager {
         }
         self.request(id, |peer| async move { listing::resources(&peer).await })
             .await
+    }
+
+    /// The server's resource templates (none when it offers no resources).
+    pub async fn list_resource_templates(
+        &self,
+        id: &str,
+    ) -> Result<Vec<ResourceTemplate>, RequestError> {
+        if !self.offers(id, |c| c.resources.is_some()) {
+            return Ok(Vec::new());
+        }
+        self.request(id, |peer| async move {
+            listing::resource_templates(&peer).await
+        })
+        .await
     }
 
     /// The server's prompts (none when it offers none).
