@@ -179,22 +179,25 @@ impl GatewayHost {
     }
 }
 
-/// A start failure in the app's words: what happened and what to do.
+/// A start failure in the app's words: what happened and what to do (the
+/// error's own message speaks to `gatehouse serve`'s command line).
 fn problem(error: &GatewayError) -> GatewayProblem {
-    let fix = match error {
-        GatewayError::PortInUse { port } => format!(
-            "Another program uses port {port}, most likely another Gatehouse gateway (`gatehouse serve`): \
-             while it runs, your clients' gateway URLs work through it. To serve the gateway from this app, \
-             stop that program, or set another port under [gateway] in the config file (`port = …`); \
-             Gatehouse starts the gateway again when the file changes."
+    const MOVE: &str = "set another port in the config file (port = … under [gateway]): \
+                        Gatehouse starts the gateway again when the file changes.";
+    let (message, fix) = match error {
+        GatewayError::PortInUse { port } => (
+            format!("port {port} on 127.0.0.1 is already in use by another program"),
+            format!(
+                "It is most likely another Gatehouse gateway (gatehouse serve): while it runs, your \
+                 clients' gateway URLs work through it. To serve the gateway from this app instead, \
+                 stop that program, or {MOVE}"
+            ),
         ),
-        _ => "Set another port under [gateway] in the config file (`port = …`); Gatehouse starts \
-              the gateway again when the file changes."
-            .to_owned(),
+        other => (other.to_string(), format!("Try another port: {MOVE}")),
     };
     GatewayProblem {
         code: error.code(),
-        message: error.to_string(),
+        message,
         fix,
     }
 }
@@ -278,6 +281,8 @@ mod tests {
         assert!(problem.message.contains(&port.to_string()), "{problem:?}");
         assert!(problem.fix.contains("gatehouse serve"), "{problem:?}");
         assert!(problem.fix.contains("[gateway]"), "{problem:?}");
+        // The app has no `--port`: that advice is the CLI's.
+        assert!(!problem.message.contains("--port"), "{problem:?}");
 
         let status = host.status().await;
         assert_eq!(status.port, port);
