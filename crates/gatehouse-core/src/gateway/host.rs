@@ -6,7 +6,10 @@
 //! Gatehouse gateway, such as `gatehouse serve`, is not fatal for the app:
 //! it is reported with the fix), says what runs where ([`HostStatus`]), and
 //! shuts the gateway down on exit. Following the config file, it moves the
-//! gateway when `[gateway] port` changes, and tries again after a failure.
+//! gateway when `[gateway] port` changes, and tries again after a failure;
+//! servers connected before such a new start connect again, so that what
+//! they send their client (sampling, elicitation, progress) reaches the
+//! gateway that now runs.
 //!
 //! Start and shutdown hold one async lock across their `.await`s, so two
 //! of them never interleave (a restart cannot leave two gateways running).
@@ -89,13 +92,28 @@ impl GatewayHost {
     /// [`status`](Self::status)). Must run inside a Tokio runtime.
     pub async fn start(&self, options: GatewayOptions) -> Result<u16, GatewayProblem> {
         let mut state = self.state.lock().await;
-        if let HostState::Running(handle) = std::mem::replace(&mut *state, HostState::Stopped) {
-            handle.shutdown().await;
-        }
+        // After a first start (served or failed), servers may be connected
+        // already without this gateway's routers.
+        let again = match std::mem::replace(&mut *state, HostState::Stopped) {
+            HostState::Running(handle) => {
+                handle.shutdown().await;
+                true
+            }
+            HostState::Failed { .. } => true,
+            HostState::Stopped => false,
+        };
         match http::serve(self.engine.clone(), options).await {
             Ok(handle) => {
                 let port = handle.port();
                 *state = HostState::Running(handle);
+                if again {
+                    // A live session relays what its server sends (sampling,
+                    // elicitation, progress…) to the gateway that ran when it
+                    // connected, if any: connect them again to this one.
+                    for server in self.engine.current_config().servers {
+                        self.engine.restart(&server.id);
+                    }
+                }
                 Ok(port)
             }
             Err(error) => {
@@ -299,6 +317,58 @@ mod tests {
         assert_eq!(host.start(GatewayOptions { port }).await, Ok(port));
         assert!(host.status().await.problem.is_none());
         host.shutdown().await;
+    }
+
+    /// Server connections made before this gateway ran (a failed start, or
+    /// the gateway on the old port) connect again, so that what their
+    /// servers send reaches this gateway's clients.
+    #[tokio::test]
+    async fn connected_servers_connect_again_when_the_gateway_starts_anew() {
+        use gatehouse_fixture::{McpFixture, McpOptions};
+
+        let upstream = McpFixture::start(McpOptions::default()).await.unwrap();
+        let initializes = || {
+            upstream
+                .requests()
+                .iter()
+                .flat_map(|r| r.calls.iter())
+                .filter(|c| c.method == "initialize")
+                .count()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!("[[servers]]\nid = \"up\"\nurl = \"{}\"\n", upstream.url());
+        let engine = engine(&dir, &config);
+        let host = GatewayHost::new(engine.clone());
+        let connected = |engine: Engine| async move {
+            engine
+                .wait_until("up", Duration::from_secs(10), |s| {
+                    matches!(s, crate::events::ServerStatus::Connected { .. })
+                })
+                .await
+                .expect("the server runs")
+        };
+
+        // The port is taken: the app starts its servers anyway.
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = taken.local_addr().unwrap().port();
+        host.start(GatewayOptions { port }).await.unwrap_err();
+        engine.start();
+        connected(engine.clone()).await;
+        assert_eq!(initializes(), 1);
+
+        // Served at last: the server connects again, to this gateway.
+        host.start(GatewayOptions { port: 0 }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        connected(engine.clone()).await;
+        assert_eq!(initializes(), 2);
+
+        // Moved to another port: again.
+        host.start(GatewayOptions { port: 0 }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        connected(engine.clone()).await;
+        assert_eq!(initializes(), 3);
+        host.shutdown().await;
+        engine.shutdown().await;
     }
 
     #[tokio::test]
