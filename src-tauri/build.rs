@@ -39,6 +39,9 @@ const COMMANDS: &[&str] = &[
     "connect_client",
     "disconnect_client",
     "client_snippet",
+    "gateway_status",
+    "add_gateway_token",
+    "revoke_gateway_token",
 ];
 
 /// What the placeholder page carries, so that scripts can tell it from a built UI.

@@ -41,7 +41,9 @@ fn render<T: TS + 'static>(cfg: &Config) -> Rendered {
 
 /// Every type the window sends or receives, rendered.
 fn every_ipc_type() -> Vec<Rendered> {
-    use crate::commands::{AppSettings, AppState, AuthorizationStarted, Folder};
+    use crate::commands::{
+        AppSettings, AppState, AuthorizationStarted, Folder, GatewayOverview, NewGatewayToken,
+    };
     use crate::error::IpcError;
     use gatehouse_core::ErrorCode;
     use gatehouse_core::activity::{ActivityRecord, Outcome, Via};
@@ -56,6 +58,9 @@ fn every_ipc_type() -> Vec<Rendered> {
     };
     use gatehouse_core::config::{AuthMode, TokenStorage};
     use gatehouse_core::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
+    use gatehouse_core::gateway::host::{GatewayProblem, HostStatus};
+    use gatehouse_core::gateway::http::GatewayServer;
+    use gatehouse_core::gateway::tokens::TokenInfo;
     use gatehouse_core::vault::{Protection, VaultStatus};
 
     let cfg = Config::new();
@@ -87,8 +92,13 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<Event>(&cfg),
         render::<FieldIssue>(&cfg),
         render::<Folder>(&cfg),
+        render::<GatewayOverview>(&cfg),
+        render::<GatewayProblem>(&cfg),
+        render::<GatewayServer>(&cfg),
         render::<HeaderRow>(&cfg),
+        render::<HostStatus>(&cfg),
         render::<IpcError>(&cfg),
+        render::<NewGatewayToken>(&cfg),
         render::<OAuthSettings>(&cfg),
         render::<OAuthView>(&cfg),
         render::<Outcome>(&cfg),
@@ -96,6 +106,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<ServerSettings>(&cfg),
         render::<ServerStatus>(&cfg),
         render::<ServerView>(&cfg),
+        render::<TokenInfo>(&cfg),
         render::<TokenStorage>(&cfg),
         render::<ToolCallResult>(&cfg),
         render::<ToolInfo>(&cfg),

@@ -13,10 +13,12 @@ use gatehouse_core::api::{
 use gatehouse_core::clients::{
     ClientKind, ConnectReport, DetectedClient, DisconnectReport, Discovery, ImportPreview,
 };
+use gatehouse_core::gateway::host::{GatewayHost, HostStatus};
+use gatehouse_core::gateway::tokens::TokenInfo;
 use gatehouse_core::mcp::JsonObject;
 use gatehouse_core::vault::VaultStatus;
 use gatehouse_core::{ConsentSink, Engine, ErrorCode};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -394,4 +396,53 @@ pub async fn disconnect_client(
 #[tauri::command]
 pub fn client_snippet(client: ClientKind, server: String) -> String {
     gatehouse_core::clients::snippet(client, &server, &gatehouse_core::clients::proxy_program())
+}
+
+/// What Settings shows about the local HTTP gateway: where it runs (or why
+/// not) with each server's URL, and the clients with a token (names and
+/// dates, never a token).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayOverview {
+    pub gateway: HostStatus,
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// A client's new gateway token: the only answer that ever carries one.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGatewayToken {
+    pub client: String,
+    pub token: String,
+}
+
+/// The gateway's status and its clients' tokens (never a token value).
+#[tauri::command]
+pub async fn gateway_status(
+    engine: State<'_, Engine>,
+    host: State<'_, GatewayHost>,
+) -> Result<GatewayOverview> {
+    Ok(GatewayOverview {
+        gateway: host.status().await,
+        tokens: engine.gateway_token_list().await?,
+    })
+}
+
+/// Makes a gateway token for a client and returns it, once.
+#[tauri::command]
+pub async fn add_gateway_token(
+    engine: State<'_, Engine>,
+    client: String,
+) -> Result<NewGatewayToken> {
+    let token = engine.gateway_token_add(&client).await?;
+    Ok(NewGatewayToken {
+        token: token.expose_secret().to_owned(),
+        client,
+    })
+}
+
+/// Revokes a client's gateway token; its next request is refused.
+#[tauri::command]
+pub async fn revoke_gateway_token(engine: State<'_, Engine>, client: String) -> Result<()> {
+    Ok(engine.gateway_token_revoke(&client).await?)
 }

@@ -17,6 +17,7 @@ pub mod error;
 mod tray;
 
 use gatehouse_core::Engine;
+use gatehouse_core::gateway::host::GatewayHost;
 use gatehouse_core::paths::Paths;
 use tauri::{Builder, Manager, Runtime, WindowEvent};
 
@@ -31,13 +32,16 @@ pub const START_HIDDEN_ARG: &str = "--hidden";
 /// app takes all of them; a test on Tauri's mock runtime takes none, because
 /// the mock runtime runs no GTK main loop (which the tray icon needs), and
 /// the single-instance lock claims a name on the D-Bus session bus: a test
-/// process that found a running Gatehouse would forward to it and exit.
+/// process that found a running Gatehouse would forward to it and exit; and
+/// the gateway binds a fixed port on loopback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Desktop {
     /// The tray icon and its menu.
     pub tray: bool,
     /// One Gatehouse per session: a second launch focuses the first.
     pub single_instance: bool,
+    /// The local HTTP gateway on the config's port, for the AI clients.
+    pub gateway: bool,
 }
 
 impl Desktop {
@@ -45,11 +49,13 @@ impl Desktop {
     pub const FULL: Self = Self {
         tray: true,
         single_instance: true,
+        gateway: true,
     };
     /// Nothing outside the app's own window and engine: tests.
     pub const NONE: Self = Self {
         tray: false,
         single_instance: false,
+        gateway: false,
     };
 }
 
@@ -74,6 +80,7 @@ pub fn run_app<R: Runtime>(
                 .arg(START_HIDDEN_ARG)
                 .build(),
         )
+        .manage(GatewayHost::new(engine.clone()))
         .manage(engine)
         .manage(demo::DemoServer::default())
         .invoke_handler(tauri::generate_handler![
@@ -106,6 +113,9 @@ pub fn run_app<R: Runtime>(
             commands::connect_client,
             commands::disconnect_client,
             commands::client_snippet,
+            commands::gateway_status,
+            commands::add_gateway_token,
+            commands::revoke_gateway_token,
         ])
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
@@ -128,6 +138,14 @@ pub fn run_app<R: Runtime>(
                 // other) record reach the window as `activity` events.
                 if let Err(error) = engine.publish_activity().await {
                     tracing::warn!(%error, "the Activity view will not update live");
+                }
+                if desktop.gateway {
+                    // Before the servers connect, so that their sessions
+                    // advertise what the gateway's clients can do. Not fatal
+                    // when it cannot start: Settings says why.
+                    let gateway = handle.state::<GatewayHost>();
+                    let _ = gateway.start_from_config().await;
+                    gateway.follow_config();
                 }
                 engine.start();
                 // The CLI (or an editor) may change the file while the app runs.
@@ -173,9 +191,13 @@ pub fn run(vault_passphrase: Option<secrecy::SecretString>) {
     let vault = gatehouse_core::vault::Vault::with_os_keyring(paths.vault_file(), vault_passphrase);
     let engine = Engine::tolerant_with_vault(paths, vault);
     let app = run_app(tauri::Builder::default(), engine.clone(), Desktop::FULL);
-    app.run(move |_app, event| {
+    app.run(move |app, event| {
         if let tauri::RunEvent::Exit = event {
-            tauri::async_runtime::block_on(engine.shutdown());
+            let gateway = app.state::<GatewayHost>().inner().clone();
+            tauri::async_runtime::block_on(async {
+                gateway.shutdown().await;
+                engine.shutdown().await;
+            });
         }
     });
 }
@@ -193,19 +215,165 @@ mod tests {
         window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
         cmd: &str,
     ) -> serde_json::Value {
+        invoke_with(window, cmd, serde_json::json!({}))
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
+    }
+
+    /// Calls `cmd` with `args` through the real IPC path: its answer, or
+    /// the error it rejected with.
+    fn invoke_with(
+        window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         let request = InvokeRequest {
             cmd: cmd.into(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::default(),
+            body: InvokeBody::Json(args),
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         };
-        get_ipc_response(window, request)
-            .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
-            .deserialize()
-            .unwrap()
+        get_ipc_response(window, request).map(|body| body.deserialize().unwrap())
+    }
+
+    fn mock_app(config: &str) -> (tempfile::TempDir, tauri::App<tauri::test::MockRuntime>) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, config).unwrap();
+        let paths = Paths::new(&file, dir.path().join("data"));
+        let vault = Vault::new(
+            paths.vault_file(),
+            Arc::new(MemoryKeyStore::default()),
+            None,
+        );
+        let engine = Engine::with_vault(paths, vault).unwrap();
+        let mut app = run_app(mock_builder(), engine, Desktop::NONE);
+        #[allow(deprecated)]
+        app.run_iteration(|_, _| {});
+        (dir, app)
+    }
+
+    /// The status line of a POST of an MCP `initialize` to `url`, with
+    /// `token` as its bearer token when given.
+    fn post_initialize(port: u16, path: &str, token: Option<&str>) -> String {
+        use std::io::{Read as _, Write as _};
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = [0u8; 64];
+        let n = stream.read(&mut head).unwrap();
+        String::from_utf8_lossy(&head[..n])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Settings' gateway commands: status with the tokens' names and dates
+    /// (never a token), a new token returned once and accepted by the
+    /// gateway this app serves, validation and revocation with their codes.
+    #[test]
+    fn gateway_commands_manage_tokens_and_report_the_gateway() {
+        let (_dir, app) = mock_app(
+            "[gateway]\nport = 47999\n\n[[servers]]\nid = \"off\"\nurl = \"https://off.example/mcp\"\nenabled = false\n",
+        );
+        let window = app.get_webview_window("main").unwrap();
+
+        // Not started on the mock runtime (Desktop::NONE): the config's port.
+        let status = invoke(&window, "gateway_status");
+        assert_eq!(status["gateway"]["port"], 47999);
+        assert_eq!(status["gateway"]["servedHere"], false);
+        assert_eq!(status["gateway"]["problem"], serde_json::Value::Null);
+        assert_eq!(
+            status["gateway"]["servers"][0]["url"],
+            "http://127.0.0.1:47999/servers/off/mcp"
+        );
+        assert_eq!(status["tokens"], serde_json::json!([]));
+
+        let added = invoke_with(
+            &window,
+            "add_gateway_token",
+            serde_json::json!({"client": "cursor"}),
+        )
+        .unwrap();
+        assert_eq!(added["client"], "cursor");
+        let token = added["token"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("ghgw_") && token.len() > 30, "{token}");
+
+        let status = invoke(&window, "gateway_status");
+        assert_eq!(status["tokens"][0]["name"], "cursor");
+        assert!(status["tokens"][0]["createdAt"].as_u64().unwrap() > 1_700_000_000);
+        assert!(
+            !status.to_string().contains(&token),
+            "a token value in a status response"
+        );
+
+        // The gateway as the app serves it takes that token.
+        let host = app.state::<GatewayHost>().inner().clone();
+        let port = tauri::async_runtime::block_on(
+            host.start(gatehouse_core::gateway::http::GatewayOptions { port: 0 }),
+        )
+        .unwrap();
+        let status = invoke(&window, "gateway_status");
+        assert_eq!(status["gateway"]["port"], port);
+        assert_eq!(status["gateway"]["servedHere"], true);
+        assert_eq!(status["gateway"]["listening"], true);
+        assert!(!status.to_string().contains(&token));
+        let path = "/servers/off/mcp";
+        assert!(post_initialize(port, path, None).contains(" 401 "));
+        assert!(post_initialize(port, path, Some("ghgw_wrong")).contains(" 401 "));
+        let accepted = post_initialize(port, path, Some(&token));
+        assert!(
+            accepted.starts_with("HTTP/1.1 ")
+                && !accepted.contains(" 401 ")
+                && !accepted.contains(" 403 "),
+            "{accepted}"
+        );
+
+        let error = invoke_with(
+            &window,
+            "add_gateway_token",
+            serde_json::json!({"client": "cursor"}),
+        )
+        .unwrap_err();
+        assert_eq!(error["code"], "token_exists");
+        let error = invoke_with(
+            &window,
+            "add_gateway_token",
+            serde_json::json!({"client": "no spaces"}),
+        )
+        .unwrap_err();
+        assert_eq!(error["code"], "invalid_client_name");
+
+        invoke_with(
+            &window,
+            "revoke_gateway_token",
+            serde_json::json!({"client": "cursor"}),
+        )
+        .unwrap();
+        assert_eq!(
+            invoke(&window, "gateway_status")["tokens"],
+            serde_json::json!([])
+        );
+        assert!(post_initialize(port, path, Some(&token)).contains(" 401 "));
+        let error = invoke_with(
+            &window,
+            "revoke_gateway_token",
+            serde_json::json!({"client": "cursor"}),
+        )
+        .unwrap_err();
+        assert_eq!(error["code"], "token_not_found");
+        tauri::async_runtime::block_on(host.shutdown());
     }
 
     /// The whole app (commands, capabilities, plugins, setup) boots on the

@@ -27,7 +27,7 @@ use crate::connection::{
 };
 use crate::error_code::ErrorCode;
 use crate::events::{Event, ServerStatus};
-use crate::gateway::tokens::{GatewayTokens, TokenError};
+use crate::gateway::tokens::{GatewayTokens, TokenError, TokenInfo};
 use crate::oauth::loopback::Delivery;
 use crate::oauth::{AuthorizationError, ConsentSink};
 use crate::paths::Paths;
@@ -275,6 +275,27 @@ impl Engine {
     /// The local HTTP gateway's client tokens (in the vault).
     pub fn gateway_tokens(&self) -> GatewayTokens {
         GatewayTokens::new(self.inner.vault.clone())
+    }
+
+    /// The gateway's clients with a token, by name (never a token).
+    pub async fn gateway_token_list(&self) -> Result<Vec<TokenInfo>, Error> {
+        self.off_runtime(|engine| Ok(engine.gateway_tokens().list()?))
+            .await
+    }
+
+    /// Makes a gateway token for client `name` and returns it: the only
+    /// time it is ever seen.
+    pub async fn gateway_token_add(&self, name: &str) -> Result<SecretString, Error> {
+        let name = name.to_owned();
+        self.off_runtime(move |engine| Ok(engine.gateway_tokens().add(&name)?))
+            .await
+    }
+
+    /// Revokes client `name`'s gateway token; its next request is refused.
+    pub async fn gateway_token_revoke(&self, name: &str) -> Result<(), Error> {
+        let name = name.to_owned();
+        self.off_runtime(move |engine| Ok(engine.gateway_tokens().revoke(&name)?))
+            .await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

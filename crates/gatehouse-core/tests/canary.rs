@@ -1,7 +1,8 @@
-//! A canary secret and real OAuth tokens must never show up in logs (at
-//! debug level, every crate), the log file a person can send, the
-//! diagnostics report, error messages, the server list as the front ends
-//! serialize it, or the config file.
+//! A canary secret, real OAuth tokens and a gateway client's token must
+//! never show up in logs (at debug level, every crate), the log file a
+//! person can send, the diagnostics report, error messages, the server list
+//! and the gateway's status and token list as the front ends serialize
+//! them, or the config file.
 
 mod common;
 
@@ -12,8 +13,10 @@ use std::time::Duration;
 use common::{Approve, Setup, is_connected, needs_authorization, wait_for};
 use gatehouse_core::config::{OAuthConfig, ServerConfig};
 use gatehouse_core::events::ServerStatus;
+use gatehouse_core::gateway::host::GatewayHost;
+use gatehouse_core::gateway::http::GatewayOptions;
 use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 const CANARY: &str = "canary-7f3a9c2e51d84b06";
 const GATEWAY_BEARER: &str = "gw-canary-0c1d2e3f4a5b6c7d";
@@ -161,6 +164,33 @@ async fn secrets_and_tokens_never_leak() {
         url = %format!("http://127.0.0.1:1/gateway/good?access_token={GATEWAY_BEARER}"),
         "a client connected"
     );
+    // The gateway as the app serves it: a client's token made, used (and a
+    // wrong one tried), then the status and token list as Settings reads
+    // them. Only the answer to the add carries the token.
+    let gateway_token = s.engine.gateway_token_add("canary-client").await.unwrap();
+    let host = GatewayHost::new(s.engine.clone());
+    let port = host.start(GatewayOptions { port: 0 }).await.unwrap();
+    let client = reqwest::Client::new();
+    for (bearer, status) in [(gateway_token.expose_secret(), 200), ("ghgw_wrong", 401)] {
+        let response = client
+            .post(gatehouse_core::gateway::http::server_url(port, "good"))
+            .bearer_auth(bearer)
+            .header("accept", "application/json, text/event-stream")
+            .json(&serde_json::json!({
+                "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                           "clientInfo": {"name": "canary-client", "version": "1"}}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+        texts.push(response.text().await.unwrap());
+    }
+    texts.push(serde_json::to_string(&host.status().await).unwrap());
+    texts.push(serde_json::to_string(&s.engine.gateway_token_list().await.unwrap()).unwrap());
+    host.shutdown().await;
+
     let diagnostics = gatehouse_core::diagnostics::report(&s.engine, "app").await;
     s.engine.shutdown().await;
     let file = std::fs::read_to_string(log_file.path()).unwrap();
@@ -184,7 +214,7 @@ async fn secrets_and_tokens_never_leak() {
     texts.push(diagnostics);
     texts.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).replace(GATEWAY_BEARER, ""));
 
-    let mut secrets = vec![CANARY.to_owned()];
+    let mut secrets = vec![CANARY.to_owned(), gateway_token.expose_secret().to_owned()];
     secrets.extend(oauth.issued_tokens().into_iter().map(|t| t.token));
     assert!(secrets.len() >= 3, "tokens were issued: {secrets:?}");
     let logs_len = texts.last().unwrap().len();

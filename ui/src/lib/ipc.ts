@@ -20,9 +20,11 @@ import type { DetectedClient } from "./bindings/DetectedClient";
 import type { DisconnectReport } from "./bindings/DisconnectReport";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Folder } from "./bindings/Folder";
+import type { GatewayOverview } from "./bindings/GatewayOverview";
 import type { GatehouseEvent } from "./bindings/GatehouseEvent";
 import type { ImportPreview } from "./bindings/ImportPreview";
 import type { IpcError } from "./bindings/IpcError";
+import type { NewGatewayToken } from "./bindings/NewGatewayToken";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { ServerView } from "./bindings/ServerView";
 import type { ToolCallResult } from "./bindings/ToolCallResult";
@@ -106,6 +108,12 @@ export const getAppSettings = () => call<AppSettings>("get_app_settings");
 export const setStartAtLogin = (enabled: boolean) => call<void>("set_start_at_login", { enabled });
 export const openFolder = (folder: Folder) => call<void>("open_folder", { folder });
 export const getDiagnostics = () => call<string>("get_diagnostics");
+
+/** The local HTTP gateway: where it runs (or why not), each server's URL, the clients' token names. */
+export const gatewayStatus = () => call<GatewayOverview>("gateway_status");
+/** A new token for a gateway client: the only answer that carries one, to be shown once. */
+export const addGatewayToken = (client: string) => call<NewGatewayToken>("add_gateway_token", { client });
+export const revokeGatewayToken = (client: string) => call<void>("revoke_gateway_token", { client });
 
 /** The newest calls in the Activity record, oldest first; new ones come as `activity` events. */
 export const listActivity = (limit: number) => call<ActivityRecord[]>("list_activity", { limit });

@@ -45,6 +45,8 @@ export function explain(code: ErrorCode, detail: string): string {
       return "That server no longer exists. It may have been removed in another window.";
     case "timeout":
       return detail.trim() ? `The server did not answer in time: ${sentence(detail)}` : "The server did not answer in time.";
+    case "token_exists":
+      return "That client already has a gateway token. Revoke it first to make a new one.";
     case "not_in_gatehouse":
       return "Not running inside Gatehouse.";
     default:

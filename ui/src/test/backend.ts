@@ -31,12 +31,19 @@ export const APP_INFO = {
   logDir: "/home/ada/.local/share/gatehouse/logs",
 };
 
+/** What gateway_status answers unless a test scripts it: this app serves the gateway, no clients yet. */
+export const GATEWAY_RUNNING = {
+  gateway: { port: 47821, listening: true, servedHere: true, servers: [], problem: null },
+  tokens: [],
+};
+
 const defaults: Record<string, Handler> = {
   list_servers: () => [],
   vault_status: () => ({ state: "unlocked", protection: "keyring" }),
   list_secrets: () => [],
   validate_server: () => ({ errors: [], warnings: [] }),
   get_app_settings: () => ({ ...APP_INFO, startAtLogin: false }),
+  gateway_status: () => GATEWAY_RUNNING,
 };
 
 export type Backend = {

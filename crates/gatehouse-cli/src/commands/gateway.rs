@@ -21,7 +21,7 @@ const CONFIG_POLL: Duration = Duration::from_secs(2);
 /// Serves the gateway until Ctrl-C (or SIGTERM).
 pub async fn serve(engine: &Engine, port: Option<u16>) -> Result<ExitCode> {
     // Unlock the vault now, not at the first client's request.
-    let tokens = with_vault(engine, async |engine| Ok(engine.gateway_tokens().list()?)).await?;
+    let tokens = with_vault(engine, async |engine| engine.gateway_token_list().await).await?;
     engine.set_connect_on_change(true);
     engine.follow_config_file(CONFIG_POLL);
     let handle = http::serve(engine.clone(), GatewayOptions::from_config(engine, port)).await?;
@@ -89,7 +89,7 @@ pub async fn run(engine: &Engine, command: GatewayCommand) -> Result<ExitCode> {
         GatewayCommand::Token(TokenCommand::Add { client }) => {
             gatehouse_core::gateway::tokens::check_client_name(&client)?;
             let token = with_vault(engine, async |engine| {
-                Ok(engine.gateway_tokens().add(&client)?)
+                engine.gateway_token_add(&client).await
             })
             .await?;
             output::line(token.expose_secret())?;
@@ -99,7 +99,7 @@ pub async fn run(engine: &Engine, command: GatewayCommand) -> Result<ExitCode> {
         }
         GatewayCommand::Token(TokenCommand::List { json }) => {
             let tokens =
-                with_vault(engine, async |engine| Ok(engine.gateway_tokens().list()?)).await?;
+                with_vault(engine, async |engine| engine.gateway_token_list().await).await?;
             if json {
                 output::json(&tokens)?;
             } else {
@@ -110,7 +110,7 @@ pub async fn run(engine: &Engine, command: GatewayCommand) -> Result<ExitCode> {
         }
         GatewayCommand::Token(TokenCommand::Revoke { client }) => {
             with_vault(engine, async |engine| {
-                Ok(engine.gateway_tokens().revoke(&client)?)
+                engine.gateway_token_revoke(&client).await
             })
             .await?;
             output::line(format_args!("revoked {client}"))?;

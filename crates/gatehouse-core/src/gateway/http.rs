@@ -36,6 +36,7 @@ use super::session::{GatewaySession, TokenClient};
 use super::sessions::SessionRouter;
 use super::tokens::GatewayTokens;
 use crate::Engine;
+use crate::error_code::ErrorCode;
 
 /// How the gateway is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +75,10 @@ pub enum GatewayError {
 
 impl GatewayError {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::PortInUse { .. } => "port_in_use",
-            Self::Bind { .. } => "gateway_bind",
-            Self::NotLoopback { .. } => "not_loopback",
+            Self::PortInUse { .. } => ErrorCode::PortInUse,
+            Self::Bind { .. } | Self::NotLoopback { .. } => ErrorCode::ListenerFailed,
         }
     }
 }
@@ -363,7 +363,7 @@ pub struct GatewayStatus {
 }
 
 /// One server as the gateway serves it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayServer {
     pub id: String,

@@ -11,11 +11,14 @@
 //!   `Host`, `Origin` and token checks) and [`tokens`] (a bearer token per
 //!   client, in the vault); `session` is one HTTP client's session and
 //!   `sessions` routes a server's traffic among them.
+//! - [`host`]: the gateway as the desktop app owns it, started at launch
+//!   and reported on in Settings.
 //! - `forward`: what both front ends share — sending a client's request on
 //!   the server's live session, and telling the client why not.
 
 mod forward;
 pub mod guard;
+pub mod host;
 pub mod http;
 pub mod proxy;
 mod session;

@@ -55,11 +55,12 @@ impl TokenError {
 }
 
 /// One client's token as listed: never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub name: String,
     /// When it was made, in Unix seconds.
+    #[ts(type = "number")]
     pub created_at: u64,
 }
 
@@ -73,7 +74,8 @@ struct StoredToken {
 
 /// The gateway's tokens in `vault`. Cheap to clone. Its methods read or
 /// write the vault and so block: call them off the async runtime (the
-/// gateway's guard does; the CLI's token commands have nothing else to do).
+/// gateway's guard does), or through the engine's async
+/// `gateway_token_*` methods, which do.
 #[derive(Clone)]
 pub struct GatewayTokens {
     vault: Vault,
