@@ -272,6 +272,11 @@ impl Engine {
         }
     }
 
+    /// Every value the vault keeps secret (none while it is locked).
+    pub(crate) fn vault_secret_values(&self) -> Vec<secrecy::SecretString> {
+        self.inner.vault.secret_values()
+    }
+
     /// The local HTTP gateway's client tokens (in the vault).
     pub fn gateway_tokens(&self) -> GatewayTokens {
         GatewayTokens::new(self.inner.vault.clone())

@@ -18,7 +18,13 @@ use crate::log_file::RotatingFile;
 pub const LOG_ENV: &str = "GATEHOUSE_LOG";
 
 /// Targets whose detailed logs contain secrets, and the most they may show.
-const CAPPED: &[(&str, &str)] = &[("rmcp::transport::auth", "info")];
+const CAPPED: &[(&str, &str)] = &[
+    ("rmcp::transport::auth", "info"),
+    // Logs the peer's whole `initialize` at info ("Service initialized as
+    // client peer_info=…"): a server's name and instructions are its own
+    // text, and a hostile one echoes the credentials it was sent there.
+    ("rmcp::service", "warn"),
+];
 
 /// Levels from quietest to loudest, as filter directives name them.
 const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];

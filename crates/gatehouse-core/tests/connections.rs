@@ -606,3 +606,37 @@ async fn a_servers_question_reaches_the_person_or_is_declined() {
     );
     assert_eq!(*person.shown.lock().unwrap(), ["asks: What is your name?"]);
 }
+
+/// A hostile server that echoes the credential it was sent into its own
+/// name: the diagnostics report a person may post cuts the value out; and
+/// escape sequences in the log lines it quotes are shown, not obeyed.
+#[tokio::test]
+async fn the_report_cuts_out_a_secret_a_server_echoes() {
+    const SECRET: &str = "sk-echoed-canary-5512";
+    let s = setup();
+    let fixture = McpFixture::start(McpOptions {
+        access: Access::Bearer(SECRET.into()),
+        name: format!("evil Bearer {SECRET}"),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    s.engine
+        .set_secret("TOKEN", &SecretString::from(SECRET))
+        .await
+        .unwrap();
+    s.engine
+        .add_server(header_server("evil", &fixture.url(), "Bearer ${TOKEN}"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "evil").await,
+        ServerStatus::Connected { .. }
+    ));
+    let report = gatehouse_core::diagnostics::report(&s.engine, "test").await;
+    assert!(
+        report.contains("connected to evil Bearer [secret]"),
+        "{report}"
+    );
+    assert!(!report.contains(SECRET), "{report}");
+}

@@ -8,6 +8,7 @@ mod client;
 mod downstream;
 mod failure;
 mod headers;
+pub(crate) use headers::without_secrets;
 mod listing;
 mod session;
 mod state;

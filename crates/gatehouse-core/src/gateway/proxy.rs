@@ -150,7 +150,7 @@ impl Service<RoleServer> for Proxy {
                 let params = initialize.params;
                 tracing::info!(
                     server = %self.id,
-                    client = %params.client_info.name,
+                    client = %crate::text::one_line(&params.client_info.name, crate::activity::MAX_CLIENT_CHARS),
                     "an MCP client connected"
                 );
                 let answer = self

@@ -151,7 +151,7 @@ impl ServerHandler for GatewaySession {
     ) -> Result<InitializeResult, ErrorData> {
         tracing::info!(
             server = %self.upstream.id(),
-            client = %request.client_info.name,
+            client = %crate::text::one_line(&request.client_info.name, crate::activity::MAX_CLIENT_CHARS),
             "an MCP client connected to the gateway"
         );
         let arrived = (std::time::SystemTime::now(), std::time::Instant::now());

@@ -274,6 +274,34 @@ impl Vault {
         })?
     }
 
+    /// Every value the vault keeps secret: the person's secrets, and the
+    /// tokens and client secrets of its OAuth grants and registrations; for
+    /// cutting out of text that leaves Gatehouse (the diagnostics report).
+    /// Empty when the vault is locked: this never asks for a passphrase.
+    pub(crate) fn secret_values(&self) -> Vec<SecretString> {
+        if !matches!(self.status(), VaultStatus::Unlocked { .. }) {
+            return Vec::new();
+        }
+        self.read(|doc| {
+            let mut values: Vec<SecretString> = doc
+                .secrets
+                .values()
+                .map(|v| SecretString::from(v.as_str()))
+                .collect();
+            for grants in doc
+                .oauth_credentials
+                .values()
+                .chain(doc.client_registrations.values())
+            {
+                for grant in grants.values() {
+                    collect_secret_strings(grant, &mut values);
+                }
+            }
+            values
+        })
+        .unwrap_or_default()
+    }
+
     /// Runs `f` on the current contents.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&VaultDocument) -> T) -> Result<T, VaultError> {
         let mut inner = self.lock();
@@ -352,6 +380,31 @@ impl Inner {
         self.key = Some(key);
         self.loaded = Some(current);
         Ok(())
+    }
+}
+
+/// The string values under keys that name a token or a secret
+/// (`access_token`, `refresh_token`, `client_secret`, …), anywhere in
+/// `value`.
+fn collect_secret_strings(value: &serde_json::Value, out: &mut Vec<SecretString>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                let secret_key = key.contains("token") || key.contains("secret");
+                match inner {
+                    serde_json::Value::String(text) if secret_key => {
+                        out.push(SecretString::from(text.as_str()));
+                    }
+                    other => collect_secret_strings(other, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_secret_strings(item, out);
+            }
+        }
+        _ => {}
     }
 }
 
