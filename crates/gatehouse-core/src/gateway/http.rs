@@ -32,6 +32,7 @@ pub use crate::config::DEFAULT_GATEWAY_PORT;
 
 use super::forward::Upstream;
 use super::guard::{self, Refusal};
+use super::listener::{GuardedListener, IDLE_TIMEOUT, MAX_CONNECTIONS};
 use super::session::{GatewaySession, TokenClient};
 use super::sessions::SessionRouter;
 use super::tokens::GatewayTokens;
@@ -167,6 +168,7 @@ pub async fn serve(engine: Engine, options: GatewayOptions) -> Result<GatewayHan
         .with_state(state);
     let shutdown = stop.clone();
     let task = tokio::spawn(async move {
+        let listener = GuardedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;

@@ -20,6 +20,7 @@ mod forward;
 pub mod guard;
 pub mod host;
 pub mod http;
+mod listener;
 pub mod proxy;
 mod session;
 mod sessions;
