@@ -22,14 +22,26 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 /// Replaces a file Gatehouse does not own (an AI client's settings) the
 /// same crash-safe way, keeping its permissions (a new file is its owner's
-/// only); a missing folder is created with the usual permissions.
-pub(crate) fn write_atomic_keeping_permissions(path: &Path, contents: &[u8]) -> io::Result<()> {
+/// only) — less what others may read when `owner_only` (a file that now
+/// holds a credential); a missing folder is created with the usual
+/// permissions.
+pub(crate) fn write_atomic_keeping_permissions(
+    path: &Path,
+    contents: &[u8],
+    owner_only: bool,
+) -> io::Result<()> {
     let path = &resolved(path);
     let dir = parent_dir(path);
     if !dir.is_dir() {
         fs::create_dir_all(dir)?;
     }
-    let permissions = fs::metadata(path).ok().map(|m| m.permissions());
+    #[allow(unused_mut)]
+    let mut permissions = fs::metadata(path).ok().map(|m| m.permissions());
+    #[cfg(unix)]
+    if owner_only && let Some(permissions) = &mut permissions {
+        use std::os::unix::fs::PermissionsExt;
+        permissions.set_mode(permissions.mode() & 0o700);
+    }
     replace(path, contents, permissions)
 }
 

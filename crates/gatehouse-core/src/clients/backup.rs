@@ -176,7 +176,15 @@ fn timestamp(time: std::time::SystemTime) -> String {
 /// and a rename, keeping the original's permissions (a new file is the
 /// owner's only).
 pub(crate) fn write_client_file(file: &Path, contents: &[u8]) -> io::Result<()> {
-    crate::fsutil::write_atomic_keeping_permissions(file, contents)
+    crate::fsutil::write_atomic_keeping_permissions(file, contents, false)
+}
+
+/// [`write_client_file`] for contents that carry a gateway token: other
+/// users lose any read access the file gave them (the token opens every
+/// server through 127.0.0.1, which they can reach), from the first byte
+/// written.
+pub(crate) fn write_client_file_with_token(file: &Path, contents: &[u8]) -> io::Result<()> {
+    crate::fsutil::write_atomic_keeping_permissions(file, contents, true)
 }
 
 #[cfg(test)]
@@ -238,6 +246,21 @@ mod tests {
         assert_eq!(
             connected_files(data, ClientKind::ClaudeCode).unwrap().len(),
             1
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_given_a_token_is_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mcp.json");
+        fs::write(&file, "{}").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        write_client_file_with_token(&file, b"{\"token\": 1}").unwrap();
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
         );
     }
 

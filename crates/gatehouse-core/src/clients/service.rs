@@ -573,7 +573,12 @@ impl Engine {
             // The record first: a crash between the two leaves an undo that
             // finds the file unchanged and does nothing harmful.
             backup::save_record(&data_dir, &record).map_err(io_error(&data_dir))?;
-            backup::write_client_file(&path, plan.new_text.as_bytes()).map_err(io_error(&path))?;
+            if record.token.is_some() {
+                backup::write_client_file_with_token(&path, plan.new_text.as_bytes())
+            } else {
+                backup::write_client_file(&path, plan.new_text.as_bytes())
+            }
+            .map_err(io_error(&path))?;
             outcome.written = true;
             Ok(outcome)
         })
