@@ -251,6 +251,13 @@ async fn a_broken_file_is_reported_and_left_alone() {
     );
     assert!(stderr.contains("it was not changed"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    let (code, out, _) = cli.run(&["import", "cursor", "--path", s(&path)]).await;
+    assert_ne!(
+        code, 0,
+        "an import of a file that does not parse fails: {out}"
+    );
+    assert!(out.contains("not valid cursor configuration"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
     let (code, _, stderr) = cli.run(&["clients", "connect", "emacs"]).await;
     assert_ne!(code, 0);
     assert!(stderr.contains("unknown client"), "{stderr}");
@@ -521,7 +528,11 @@ async fn a_broken_project_file_is_reported_and_the_others_connected() {
     let h = ClaudeCodeHome::new(&user_server.url(), "http://127.0.0.1:9/mcp");
     let broken = "{ \"mcpServers\": { \"linear\": { \"url\": \"http://127.0.0.1:9/mcp\" } ";
     std::fs::write(h.project_file(), broken).unwrap();
-    let out = h.ok(&["import"]).await;
+    let (ok, out, _) = h.run_in(&h.home, &["import"]).await;
+    assert!(
+        !ok,
+        "a file that could not be read fails the command: {out}"
+    );
     assert!(out.contains("add notion"), "{out}");
     assert!(out.contains("not valid claude-code configuration"), "{out}");
 

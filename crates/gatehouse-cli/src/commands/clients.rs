@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use gatehouse_core::Engine;
 use gatehouse_core::clients::{
-    ClientKind, ConnectOutcome, ConnectReport, DetectedClient, DisconnectOutcome, DisconnectReport,
-    Discovery, FileProblem, ImportOutcome, PROJECT_FILE, RewriteAction,
+    ClientKind, ClientReport, ConnectOutcome, ConnectReport, DetectedClient, DisconnectOutcome,
+    DisconnectReport, Discovery, FileProblem, ImportOutcome, PROJECT_FILE, RewriteAction,
 };
 
 use super::with_vault;
@@ -44,7 +44,15 @@ pub async fn import(
     } else {
         print_import(&outcome)?;
     }
-    Ok(ExitCode::SUCCESS)
+    // A file that is there but could not be read (it does not parse) is a
+    // failure, reported after the others were imported; a project folder
+    // that is gone is not (deleted projects stay in ~/.claude.json).
+    let unread = |c: &ClientReport| c.problem.is_some() && c.path.exists();
+    Ok(if outcome.clients.iter().any(unread) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub async fn run(engine: &Engine, command: ClientsCommand) -> Result<ExitCode> {
