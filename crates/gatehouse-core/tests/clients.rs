@@ -647,8 +647,10 @@ async fn disconnect_after_an_edit_rewrites_only_gatehouse_entries() {
 async fn two_files_of_one_client_keep_working_tokens() {
     let s = Setup::new(47999);
     let user = s.sample("claude.json");
+    // A second user-scope file (a project's `.mcp.json`, shared through
+    // version control, gets `gatehouse proxy` entries and no token).
     let project = s.write(
-        ".mcp.json",
+        "claude-work.json",
         "{\n  \"mcpServers\": {\n    \"sentry\": { \"type\": \"http\", \"url\": \"https://mcp.sentry.example/mcp\" }\n  }\n}\n",
     );
     s.engine
