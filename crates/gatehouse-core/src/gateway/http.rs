@@ -167,6 +167,14 @@ pub async fn serve(engine: Engine, options: GatewayOptions) -> Result<GatewayHan
         .with_state(state);
     let shutdown = stop.clone();
     let task = tokio::spawn(async move {
+        // Small answers leave at once: without TCP_NODELAY, Nagle's
+        // algorithm holds a response's last segment until the client's
+        // delayed ACK (40 ms on Linux) on every call.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY could not be set");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
