@@ -134,7 +134,22 @@ fn goals(r: &Results) -> Vec<Goal> {
             "100 header servers connected within 1.2× one handshake ({}) (issue 13)",
             time(HANDSHAKE.mul_f64(1.2))
         ),
-        measured: hundred.map_or("—".into(), |s| format!("{} median", time(s.median))),
+        measured: hundred.map_or("—".into(), |s| {
+            let goal = HANDSHAKE.mul_f64(1.2);
+            if s.median <= goal {
+                format!("{} median", time(s.median))
+            } else {
+                // The gap and where it goes: the engine's own work for
+                // that many sessions, measured with instant handshakes.
+                let (n, instant) = r.startup_instant;
+                format!(
+                    "{} median: {} over. Cause: CPU, not waiting — {n} servers whose handshakes take no time need {} to connect (initialize, initialized and tools/list over HTTP per server, with the fixture servers on the same 2 cores)",
+                    time(s.median),
+                    time(s.median - goal),
+                    time(instant.median)
+                )
+            }
+        }),
         met: hundred.map(|s| s.median <= HANDSHAKE.mul_f64(1.2)),
     });
     let v1k = r.vault.iter().find(|v| v.secrets == 1_000);
