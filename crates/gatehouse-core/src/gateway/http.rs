@@ -252,18 +252,18 @@ async fn check_request(
     next: Next,
 ) -> Response {
     if let Err(refusal) = guard::check_origin_and_host(request.headers(), state.port) {
-        return refuse(&refusal, None);
+        return drained(request, refuse(&refusal, None)).await;
     }
-    let token = match guard::bearer_token(request.headers()) {
-        Ok(token) => token,
-        Err(refusal) => return refuse(&refusal, Some("Bearer realm=\"gatehouse\"")),
+    let presented = match guard::bearer_token(request.headers()) {
+        Ok(token) => zeroize::Zeroizing::new(token.to_owned()),
+        Err(refusal) => {
+            let refused = refuse(&refusal, Some("Bearer realm=\"gatehouse\""));
+            return drained(request, refused).await;
+        }
     };
     // The vault is read on the blocking pool (see the engine's blocking
     // boundary): a revoke by another process counts from the next request.
-    let (tokens, presented) = (
-        state.tokens.clone(),
-        zeroize::Zeroizing::new(token.to_owned()),
-    );
+    let tokens = state.tokens.clone();
     let verified = tokio::task::spawn_blocking(move || tokens.verify(&presented))
         .await
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
@@ -274,19 +274,36 @@ async fn check_request(
             request.extensions_mut().insert(TokenClient(client));
             next.run(request).await
         }
-        Ok(None) => refuse(
-            &guard::invalid_token(),
-            Some("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
-        ),
+        Ok(None) => {
+            let refused = refuse(
+                &guard::invalid_token(),
+                Some("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
+            );
+            drained(request, refused).await
+        }
         Err(error) => {
             tracing::warn!(%error, "the gateway could not read its tokens");
-            json_error(
+            let refused = json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "vault_unavailable",
                 format!("Gatehouse cannot check gateway tokens: {error}"),
-            )
+            );
+            drained(request, refused).await
         }
     }
+}
+
+/// The most of a refused request's body read before the answer.
+const REFUSED_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `response` to a refused request, after its body was read (up to
+/// [`REFUSED_BODY_LIMIT`], for at most a second): hyper closes a connection
+/// whose request body was left unread, and a client still sending it would
+/// see the connection reset instead of the 401 or 403 that says why.
+async fn drained(request: Request, response: Response) -> Response {
+    let body = axum::body::to_bytes(request.into_body(), REFUSED_BODY_LIMIT);
+    let _ = tokio::time::timeout(Duration::from_secs(1), body).await;
+    response
 }
 
 /// `/servers/<id>/mcp`: rmcp's Streamable HTTP server for that server.
