@@ -6,11 +6,10 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before } from "node:test";
-import { World, appBinary, approveInBrowser, configToml, scenario } from "./lib/harness.mjs";
+import { World, appBinary, approveInBrowser, configToml, freePort, scenario } from "./lib/harness.mjs";
 
 const world = new World("ai-clients");
 const cli = join(dirname(appBinary), "gatehouse");
@@ -18,16 +17,6 @@ const CLIENT = "Claude Desktop (e2e)";
 let fixtureUrl;
 let port;
 
-async function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port: free } = server.address();
-      server.close(() => resolvePort(free));
-    });
-  });
-}
 
 /**
  * `gatehouse proxy <id>` as an AI client launches it from its config file, driven over stdio

@@ -7,23 +7,13 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { World, configToml, scenario } from "./lib/harness.mjs";
+import { World, configToml, freePort, scenario } from "./lib/harness.mjs";
 
 const world = new World("gateway");
 let port;
 let fixtureUrl;
 let token;
 
-async function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port: free } = server.address();
-      server.close(() => resolvePort(free));
-    });
-  });
-}
 
 const INITIALIZE = {
   jsonrpc: "2.0",

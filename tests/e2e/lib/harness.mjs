@@ -33,7 +33,8 @@ export const WAIT_MS = Number(process.env.GATEHOUSE_E2E_WAIT_MS || 20000);
 /** Keep the temporary directories (config, vault, logs) of passing tests, for a look. */
 const KEEP = process.env.GATEHOUSE_E2E_KEEP === "1";
 
-async function freePort() {
+/** A port free on 127.0.0.1 now. */
+export async function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
