@@ -163,6 +163,7 @@ mod tests {
                     server_name: "l".into(),
                     server_version: "1".into(),
                     tool_count: 12,
+                    protocol_version: "2026-07-28".into(),
                 },
             ),
             view(

@@ -122,6 +122,10 @@ async fn the_header_server_walkthrough_from_the_readme() {
     assert_eq!(servers[0]["authMode"], "headers");
     assert_eq!(servers[0]["status"]["state"], "connected");
     assert_eq!(servers[0]["status"]["toolCount"], 3);
+    // Negotiated per server: the fixture (rmcp 3.11) speaks 2026-07-28.
+    assert_eq!(servers[0]["status"]["protocolVersion"], "2026-07-28");
+    let words = cli.ok(&["servers", "list"]).await;
+    assert!(words.contains("3 tools, MCP 2026-07-28)"), "{words}");
     let names = cli.ok(&["secrets", "list"]).await;
     assert_eq!(names.trim(), "TOKEN");
 

@@ -139,5 +139,10 @@ async fn authorizes_against_the_typescript_sdk_example_server() {
     assert!(tools.lines().any(|l| l.starts_with("greet\t")), "{tools}");
     let greeting = ok(&dir, &["call", "demo", "greet", r#"{"name": "Gatehouse"}"#]).await;
     assert_eq!(greeting.trim(), "Hello, Gatehouse!");
+    // The example knows no `server/discover`: Gatehouse fell back to the
+    // `initialize` handshake of 2025-11-25, and says so.
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&dir, &["servers", "list", "--json"]).await).unwrap();
+    assert_eq!(list[0]["status"]["protocolVersion"], "2025-11-25", "{list}");
     drop(server);
 }

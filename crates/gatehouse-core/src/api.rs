@@ -516,6 +516,7 @@ mod tests {
             server_name: "s".into(),
             server_version: "1".into(),
             tool_count: 1,
+            protocol_version: "2026-07-28".into(),
         };
         assert_eq!(TraySummary::of(&[]).state, TrayState::NothingConfigured);
         assert_eq!(

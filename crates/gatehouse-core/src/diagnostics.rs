@@ -104,7 +104,10 @@ fn status_line(status: &ServerStatus) -> String {
             server_name,
             server_version,
             tool_count,
-        } => format!("connected to {server_name} {server_version}, {tool_count} tools"),
+            protocol_version,
+        } => format!(
+            "connected to {server_name} {server_version}, {tool_count} tools, MCP {protocol_version}"
+        ),
         ServerStatus::NeedsAuthorization { reason } => format!("needs authorization: {reason}"),
         ServerStatus::Error { kind, message } => format!("error ({kind:?}): {message}"),
         // The authorization URL is left out.

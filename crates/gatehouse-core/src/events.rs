@@ -20,6 +20,11 @@ pub enum ServerStatus {
         server_version: String,
         #[serde(rename = "toolCount")]
         tool_count: usize,
+        /// The MCP revision the session speaks (e.g. `2026-07-28`, or
+        /// `2025-11-25` for a server that only knows the `initialize`
+        /// handshake).
+        #[serde(rename = "protocolVersion")]
+        protocol_version: String,
     },
     /// OAuth is needed before the server can be used.
     NeedsAuthorization {
@@ -68,9 +73,23 @@ impl ServerStatus {
                     server_name,
                     server_version,
                     tool_count,
+                    protocol_version,
                 },
                 Wording::Full,
-            ) => format!("connected ({server_name} {server_version}, {tool_count} tools)"),
+            ) => {
+                // A server may leave its name or version empty.
+                let server = [server_name.as_str(), server_version.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let server = if server.is_empty() {
+                    server
+                } else {
+                    format!("{server}, ")
+                };
+                format!("connected ({server}{tool_count} tools, MCP {protocol_version})")
+            }
             (Self::Error { message, .. }, Wording::Brief) => {
                 format!("error: {}", crate::text::one_line(message, 60))
             }
@@ -182,15 +201,26 @@ mod tests {
             server_name: "linear".into(),
             server_version: "1.2".into(),
             tool_count: 12,
+            protocol_version: "2025-11-25".into(),
         };
         assert_eq!(connected.in_words(Wording::Brief), "connected (12 tools)");
         assert_eq!(
             connected.in_words(Wording::Full),
-            "connected (linear 1.2, 12 tools)"
+            "connected (linear 1.2, 12 tools, MCP 2025-11-25)"
         );
         let needs = ServerStatus::NeedsAuthorization {
             reason: "no stored tokens".into(),
         };
+        let unnamed = ServerStatus::Connected {
+            server_name: "py-peer".into(),
+            server_version: String::new(),
+            tool_count: 2,
+            protocol_version: "2026-07-28".into(),
+        };
+        assert_eq!(
+            unnamed.in_words(Wording::Full),
+            "connected (py-peer, 2 tools, MCP 2026-07-28)"
+        );
         assert_eq!(needs.in_words(Wording::Brief), "needs authorization");
         assert_eq!(
             needs.in_words(Wording::Full),
@@ -221,6 +251,7 @@ mod tests {
                 server_name: "x".into(),
                 server_version: "1".into(),
                 tool_count: 3,
+                protocol_version: "2026-07-28".into(),
             },
         };
         assert_eq!(
@@ -228,7 +259,7 @@ mod tests {
             serde_json::json!({
                 "type": "status",
                 "server": "a",
-                "status": {"state": "connected", "serverName": "x", "serverVersion": "1", "toolCount": 3}
+                "status": {"state": "connected", "serverName": "x", "serverVersion": "1", "toolCount": 3, "protocolVersion": "2026-07-28"}
             })
         );
         let step = AuthorizationStep::WaitingForBrowser {

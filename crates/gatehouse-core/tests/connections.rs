@@ -70,10 +70,14 @@ async fn header_secret_is_resolved_and_sent() {
             server_name,
             server_version,
             tool_count,
+            protocol_version,
         } => {
             assert_eq!(server_name, "gatehouse-fixture");
             assert_eq!(server_version, "1.2.3");
             assert_eq!(tool_count, 3);
+            // The fixture (rmcp 3.11) speaks MCP 2026-07-28: reached through
+            // `server/discover`, without `initialize`.
+            assert_eq!(protocol_version, "2026-07-28");
         }
         other => panic!("expected connected, got {other:?}"),
     }
@@ -579,7 +583,7 @@ async fn a_servers_question_reaches_the_person_or_is_declined() {
         .unwrap();
     assert_eq!(
         serde_json::to_value(&declined.content[0]).unwrap()["text"],
-        "no name given (Decline)"
+        "no name given (decline)"
     );
 
     let with = setup();

@@ -12,11 +12,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    ClientResult, ElicitRequest, ElicitRequestParams, ElicitationAction, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    CallToolResponse, CallToolResult, ClientResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, InputRequest, InputRequiredResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
     ProgressNotificationParam, Prompt, PromptMessage, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
     ServerCapabilities, ServerConfig, ServerRequest,
@@ -117,8 +118,8 @@ pub struct McpOptions {
     /// Also offer `payload`, a tool whose result is a text of the size the
     /// call asks for (the benchmark's small and 1 MB results).
     pub payload_tool: bool,
-    /// How long the server takes to answer `initialize` (a slow handshake,
-    /// as a remote server far away has).
+    /// How long the server takes to answer its handshake (`initialize` or
+    /// `server/discover`: a slow one, as a remote server far away has).
     pub initialize_delay: std::time::Duration,
 }
 
@@ -373,7 +374,11 @@ async fn check_access(State(gate): State<Gate>, request: Request, next: Next) ->
     };
     match verdict {
         Ok(()) => {
-            if !gate.initialize_delay.is_zero() && calls.iter().any(|c| c.method == "initialize") {
+            // The handshake: `initialize`, or `server/discover` for a
+            // client of 2026-07-28.
+            let handshake =
+                |c: &RpcCall| matches!(c.method.as_str(), "initialize" | "server/discover");
+            if !gate.initialize_delay.is_zero() && calls.iter().any(handshake) {
                 tokio::time::sleep(gate.initialize_delay).await;
             }
             next.run(request).await
@@ -536,86 +541,145 @@ impl FixtureMcp {
     }
 
     #[tool(description = "Asks the person for their name (elicitation) and greets them")]
-    async fn ask_name(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
-        let params: ElicitRequestParams = serde_json::from_value(serde_json::json!({
-            "mode": "form",
-            "message": "What is your name?",
-            "requestedSchema": {
-                "type": "object",
-                "properties": {"name": {"type": "string"}},
-                "required": ["name"],
+    async fn ask_name(
+        &self,
+        context: RequestContext<RoleServer>,
+        InputResponses(answers): InputResponses,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let request = serde_json::from_value(serde_json::json!({
+            "method": "elicitation/create",
+            "params": {
+                "mode": "form",
+                "message": "What is your name?",
+                "requestedSchema": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                },
             },
         }))
         .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-        let ClientResult::ElicitResult(answer) = ask_client(&context, request).await? else {
-            return Err(ErrorData::internal_error(
-                "the client answered the elicitation with something else",
-                None,
-            ));
+        let answer = match ask_client(&context, answers, "name", request).await? {
+            Asked::Answer(answer) => answer,
+            Asked::Needed(needed) => return Ok(needed),
         };
-        match (answer.action, answer.content) {
-            (ElicitationAction::Accept, Some(content)) => Ok(format!(
-                "Hello, {}!",
-                content["name"].as_str().unwrap_or("whoever you are")
-            )),
-            (action, _) => Ok(format!("no name given ({action:?})")),
-        }
+        let text = match (
+            answer["action"].as_str(),
+            answer["content"]["name"].as_str(),
+        ) {
+            (Some("accept"), Some(name)) => format!("Hello, {name}!"),
+            (Some("accept"), None) => "Hello, whoever you are!".to_owned(),
+            (action, _) => format!("no name given ({})", action.unwrap_or("no answer")),
+        };
+        Ok(text_result(text))
     }
 
     // Sampling and roots are deprecated by 2026-07-28 (SEP-2577) but still
     // asked by servers of the revisions before it.
     #[tool(description = "Asks the client's model to say hello (sampling) and returns its answer")]
-    #[allow(deprecated)]
-    async fn ask_model(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
-        let params: rmcp::model::CreateMessageRequestParams =
-            serde_json::from_value(serde_json::json!({
+    async fn ask_model(
+        &self,
+        context: RequestContext<RoleServer>,
+        InputResponses(answers): InputResponses,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let request = serde_json::from_value(serde_json::json!({
+            "method": "sampling/createMessage",
+            "params": {
                 "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello"}}],
                 "maxTokens": 20,
-            }))
-            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        let request =
-            ServerRequest::CreateMessageRequest(rmcp::model::CreateMessageRequest::new(params));
-        let ClientResult::CreateMessageResult(answer) = ask_client(&context, request).await? else {
-            return Err(ErrorData::internal_error(
-                "the client answered the sampling request with something else",
-                None,
-            ));
+            },
+        }))
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let answer = match ask_client(&context, answers, "model", request).await? {
+            Asked::Answer(answer) => answer,
+            Asked::Needed(needed) => return Ok(needed),
         };
         // The content is one block or a list of them; the text is what counts.
-        let content = serde_json::to_value(&answer.message.content).unwrap_or_default();
-        let text = [&content, &content[0]]
+        let content = &answer["content"];
+        let text = [content, &content[0]]
             .into_iter()
             .find_map(|block| block["text"].as_str())
             .unwrap_or("(no text)");
-        Ok(format!("{} said: {text}", answer.model))
+        let model = answer["model"].as_str().unwrap_or("(no model)");
+        Ok(text_result(format!("{model} said: {text}")))
     }
 
     #[tool(description = "Lists the client's roots")]
-    #[allow(deprecated)]
-    async fn ask_roots(&self, context: RequestContext<RoleServer>) -> Result<String, ErrorData> {
-        let request = ServerRequest::ListRootsRequest(rmcp::model::ListRootsRequest::default());
-        let ClientResult::ListRootsResult(answer) = ask_client(&context, request).await? else {
-            return Err(ErrorData::internal_error(
-                "the client answered the roots request with something else",
-                None,
-            ));
+    async fn ask_roots(
+        &self,
+        context: RequestContext<RoleServer>,
+        InputResponses(answers): InputResponses,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let request = serde_json::from_value(serde_json::json!({"method": "roots/list"}))
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let answer = match ask_client(&context, answers, "roots", request).await? {
+            Asked::Answer(answer) => answer,
+            Asked::Needed(needed) => return Ok(needed),
         };
-        let roots: Vec<&str> = answer.roots.iter().map(|root| root.uri.as_str()).collect();
-        Ok(format!("roots: {}", roots.join(", ")))
+        let roots: Vec<&str> = answer["roots"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|root| root["uri"].as_str())
+            .collect();
+        Ok(text_result(format!("roots: {}", roots.join(", "))))
     }
 }
 
-/// Sends a server-to-client request during a tool call.
+fn text_result(text: String) -> CallToolResponse {
+    CallToolResult::success(vec![ContentBlock::text(text)]).into()
+}
+
+/// What a tool asked the client: the client's answer, or the result that
+/// asks for it.
+enum Asked {
+    Answer(serde_json::Value),
+    Needed(CallToolResponse),
+}
+
+/// Asks the client during a tool call, as the session's revision wants it:
+/// before 2026-07-28 a request of the server's own, from 2026-07-28 on
+/// (SEP-2322) an "input required" result naming the request under `key`,
+/// whose answer comes with the call sent again.
 async fn ask_client(
     context: &RequestContext<RoleServer>,
-    request: ServerRequest,
-) -> Result<ClientResult, ErrorData> {
-    context
-        .peer
-        .send_request(request)
-        .await
-        .map_err(|e| ErrorData::internal_error(format!("the client's answer failed: {e}"), None))
+    answers: Option<rmcp::model::InputResponses>,
+    key: &str,
+    request: InputRequest,
+) -> Result<Asked, ErrorData> {
+    let stateless = context
+        .protocol_version()
+        .is_some_and(|version| !version.has_initialize());
+    if stateless {
+        return Ok(match answers.and_then(|mut answers| answers.remove(key)) {
+            Some(answer) => Asked::Answer(answer),
+            None => Asked::Needed(
+                InputRequiredResult::from_input_requests(
+                    [(key.to_owned(), request)].into_iter().collect(),
+                )
+                .into(),
+            ),
+        });
+    }
+    #[allow(deprecated)] // sampling and roots
+    let request = match request {
+        InputRequest::Elicitation(request) => ServerRequest::ElicitRequest(request),
+        InputRequest::CreateMessage(request) => ServerRequest::CreateMessageRequest(request),
+        InputRequest::ListRoots(request) => ServerRequest::ListRootsRequest(request),
+        _ => {
+            return Err(ErrorData::internal_error(
+                "not a request for the client",
+                None,
+            ));
+        }
+    };
+    let answer: ClientResult =
+        context.peer.send_request(request).await.map_err(|e| {
+            ErrorData::internal_error(format!("the client's answer failed: {e}"), None)
+        })?;
+    serde_json::to_value(answer)
+        .map(Asked::Answer)
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
 
 #[tool_handler(router = self.tool_router)]

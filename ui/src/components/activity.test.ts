@@ -35,9 +35,9 @@ const recorded: ActivityRecord[] = [
 async function openActivity(records: ActivityRecord[] = recorded) {
   const backend = mockBackend({
     list_servers: () => [
-      server("linear", { state: "connected", serverName: "linear", serverVersion: "1", toolCount: 1 }),
-      server("github", { state: "connected", serverName: "github", serverVersion: "1", toolCount: 1 }),
-      server("quiet", { state: "connected", serverName: "quiet", serverVersion: "1", toolCount: 0 }),
+      server("linear", { state: "connected", serverName: "linear", serverVersion: "1", toolCount: 1, protocolVersion: "2025-11-25" }),
+      server("github", { state: "connected", serverName: "github", serverVersion: "1", toolCount: 1, protocolVersion: "2025-11-25" }),
+      server("quiet", { state: "connected", serverName: "quiet", serverVersion: "1", toolCount: 0, protocolVersion: "2025-11-25" }),
     ],
     list_activity: () => records,
   });

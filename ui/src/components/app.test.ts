@@ -9,7 +9,7 @@ describe("window header", () => {
   test("the summary badge starts as the backend's app_state", async () => {
     mockBackend({
       list_servers: () => [
-        server("a", { state: "connected", serverName: "a", serverVersion: "1", toolCount: 2 }),
+        server("a", { state: "connected", serverName: "a", serverVersion: "1", toolCount: 2, protocolVersion: "2025-11-25" }),
         oauthServer("b", { state: "needs_authorization", reason: "No stored token" }),
       ],
     });
@@ -45,8 +45,8 @@ describe("window header", () => {
     expect(badge).toHaveTextContent("Errors");
 
     list = [
-      server("a", { state: "connected", serverName: "a", serverVersion: "1", toolCount: 1 }),
-      server("b", { state: "connected", serverName: "b", serverVersion: "1", toolCount: 1 }),
+      server("a", { state: "connected", serverName: "a", serverVersion: "1", toolCount: 1, protocolVersion: "2025-11-25" }),
+      server("b", { state: "connected", serverName: "b", serverVersion: "1", toolCount: 1, protocolVersion: "2025-11-25" }),
     ];
     await emitEvent({ type: "servers_changed" });
     await waitFor(() => expect(badge).toHaveAttribute("data-state", "all_connected"));

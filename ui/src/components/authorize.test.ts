@@ -43,7 +43,7 @@ describe("click-to-authorize", () => {
     list = [
       oauthServer(
         "linear",
-        { state: "connected", serverName: "Linear", serverVersion: "2.0", toolCount: 12 },
+        { state: "connected", serverName: "Linear", serverVersion: "2.0", toolCount: 12, protocolVersion: "2025-11-25" },
         { oauth: { expiresAt: Math.floor(Date.now() / 1000) + 3600, scopes: ["read"], issuer: "https://auth.linear.example" } },
       ),
     ];
@@ -151,7 +151,7 @@ describe("click-to-authorize", () => {
   test("reauthorization_needed draws attention to the Authorize button", async () => {
     mockBackend({
       list_servers: () => [
-        oauthServer("linear", { state: "connected", serverName: "Linear", serverVersion: "2", toolCount: 3 }),
+        oauthServer("linear", { state: "connected", serverName: "Linear", serverVersion: "2", toolCount: 3, protocolVersion: "2025-11-25" }),
       ],
     });
     render(App);
@@ -189,7 +189,7 @@ describe("click-to-authorize", () => {
     await emitEvent({
       type: "status",
       server: "linear",
-      status: { state: "connected", serverName: "Linear", serverVersion: "2", toolCount: 3 },
+      status: { state: "connected", serverName: "Linear", serverVersion: "2", toolCount: 3, protocolVersion: "2025-11-25" },
     });
     await waitFor(() => expect(screen.queryByTestId("server-hint-linear")).toBeNull());
   });

@@ -6,7 +6,7 @@ import type { ServerView } from "../lib/bindings/ServerView";
 import { emitEvent, mockBackend, oauthServer, reject, server } from "../test/backend";
 
 const fiveServers: ServerView[] = [
-  server("internal", { state: "connected", serverName: "internal-mcp", serverVersion: "1.2.0", toolCount: 3 }),
+  server("internal", { state: "connected", serverName: "internal-mcp", serverVersion: "1.2.0", toolCount: 3, protocolVersion: "2025-11-25" }),
   server("slow", { state: "connecting" }),
   oauthServer("linear", { state: "needs_authorization", reason: "No stored token" }),
   oauthServer("github", { state: "authorizing", url: "https://github.example.com/authorize?x=1" }),
@@ -19,6 +19,8 @@ describe("server list", () => {
     render(App);
 
     expect(await screen.findByTestId("server-status-internal")).toHaveTextContent("Connected · 3 tools");
+    // The server's name and version, and the MCP revision the session speaks.
+    expect(screen.getByTestId("server-detail-internal")).toHaveTextContent("internal-mcp 1.2.0 · MCP 2025-11-25");
     expect(screen.getByTestId("server-status-slow")).toHaveTextContent("Connecting…");
     expect(screen.getByTestId("server-status-linear")).toHaveTextContent("Needs authorization");
     expect(screen.getByTestId("server-row-linear")).toHaveTextContent("No stored token");
@@ -41,7 +43,7 @@ describe("server list", () => {
     await emitEvent({
       type: "status",
       server: "slow",
-      status: { state: "connected", serverName: "slow-mcp", serverVersion: "0.1", toolCount: 1 },
+      status: { state: "connected", serverName: "slow-mcp", serverVersion: "0.1", toolCount: 1, protocolVersion: "2025-11-25" },
     });
 
     expect(screen.getByTestId("server-status-slow")).toHaveTextContent("Connected · 1 tool");
@@ -162,7 +164,7 @@ describe("server list", () => {
     const user = userEvent.setup();
     const backend = mockBackend({
       list_servers: () => [
-        oauthServer("linear", { state: "connected", serverName: "Linear", serverVersion: "1", toolCount: 20 }),
+        oauthServer("linear", { state: "connected", serverName: "Linear", serverVersion: "1", toolCount: 20, protocolVersion: "2025-11-25" }),
       ],
       sign_out: () => undefined,
     });

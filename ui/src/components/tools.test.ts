@@ -28,8 +28,8 @@ const fail: ToolInfo = {
 
 function connectedServers() {
   return [
-    server("demo", { state: "connected", serverName: "demo", serverVersion: "1", toolCount: 2 }),
-    server("other", { state: "connected", serverName: "other", serverVersion: "1", toolCount: 0 }),
+    server("demo", { state: "connected", serverName: "demo", serverVersion: "1", toolCount: 2, protocolVersion: "2025-11-25" }),
+    server("other", { state: "connected", serverName: "other", serverVersion: "1", toolCount: 0, protocolVersion: "2025-11-25" }),
     server("offline", { state: "error", kind: "unreachable", message: "refused" }),
   ];
 }

@@ -58,7 +58,13 @@ export function statusDisplay(status: ServerStatus, progress: AuthProgress | und
       return {
         label: `Connected · ${plural(status.toolCount, "tool", "tools")}`,
         tone: "ok",
-        detail: [status.serverName, status.serverVersion].filter((s) => s).join(" ") || null,
+        detail:
+          [
+            [status.serverName, status.serverVersion].filter((s) => s).join(" "),
+            status.protocolVersion ? `MCP ${status.protocolVersion}` : "",
+          ]
+            .filter((s) => s)
+            .join(" · ") || null,
       };
     case "needs_authorization":
       return { label: "Needs authorization", tone: "warn", detail: capitalized(status.reason) || null };

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::RoleClient;
-use rmcp::model::Tool;
+use rmcp::model::{ProtocolVersion, Tool};
 use rmcp::service::Peer;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -132,6 +132,7 @@ impl ServerHandle {
             secrets,
             auth,
             work: Work::Idle,
+            protocol: None,
         };
         let task = tokio::spawn(actor.run(cancel));
         (handle, task)
@@ -328,6 +329,9 @@ struct Actor {
     secrets: watch::Sender<Arc<Vec<SecretString>>>,
     auth: watch::Sender<AuthSlot>,
     work: Work,
+    /// The protocol version the last session spoke (forgotten when a
+    /// connection fails): it decides how the next one begins.
+    protocol: Option<ProtocolVersion>,
 }
 
 impl Actor {
@@ -478,6 +482,11 @@ impl Actor {
                 match attempt.result {
                     Ok(opened) => {
                         let holds_token = opened.session.holds_token();
+                        self.protocol = opened
+                            .session
+                            .peer()
+                            .peer_info()
+                            .map(|info| info.protocol_version.clone());
                         self.live.send_replace(Some(Live {
                             peer: opened.session.peer().clone(),
                             tools: opened.tools.map(Arc::new),
@@ -489,6 +498,7 @@ impl Actor {
                         }
                     }
                     Err(Failed::Connect(failure)) => {
+                        self.protocol = None;
                         if failure.kind == ErrorKind::Unauthorized
                             && let Some(auth) = self.existing_auth()
                         {
@@ -614,6 +624,7 @@ impl Actor {
         let outbox = self.outbox.clone();
         let downstream = self.shared.downstream(&config.id);
         let person = self.shared.elicitation_sink();
+        let protocol = self.protocol.clone();
         self.work = Work::Pending(Box::pin(async move {
             let mut secrets = None;
             let headers = match super::headers::resolve(&config, &shared.vault, &mut secrets).await
@@ -636,6 +647,7 @@ impl Actor {
                     auth.clone(),
                     headers.clone(),
                     handler,
+                    protocol.as_ref(),
                 )
                 .await
                 {

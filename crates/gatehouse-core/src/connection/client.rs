@@ -10,13 +10,14 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
-    Implementation,
+    Implementation, ProtocolVersion,
 };
-use rmcp::service::{NotificationContext, RequestContext, RunningService};
+use rmcp::service::ClientServiceExt as _;
+use rmcp::service::{ClientLifecycleMode, NotificationContext, RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ErrorData, RoleClient};
 use tokio::sync::mpsc;
 
 use super::actor::Command;
@@ -45,8 +46,9 @@ impl SseRetryPolicy for StreamRetry {
 /// notifications the connection cares about, and takes the server's
 /// elicitation to the person (when a front end has one to ask).
 pub(crate) struct GatehouseClient {
-    /// The connection's task.
-    connection: mpsc::WeakUnboundedSender<Command>,
+    /// The connection's task (none for a handler that only answers
+    /// requests for input, see [`GatehouseClient::answering`]).
+    connection: Option<mpsc::WeakUnboundedSender<Command>>,
     server: String,
     person: Option<Arc<dyn ElicitationSink>>,
 }
@@ -58,7 +60,18 @@ impl GatehouseClient {
         person: Option<Arc<dyn ElicitationSink>>,
     ) -> Self {
         Self {
-            connection,
+            connection: Some(connection),
+            server: server.to_owned(),
+            person,
+        }
+    }
+
+    /// A handler for answering a server's requests for input during one of
+    /// Gatehouse's own calls (multi-round-trip requests): it asks the
+    /// person as the session's handler would, and relays nothing.
+    pub(crate) fn answering(server: &str, person: Option<Arc<dyn ElicitationSink>>) -> Self {
+        Self {
+            connection: None,
             server: server.to_owned(),
             person,
         }
@@ -71,10 +84,13 @@ impl ClientHandler for GatehouseClient {
         if self.person.is_some() {
             capabilities.elicitation = Some(crate::elicitation::capability());
         }
+        // The version named in an `initialize`: the newest that has one
+        // (2026-07-28 is reached through `server/discover`, see `connect`).
         ClientConfig::new(
             capabilities,
             Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")),
         )
+        .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
     }
 
     async fn create_elicitation(
@@ -89,20 +105,37 @@ impl ClientHandler for GatehouseClient {
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        if let Some(connection) = self.connection.upgrade() {
+        if let Some(connection) = self.connection.as_ref().and_then(|c| c.upgrade()) {
             let _ = connection.send(Command::ToolsChanged);
         }
     }
 }
 
+/// How a session with a server begins, given the protocol version its
+/// last session spoke: a server that spoke a revision with `initialize`
+/// gets that handshake at once; any other is first asked `server/discover`
+/// (2026-07-28, stateless), and answers with the older handshake when it
+/// does not know it.
+fn lifecycle(last: Option<&ProtocolVersion>) -> ClientLifecycleMode {
+    match last {
+        Some(version) if version.has_initialize() => ClientLifecycleMode::Initialize,
+        _ => ClientLifecycleMode::Auto {
+            preferred_versions: vec![ProtocolVersion::LATEST],
+            legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
+        },
+    }
+}
+
 /// Opens a session with `headers` (through `auth` for OAuth servers),
-/// within the server's timeout.
+/// within the server's timeout; `last` is the protocol version the
+/// server's last session spoke, if any.
 pub(crate) async fn connect(
     config: &ServerConfig,
     http: reqwest::Client,
     auth: Option<Arc<ServerAuth>>,
     headers: HashMap<HeaderName, HeaderValue>,
     handler: Relay<GatehouseClient>,
+    last: Option<&ProtocolVersion>,
 ) -> Result<RunningService<RoleClient, Relay<GatehouseClient>>, Failure> {
     let timeout = config.timeout();
     let mut transport_config =
@@ -113,15 +146,20 @@ pub(crate) async fn connect(
     transport_config.max_json_response_size = MAX_RESPONSE_BYTES;
     transport_config.max_sse_event_size = MAX_RESPONSE_BYTES;
     let mode = config.auth_mode();
+    let lifecycle = lifecycle(last);
     let serving = async {
         match auth.filter(|_| mode == AuthMode::OAuth) {
-            Some(auth) => handler.serve(auth.transport(transport_config)).await,
+            Some(auth) => {
+                handler
+                    .serve_with_lifecycle(auth.transport(transport_config), lifecycle)
+                    .await
+            }
             None => {
                 let transport = StreamableHttpClientTransport::with_client(
                     super::transport::SessionAware(http),
                     transport_config,
                 );
-                handler.serve(transport).await
+                handler.serve_with_lifecycle(transport, lifecycle).await
             }
         }
     };

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, ClientResult, GetMeta, ServerNotification, ServerRequest,
+    ClientCapabilities, ClientConfig, ClientResult, GetMeta, NumberOrString, ServerNotification,
+    ServerRequest,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext, Service};
 use rmcp::{ErrorData, RoleClient, ServiceError};
@@ -58,6 +59,20 @@ impl<H> Relay<H> {
             handler,
             downstream,
         }
+    }
+}
+
+impl<H: Service<RoleClient>> Relay<H> {
+    /// Answers a server's request for input (a multi-round-trip request,
+    /// see [`super::rounds`]) as a server-to-client request of the session
+    /// on `peer` would be answered.
+    pub(crate) async fn answer(
+        &self,
+        request: ServerRequest,
+        peer: Peer<RoleClient>,
+    ) -> Result<ClientResult, ErrorData> {
+        let context = RequestContext::new(NumberOrString::String("input".into()), peer);
+        self.handle_request(request, context).await
     }
 }
 

@@ -66,6 +66,11 @@ impl Failure {
         match error {
             // The transport error is not exposed as a `source`.
             ClientInitializeError::TransportError { error, .. } => Self::from_chain(error, mode),
+            // The server is of a revision before 2026-07-28 and its
+            // `initialize` failed: that failure is the one to tell.
+            ClientInitializeError::LegacyFallbackFailed { fallback, .. } => {
+                Self::from_initialize(fallback, mode)
+            }
             other => Self::from_chain(other, mode),
         }
     }

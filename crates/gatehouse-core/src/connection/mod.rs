@@ -10,6 +10,7 @@ mod failure;
 mod headers;
 pub(crate) use headers::without_secrets;
 mod listing;
+pub(crate) mod rounds;
 mod session;
 mod state;
 pub(crate) mod transport;
@@ -19,7 +20,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, JsonObject, Prompt, Resource, ResourceTemplate, Tool,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
+    JsonObject, Prompt, Resource, ResourceTemplate, ServerResult, Tool,
 };
 use rmcp::service::Peer;
 use rmcp::{RoleClient, ServiceError};
@@ -553,9 +555,28 @@ impl ConnectionManager {
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
         }
+        // A server of 2026-07-28 asks for input by answering "input
+        // required": the person answers, as for a session's elicitation.
+        let answering = downstream::Relay::new(
+            client::GatehouseClient::answering(id, self.inner.shared.elicitation_sink()),
+            self.inner.shared.downstream(id),
+        );
+        let answering = &answering;
         self.request(id, |peer| {
-            let params = params.clone();
-            async move { peer.call_tool(params).await }
+            let call = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
+            async move {
+                let result = rounds::drive(
+                    call,
+                    |request| send_call(peer.clone(), request),
+                    |request| answering.answer(request, peer.clone()),
+                    ServiceError::McpError,
+                )
+                .await?;
+                match result {
+                    ServerResult::CallToolResult(result) => Ok(result),
+                    _ => Err(ServiceError::UnexpectedResponse),
+                }
+            }
         })
         .await
     }
@@ -637,6 +658,22 @@ impl ConnectionManager {
             let _ = tokio::time::timeout(Duration::from_secs(3), running.task).await;
         }
     }
+}
+
+/// Sends one round of a `tools/call` (rmcp reads its answer: a result, a
+/// result without content, or a request for input).
+async fn send_call(
+    peer: Peer<RoleClient>,
+    request: ClientRequest,
+) -> Result<ServerResult, ServiceError> {
+    let ClientRequest::CallToolRequest(call) = request else {
+        return Err(ServiceError::UnexpectedResponse);
+    };
+    Ok(match peer.call_tool_once(call.params).await? {
+        CallToolResponse::Complete(result) => ServerResult::CallToolResult(result),
+        CallToolResponse::InputRequired(needed) => ServerResult::InputRequiredResult(needed),
+        _ => return Err(ServiceError::UnexpectedResponse),
+    })
 }
 
 impl Running {

@@ -121,10 +121,15 @@ impl Session {
         } else {
             None
         };
+        let protocol_version = peer
+            .peer_info()
+            .map(|info| info.protocol_version.to_string())
+            .unwrap_or_default();
         let status = ServerStatus::Connected {
             server_name,
             server_version,
             tool_count: tools.as_ref().map_or(0, Vec::len),
+            protocol_version,
         };
         let rejections = settings.auth.as_ref().map(|auth| auth.store().rejections());
         let interval = settings.health_interval;

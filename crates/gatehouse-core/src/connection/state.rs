@@ -236,6 +236,7 @@ impl State {
                 if let Some(ServerStatus::Connected {
                     server_name,
                     server_version,
+                    protocol_version,
                     ..
                 }) = self.last_connected.clone()
                 {
@@ -243,6 +244,7 @@ impl State {
                         server_name,
                         server_version,
                         tool_count: count,
+                        protocol_version,
                     };
                     self.set(status, fx);
                 }
@@ -502,6 +504,7 @@ mod tests {
             server_name: "demo".into(),
             server_version: "1".into(),
             tool_count: tools,
+            protocol_version: "2026-07-28".into(),
         }
     }
 

@@ -9,8 +9,8 @@
 
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
-    ClientResult, ErrorCode, Implementation, InitializeResult, ProgressToken, ServerRequest,
-    ServerResult,
+    ClientResult, ErrorCode, Implementation, InitializeResult, ProgressToken, ProtocolVersion,
+    ServerRequest, ServerResult,
 };
 use rmcp::service::{Peer, PeerRequestOptions, RequestContext};
 use rmcp::{ErrorData, RoleClient, RoleServer, ServiceError};
@@ -22,6 +22,12 @@ use crate::connection::RequestError;
 use crate::events::ServerStatus;
 
 use super::proxy::SERVER_NOT_READY;
+
+/// The revisions the front ends (proxy, gateway) speak to their clients:
+/// those with `initialize`, up to 2025-11-25.
+pub(crate) fn front_end_versions() -> &'static [ProtocolVersion] {
+    ProtocolVersion::known_up_to(&ProtocolVersion::LATEST_WITH_INITIALIZE)
+}
 
 /// Where the server's progress for a forwarded request goes: the upstream
 /// token rmcp chose, mapped to the token the client chose, while the
@@ -92,9 +98,15 @@ impl Upstream {
         )
     }
 
-    /// What the server said at its own `initialize`, as the answer to the
-    /// client's.
-    pub(crate) async fn initialize_result(&self) -> Result<InitializeResult, ErrorData> {
+    /// What the server said when its session began, as the answer to the
+    /// client's `initialize` naming `requested`. The revision is the
+    /// client's when the front ends speak it, else the newest they do: the
+    /// server's own (2026-07-28 has no `initialize`) is the engine's
+    /// business.
+    pub(crate) async fn initialize_result(
+        &self,
+        requested: &ProtocolVersion,
+    ) -> Result<InitializeResult, ErrorData> {
         let upstream = self.peer().await?;
         let Some(info) = upstream.peer_info() else {
             return Err(ErrorData::internal_error(
@@ -106,8 +118,13 @@ impl Upstream {
             .server_info
             .clone()
             .unwrap_or_else(|| Implementation::new(self.id.clone(), "unknown"));
+        let version = if front_end_versions().contains(requested) {
+            requested.clone()
+        } else {
+            ProtocolVersion::LATEST_WITH_INITIALIZE
+        };
         let mut result = InitializeResult::new(info.capabilities.clone())
-            .with_protocol_version(info.protocol_version.clone())
+            .with_protocol_version(version)
             .with_server_info(server_info);
         result.instructions = info.instructions.clone();
         result.meta = info.meta.clone();
@@ -224,7 +241,22 @@ impl Upstream {
                 Some(Outcome::Filtered),
             );
         }
-        let mut result = match self.send(request, context, routes).await {
+        // A server of 2026-07-28 asks for input by answering "input
+        // required"; the client is asked as the server would have asked it
+        // in a session of its own, and the request goes again with its
+        // answers.
+        let (client, cancel) = (context.peer.clone(), context.ct.clone());
+        let sent = crate::connection::rounds::drive(
+            request,
+            |request| self.send(request, context.clone(), routes),
+            |asked| {
+                let (client, cancel) = (client.clone(), cancel.clone());
+                async move { ask_client(&client, asked, cancel).await }
+            },
+            Failed::from,
+        )
+        .await;
+        let mut result = match sent {
             Ok(result) => result,
             Err(Failed { error, timed_out }) => {
                 return (Err(error), timed_out.then_some(Outcome::Timeout));

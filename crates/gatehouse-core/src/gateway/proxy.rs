@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
     ClientCapabilities, ClientNotification, ClientRequest, ClientResult, ErrorCode, Implementation,
-    InitializeResult, ProgressToken, ServerNotification, ServerRequest, ServerResult,
+    InitializeRequestParams, InitializeResult, ProgressToken, ServerNotification, ServerRequest,
+    ServerResult,
 };
 use rmcp::service::{
     NotificationContext, Peer, RequestContext, ServerInitializeError, Service, ServiceExt,
@@ -125,15 +126,18 @@ impl Proxy {
             .map_err(|message| ErrorData::new(SERVER_NOT_READY, message, None))
     }
 
-    /// Answers `initialize` with what the server said at its own.
+    /// Answers `initialize` with what the server said when its session
+    /// began, in the client's revision (see [`Upstream::initialize_result`]).
     async fn initialize(
         &self,
-        capabilities: ClientCapabilities,
+        params: &InitializeRequestParams,
         peer: Peer<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
-        self.start(capabilities, peer).await?;
+        self.start(params.capabilities.clone(), peer).await?;
         Ok(ServerResult::InitializeResult(
-            self.upstream.initialize_result().await?,
+            self.upstream
+                .initialize_result(&params.protocol_version)
+                .await?,
         ))
     }
 }
@@ -153,9 +157,7 @@ impl Service<RoleServer> for Proxy {
                     client = %crate::text::one_line(&params.client_info.name, crate::activity::MAX_CLIENT_CHARS),
                     "an MCP client connected"
                 );
-                let answer = self
-                    .initialize(params.capabilities, context.peer.clone())
-                    .await;
+                let answer = self.initialize(&params, context.peer.clone()).await;
                 if let Err(error) = &answer {
                     let caller = Caller::new(params.client_info.name, Via::Proxy);
                     self.upstream

@@ -132,9 +132,7 @@ impl ServerHandler for GatewaySession {
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
-        Cow::Borrowed(ProtocolVersion::known_up_to(
-            &ProtocolVersion::LATEST_WITH_INITIALIZE,
-        ))
+        Cow::Borrowed(super::forward::front_end_versions())
     }
 
     async fn discover(
@@ -157,24 +155,19 @@ impl ServerHandler for GatewaySession {
         let arrived = (std::time::SystemTime::now(), std::time::Instant::now());
         context.peer.set_peer_info(request.clone());
         self.router.attach(self.key, context.peer.clone());
-        let mut result = match self.upstream.initialize_result().await {
-            Ok(result) => result,
+        match self
+            .upstream
+            .initialize_result(&request.protocol_version)
+            .await
+        {
+            Ok(result) => Ok(result),
             Err(error) => {
                 self.upstream
                     .record_refused("initialize", None, &caller(&context), arrived, &error)
                     .await;
-                return Err(error);
+                Err(error)
             }
-        };
-        // The client's revision when the gateway speaks it, else the
-        // newest it does: the upstream's is the engine's business.
-        let supported = self.supported_protocol_versions();
-        result.protocol_version = if supported.contains(&request.protocol_version) {
-            request.protocol_version
-        } else {
-            ProtocolVersion::LATEST_WITH_INITIALIZE
-        };
-        Ok(result)
+        }
     }
 
     async fn ping(&self, _context: RequestContext<RoleServer>) -> Result<(), ErrorData> {

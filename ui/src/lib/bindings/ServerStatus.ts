@@ -4,4 +4,10 @@ import type { ErrorKind } from "./ErrorKind";
 /**
  * The state of one server's connection.
  */
-export type ServerStatus = { "state": "disabled" } | { "state": "connecting" } | { "state": "connected", serverName: string, serverVersion: string, toolCount: number, } | { "state": "needs_authorization", reason: string, } | { "state": "authorizing", url: string | null, } | { "state": "error", kind: ErrorKind, message: string, };
+export type ServerStatus = { "state": "disabled" } | { "state": "connecting" } | { "state": "connected", serverName: string, serverVersion: string, toolCount: number, 
+/**
+ * The MCP revision the session speaks (e.g. `2026-07-28`, or
+ * `2025-11-25` for a server that only knows the `initialize`
+ * handshake).
+ */
+protocolVersion: string, } | { "state": "needs_authorization", reason: string, } | { "state": "authorizing", url: string | null, } | { "state": "error", kind: ErrorKind, message: string, };
