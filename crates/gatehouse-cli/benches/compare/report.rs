@@ -579,7 +579,7 @@ pub fn write(out: &Path, r: &Results) -> Result<()> {
 This file is written by `scripts/bench.sh`{}; do not edit it by hand. Every figure on this page comes from one run,\n\
 against fixture MCP servers (rmcp, Streamable HTTP) that the benchmark starts on 127.0.0.1; the client is rmcp's, spawning\n\
 `gatehouse proxy` and mcp-remote over stdio exactly as an AI client does. Medians and 99th percentiles.\n\n\
-- Machine: {}\n- Gatehouse: `{}` profile (release optimisation without LTO; the TLS, D-Bus and tray-host crates, on no measured path, unoptimised), rustc {}\n- Anchor: mcp-remote {} (npm) on Node {}\n- Run took {:.0} s (plus the build); command: `{}`\n",
+- Machine: {}\n- Gatehouse: `{}` profile (release optimisation without LTO; crates on no measured path — TLS, D-Bus, the tray host, diffs, AI clients' files — or run once per process on a few bytes — arguments, the config file — unoptimised: see `Cargo.toml`), {}\n- Anchor: mcp-remote {} (npm) on Node {}\n- Run took {:.0} s (plus the build); command: `{}`\n",
         if r.quick {
             " in its `--quick` mode (few iterations, N ≤ 10)"
         } else {
