@@ -139,14 +139,20 @@ async fn run(url: String) -> Result<(), String> {
     engine.set_elicitation_sink(Arc::new(AcceptAtOnce));
     engine.add_server(server).await.map_err(|e| e.to_string())?;
 
-    let result = exercise(&engine, sink).await;
+    let calls = context.get("toolCalls").and_then(|c| c.as_array()).cloned();
+    let result = exercise(&engine, sink, calls).await;
     engine.shutdown().await;
     result
 }
 
-/// Connects (authorizing when asked), lists the tools and calls the test
-/// tool, the way an MCP client would use the server.
-async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), String> {
+/// Connects (authorizing when asked), lists the tools and calls the ones
+/// the suite names (`toolCalls` in its context, with their arguments), or
+/// else each listed tool, the way a person trying a server out would.
+async fn exercise(
+    engine: &Engine,
+    sink: Arc<dyn ConsentSink>,
+    named: Option<Vec<serde_json::Value>>,
+) -> Result<(), String> {
     let mut authorizations = 0;
     loop {
         let status = engine
@@ -170,17 +176,30 @@ async fn exercise(engine: &Engine, sink: Arc<dyn ConsentSink>) -> Result<(), Str
         "tools: {:?}",
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
     );
-    if let Some(tool) = tools.first() {
-        let arguments = sample_arguments(&serde_json::Value::Object((*tool.input_schema).clone()));
+    let calls: Vec<(String, serde_json::Map<String, serde_json::Value>)> = match named {
+        Some(named) => named
+            .iter()
+            .filter_map(|call| {
+                let name = call["name"].as_str()?.to_owned();
+                let arguments = call["arguments"].as_object().cloned().unwrap_or_default();
+                Some((name, arguments))
+            })
+            .collect(),
+        // Each tool once, in the order listed.
+        None => tools
+            .iter()
+            .map(|tool| {
+                let schema = serde_json::Value::Object((*tool.input_schema).clone());
+                (tool.name.to_string(), sample_arguments(&schema))
+            })
+            .collect(),
+    };
+    for (name, arguments) in calls {
         let result = engine
-            .call_tool(SERVER, &tool.name, Some(arguments))
+            .call_tool(SERVER, &name, Some(arguments))
             .await
             .map_err(|e| e.to_string())?;
-        eprintln!(
-            "{} returned {} content block(s)",
-            tool.name,
-            result.content.len()
-        );
+        eprintln!("{name} returned {} content block(s)", result.content.len());
     }
     Ok(())
 }
