@@ -644,3 +644,57 @@ async fn the_report_cuts_out_a_secret_a_server_echoes() {
     );
     assert!(!report.contains(SECRET), "{report}");
 }
+
+/// A server of an older revision that answers `server/discover`, a method
+/// it does not know, with an empty success (as the conformance suite's
+/// 2025-11-25 servers do) is spoken to with `initialize`, not given up on.
+#[tokio::test]
+async fn a_server_that_answers_discover_with_an_empty_result_gets_initialize() {
+    let fixture = McpFixture::start(McpOptions {
+        access: Access::CustomCall(Arc::new(|request| {
+            match request.calls.iter().find(|c| c.method == "server/discover") {
+                Some(discover) => {
+                    let body =
+                        serde_json::json!({"jsonrpc": "2.0", "id": discover.id, "result": {}});
+                    Err(http::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(body.to_string().into())
+                        .unwrap())
+                }
+                None => Ok(()),
+            }
+        })),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let s = setup();
+    s.engine
+        .add_server(ServerConfig::new("old", fixture.url()))
+        .await
+        .unwrap();
+    match settled(&s.engine, "old").await {
+        ServerStatus::Connected {
+            protocol_version, ..
+        } => assert_eq!(protocol_version, "2025-11-25"),
+        other => panic!("expected connected, got {other:?}"),
+    }
+    let echoed = s
+        .engine
+        .call_tool(
+            "old",
+            "echo",
+            Some(
+                serde_json::json!({"text": "hi"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&echoed.content[0]).unwrap()["text"],
+        "hi"
+    );
+}

@@ -49,6 +49,8 @@ pub struct RpcCall {
     pub method: String,
     /// `params.name` of a `tools/call`.
     pub tool: Option<String>,
+    /// The message's JSON-RPC id (`Null` for a notification).
+    pub id: serde_json::Value,
 }
 
 impl RpcCall {
@@ -403,6 +405,7 @@ fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
         .map(|message| RpcCall {
             method: message["method"].as_str().unwrap_or_default().to_owned(),
             tool: message["params"]["name"].as_str().map(str::to_owned),
+            id: message["id"].clone(),
         })
         .collect()
 }

@@ -13,7 +13,9 @@ use rmcp::model::{
     Implementation, ProtocolVersion,
 };
 use rmcp::service::ClientServiceExt as _;
-use rmcp::service::{ClientLifecycleMode, NotificationContext, RequestContext, RunningService};
+use rmcp::service::{
+    ClientInitializeError, ClientLifecycleMode, NotificationContext, RequestContext, RunningService,
+};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -45,6 +47,7 @@ impl SseRetryPolicy for StreamRetry {
 /// Our side of the MCP session: identifies Gatehouse, relays
 /// notifications the connection cares about, and takes the server's
 /// elicitation to the person (when a front end has one to ask).
+#[derive(Clone)]
 pub(crate) struct GatehouseClient {
     /// The connection's task (none for a handler that only answers
     /// requests for input, see [`GatehouseClient::answering`]).
@@ -146,21 +149,39 @@ pub(crate) async fn connect(
     transport_config.max_json_response_size = MAX_RESPONSE_BYTES;
     transport_config.max_sse_event_size = MAX_RESPONSE_BYTES;
     let mode = config.auth_mode();
-    let lifecycle = lifecycle(last);
+    let auth = auth.filter(|_| mode == AuthMode::OAuth);
+    let serve = |lifecycle: ClientLifecycleMode| {
+        let (auth, handler, config) = (auth.clone(), handler.clone(), transport_config.clone());
+        let http = http.clone();
+        async move {
+            match auth {
+                Some(auth) => {
+                    handler
+                        .serve_with_lifecycle(auth.transport(config), lifecycle)
+                        .await
+                }
+                None => {
+                    let transport = StreamableHttpClientTransport::with_client(
+                        super::transport::SessionAware(http),
+                        config,
+                    );
+                    handler.serve_with_lifecycle(transport, lifecycle).await
+                }
+            }
+        }
+    };
+    let first = lifecycle(last);
+    let probed = matches!(first, ClientLifecycleMode::Auto { .. });
     let serving = async {
-        match auth.filter(|_| mode == AuthMode::OAuth) {
-            Some(auth) => {
-                handler
-                    .serve_with_lifecycle(auth.transport(transport_config), lifecycle)
-                    .await
+        match serve(first).await {
+            // A server of an older revision that answers a method it does
+            // not know (`server/discover`) with a success of some other
+            // shape: it is no 2026-07-28 server, so `initialize` it.
+            Err(ClientInitializeError::ExpectedInitResult(_)) if probed => {
+                tracing::info!(server = %config.id, "the server answered server/discover with something else; using initialize");
+                serve(ClientLifecycleMode::Initialize).await
             }
-            None => {
-                let transport = StreamableHttpClientTransport::with_client(
-                    super::transport::SessionAware(http),
-                    transport_config,
-                );
-                handler.serve_with_lifecycle(transport, lifecycle).await
-            }
+            other => other,
         }
     };
     tokio::time::timeout(timeout, serving)

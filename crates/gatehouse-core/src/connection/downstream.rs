@@ -48,6 +48,7 @@ pub trait Downstream: Send + Sync + 'static {
 
 /// A connection's rmcp client handler with the server's [`Downstream`], if
 /// one is set, in front of it.
+#[derive(Clone)]
 pub(crate) struct Relay<H> {
     handler: H,
     downstream: Option<Arc<dyn Downstream>>,
