@@ -130,6 +130,10 @@ pub enum Command {
         /// Print the whole result as JSON.
         #[arg(long)]
         json: bool,
+        /// Seconds the server has to answer (default: the server's
+        /// timeout), counted again from each progress report it sends.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: Option<u64>,
     },
 }
 

@@ -657,3 +657,56 @@ async fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "{stderr}");
 }
+
+/// `call --timeout`: the server has that long to answer, counted again
+/// from each progress report; a server that goes quiet is told the call is
+/// cancelled and the command says how long it waited.
+#[tokio::test]
+async fn a_call_waits_while_the_server_reports_progress() {
+    let cli = Cli::new();
+    let fixture = McpFixture::start(McpOptions {
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    cli.ok(&["servers", "add", "slow", &fixture.url()]).await;
+
+    // 100 steps of 20 ms: two seconds in all, progress after each step.
+    let started = std::time::Instant::now();
+    let counted = cli
+        .ok(&[
+            "call",
+            "slow",
+            "count",
+            r#"{"steps": 100}"#,
+            "--timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(counted.trim(), "counted to 100");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+
+    // No progress: the wait ends after a second, not the tool's minute.
+    let started = std::time::Instant::now();
+    let out = cli
+        .run(&["call", "slow", "wait_for_cancel", "--timeout", "1"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not answer within 1 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while fixture.cancelled_calls() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fixture.cancelled_calls(), 1, "the server was told");
+
+    let out = cli
+        .run(&["call", "slow", "count", r#"{"steps": 1}"#, "--timeout", "0"])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}

@@ -812,7 +812,23 @@ impl Engine {
         tool: &str,
         arguments: Option<crate::mcp::JsonObject>,
     ) -> Result<crate::mcp::CallToolResult, RequestError> {
-        self.inner.connections.call_tool(id, tool, arguments).await
+        self.call_tool_within(id, tool, arguments, None).await
+    }
+
+    /// [`Engine::call_tool`], giving the server `wait` (instead of its
+    /// configured timeout) to answer, counted again from each progress
+    /// notification it sends about the call.
+    pub async fn call_tool_within(
+        &self,
+        id: &str,
+        tool: &str,
+        arguments: Option<crate::mcp::JsonObject>,
+        wait: Option<std::time::Duration>,
+    ) -> Result<crate::mcp::CallToolResult, RequestError> {
+        self.inner
+            .connections
+            .call_tool(id, tool, arguments, wait)
+            .await
     }
 
     /// The Activity record's file (in the data folder).

@@ -649,6 +649,7 @@ async fn the_report_cuts_out_a_secret_a_server_echoes() {
 /// it does not know, with an empty success (as the conformance suite's
 /// 2025-11-25 servers do) is spoken to with `initialize`, not given up on.
 #[tokio::test]
+#[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
 async fn a_server_that_answers_discover_with_an_empty_result_gets_initialize() {
     let fixture = McpFixture::start(McpOptions {
         access: Access::CustomCall(Arc::new(|request| {

@@ -42,7 +42,11 @@ pub async fn dispatch(engine: &Engine, command: Command) -> Result<ExitCode> {
             tool,
             arguments,
             json,
-        } => tools::call(engine, &id, &tool, arguments.as_deref(), json).await,
+            timeout,
+        } => {
+            let wait = timeout.map(std::time::Duration::from_secs);
+            tools::call(engine, &id, &tool, arguments.as_deref(), json, wait).await
+        }
         Command::Auth { id, no_browser } => auth::authorize(engine, &id, no_browser).await,
         Command::Logout { id } => auth::sign_out(engine, &id).await,
         Command::Proxy { id } => proxy::run(engine, &id).await,

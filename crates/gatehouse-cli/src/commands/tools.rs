@@ -66,6 +66,7 @@ pub async fn call(
     tool: &str,
     arguments: Option<&str>,
     json: bool,
+    wait: Option<std::time::Duration>,
 ) -> Result<ExitCode> {
     let arguments = match arguments {
         None => None,
@@ -78,7 +79,7 @@ pub async fn call(
     // The server may ask the person for input while the tool runs.
     engine.set_elicitation_sink(std::sync::Arc::new(crate::elicit::TerminalPerson));
     connect_one(engine, id).await?;
-    let result = engine.call_tool(id, tool, arguments).await?;
+    let result = engine.call_tool_within(id, tool, arguments, wait).await?;
     if json {
         output::json(&result)?;
     } else {

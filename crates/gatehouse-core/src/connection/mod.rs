@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
-    JsonObject, Prompt, Resource, ResourceTemplate, ServerResult, Tool,
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, JsonObject, Prompt,
+    Resource, ResourceTemplate, ServerResult, Tool,
 };
-use rmcp::service::Peer;
+use rmcp::service::{Peer, PeerRequestOptions};
 use rmcp::{RoleClient, ServiceError};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -86,6 +86,16 @@ impl RequestError {
             Self::Failed { .. } => ErrorCode::RequestFailed,
         }
     }
+}
+
+/// How long a request may take.
+#[derive(Clone, Copy)]
+enum Within {
+    /// The server's configured timeout.
+    ServerTimeout,
+    /// What the call itself allows (its own timeout, counted again from
+    /// each progress notification).
+    Call,
 }
 
 fn describe(status: &ServerStatus) -> String {
@@ -392,13 +402,36 @@ impl ConnectionManager {
     where
         F: Future<Output = Result<T, ServiceError>>,
     {
+        self.request_within(id, Within::ServerTimeout, call).await
+    }
+
+    /// [`ConnectionManager::request`], with the wait `within` allows.
+    async fn request_within<T, F>(
+        &self,
+        id: &str,
+        within: Within,
+        call: impl Fn(Peer<RoleClient>) -> F,
+    ) -> Result<T, RequestError>
+    where
+        F: Future<Output = Result<T, ServiceError>>,
+    {
         let mut stepped_up = false;
         let mut recovered = false;
         loop {
             let (peer, runtime) = self.connected_peer(id).await?;
             let timeout = runtime.config.timeout();
             let mode = runtime.config.auth_mode();
-            let error = match tokio::time::timeout(timeout, call(peer)).await {
+            let answer = match within {
+                Within::ServerTimeout => tokio::time::timeout(timeout, call(peer)).await,
+                Within::Call => Ok(call(peer).await),
+            };
+            let error = match answer {
+                Ok(Err(ServiceError::Timeout { timeout })) => {
+                    return Err(RequestError::Timeout {
+                        id: id.to_owned(),
+                        timeout,
+                    });
+                }
                 Err(_) => {
                     return Err(RequestError::Timeout {
                         id: id.to_owned(),
@@ -544,13 +577,20 @@ impl ConnectionManager {
     }
 
     /// Calls a tool. A tool that reports an error (`isError`) is still a
-    /// successful call: its result says what went wrong.
+    /// successful call: its result says what went wrong. The server has
+    /// `wait` (its configured timeout when `None`) to answer, counted again
+    /// from each progress notification it sends about the call.
     pub async fn call_tool(
         &self,
         id: &str,
         tool: &str,
         arguments: Option<JsonObject>,
+        wait: Option<Duration>,
     ) -> Result<CallToolResult, RequestError> {
+        let wait = match wait {
+            Some(wait) => wait,
+            None => self.runtime(id)?.config.timeout(),
+        };
         let mut params = CallToolRequestParams::new(tool.to_owned());
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
@@ -562,12 +602,12 @@ impl ConnectionManager {
             self.inner.shared.downstream(id),
         );
         let answering = &answering;
-        self.request(id, |peer| {
+        self.request_within(id, Within::Call, |peer| {
             let call = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
             async move {
                 let result = rounds::drive(
                     call,
-                    |request| send_call(peer.clone(), request),
+                    |request| send_call(peer.clone(), request, wait),
                     |request| answering.answer(request, peer.clone()),
                     ServiceError::McpError,
                 )
@@ -660,18 +700,19 @@ impl ConnectionManager {
     }
 }
 
-/// Sends one round of a `tools/call` (rmcp reads its answer: a result, a
-/// result without content, or a request for input).
+/// Sends one round of a `tools/call`, which the server has `wait` to
+/// answer, counted again from each of its progress notifications.
 async fn send_call(
     peer: Peer<RoleClient>,
     request: ClientRequest,
+    wait: Duration,
 ) -> Result<ServerResult, ServiceError> {
-    let ClientRequest::CallToolRequest(call) = request else {
-        return Err(ServiceError::UnexpectedResponse);
-    };
-    Ok(match peer.call_tool_once(call.params).await? {
-        CallToolResponse::Complete(result) => ServerResult::CallToolResult(result),
-        CallToolResponse::InputRequired(needed) => ServerResult::InputRequiredResult(needed),
+    let options = PeerRequestOptions::with_timeout(wait).reset_timeout_on_progress();
+    let handle = peer.send_request_with_option(request, options).await?;
+    Ok(match handle.await_response().await? {
+        // A result without content (`{}`) is still a call's result.
+        ServerResult::EmptyResult(_) => ServerResult::CallToolResult(CallToolResult::default()),
+        result @ (ServerResult::CallToolResult(_) | ServerResult::InputRequiredResult(_)) => result,
         _ => return Err(ServiceError::UnexpectedResponse),
     })
 }
