@@ -260,12 +260,35 @@ session_conformance() {
   # 0.2.0-alpha.12: every scenario scored for the revision must pass (those
   # of extensions not yet built are run and listed, not scored).
   for r in "${REQUIREMENTS[@]}"; do
-    conformance_run "$r" "$GH_CONFORMANCE_NEXT_DIR" --requirements "$r" || failed+=("$r")
+    conformance_run "$r" "$GH_CONFORMANCE_NEXT_DIR" --requirements "$r" && continue
+    # sse-retry times the client's reconnection while the suite runs its
+    # 25+ scenarios at once; on two busy cores the client's first GET
+    # stream can open after the tool's stream closed and be timed as the
+    # reconnection. A run whose only scored failure is that one runs again,
+    # once, and says so; any other failure fails the stage.
+    if [[ $(scored_failures "$LOG_DIR/conformance-$r.log") == sse-retry ]]; then
+      mv "$LOG_DIR/conformance-$r.log" "$LOG_DIR/conformance-$r.first.log"
+      gh_warn "conformance run '$r': only sse-retry failed (timing under load); running it again (first log: conformance-$r.first.log)"
+      conformance_run "$r" "$GH_CONFORMANCE_NEXT_DIR" --requirements "$r" || failed+=("$r")
+    else
+      failed+=("$r")
+    fi
   done
   if ((${#failed[@]} > 0)); then
     reason "conformance run(s) failed: ${failed[*]} (logs in ${LOG_DIR#"$PWD"/})"
     return 1
   fi
+}
+
+# scored_failures LOG: the failed scenarios of a --requirements run that the
+# suite scores (those it lists under "Not scored" left out), space-separated.
+scored_failures() {
+  local clean
+  clean=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
+  comm -23 \
+    <(grep -oE '^✗ [^:]+' <<<"$clean" | cut -c5- | sort -u) \
+    <(sed -n '/^Not scored/,/^$/p' <<<"$clean" | grep -oE '✗ [^ ]+' | cut -c5- | sort -u) |
+    paste -sd' '
 }
 
 # conformance_run NAME DIR ARGS...: the suite installed in DIR against the
