@@ -12,9 +12,9 @@ use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
     Implementation, ProtocolVersion,
 };
-use rmcp::service::ClientServiceExt as _;
 use rmcp::service::{
-    ClientInitializeError, ClientLifecycleMode, NotificationContext, RequestContext, RunningService,
+    ClientInitializeError, ClientLifecycleMode, ClientServiceExt as _, NotificationContext,
+    RequestContext, RunningService,
 };
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::common::client_side_sse::SseRetryPolicy;

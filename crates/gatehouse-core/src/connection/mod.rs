@@ -421,30 +421,27 @@ impl ConnectionManager {
             let (peer, runtime) = self.connected_peer(id).await?;
             let timeout = runtime.config.timeout();
             let mode = runtime.config.auth_mode();
+            // Either wait ends the same way: as rmcp's own timeout.
             let answer = match within {
-                Within::ServerTimeout => tokio::time::timeout(timeout, call(peer)).await,
-                Within::Call => Ok(call(peer).await),
+                Within::ServerTimeout => tokio::time::timeout(timeout, call(peer))
+                    .await
+                    .unwrap_or(Err(ServiceError::Timeout { timeout })),
+                Within::Call => call(peer).await,
             };
             let error = match answer {
-                Ok(Err(ServiceError::Timeout { timeout })) => {
-                    return Err(RequestError::Timeout {
-                        id: id.to_owned(),
-                        timeout,
-                    });
-                }
-                Err(_) => {
-                    return Err(RequestError::Timeout {
-                        id: id.to_owned(),
-                        timeout,
-                    });
-                }
-                Ok(Ok(value)) => {
+                Ok(value) => {
                     if stepped_up && let Some(auth) = runtime.existing_auth() {
                         auth.reset_step_ups();
                     }
                     return Ok(value);
                 }
-                Ok(Err(error)) => error,
+                Err(ServiceError::Timeout { timeout }) => {
+                    return Err(RequestError::Timeout {
+                        id: id.to_owned(),
+                        timeout,
+                    });
+                }
+                Err(error) => error,
             };
             if let ServiceError::McpError(data) = &error {
                 return Err(RequestError::Failed {
