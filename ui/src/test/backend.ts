@@ -39,6 +39,7 @@ export const GATEWAY_RUNNING = {
 
 const defaults: Record<string, Handler> = {
   list_servers: () => [],
+  window_painted: () => undefined,
   vault_status: () => ({ state: "unlocked", protection: "keyring" }),
   list_secrets: () => [],
   validate_server: () => ({ errors: [], warnings: [] }),

@@ -14,6 +14,7 @@
 mod calls;
 mod chart;
 mod clients;
+mod desktop;
 mod home;
 mod machine;
 mod procs;
@@ -111,7 +112,8 @@ pub struct Results {
     pub startup_instant: (usize, stats::Summary),
     pub oauth: startup::OAuthFigures,
     pub vault: Vec<vault::VaultRow>,
-    pub desktop: String,
+    /// `Err` says why it was not measured.
+    pub desktop: Result<desktop::DesktopFigures, String>,
     pub duration: Duration,
 }
 
@@ -262,12 +264,23 @@ async fn main() -> Result<()> {
     }
 
     let desktop = match std::env::var_os("GATEHOUSE_BENCH_APP") {
-        Some(app) if PathBuf::from(&app).exists() => format!(
-            "not measured: a release app exists ({}), but the launch-to-paint and idle-memory run under Xvfb is not part of this benchmark yet; see tests/e2e/measure-memory.mjs",
-            PathBuf::from(app).display()
+        Some(app) => {
+            progress(
+                started,
+                &format!("desktop: the app with {} servers", desktop::SERVERS),
+            );
+            desktop::measure(std::path::Path::new(&app), if quick { 2 } else { 5 })
+                .await
+                .map_err(|e| format!("{e:#}"))
+        }
+        None => Err(
+            "not measured: GATEHOUSE_BENCH_APP names no app (scripts/bench.sh builds it)"
+                .to_owned(),
         ),
-        _ => "not measured: run scripts/package.sh first".to_owned(),
     };
+    if let Err(e) = &desktop {
+        eprintln!("  desktop: {e}");
+    }
 
     let results = Results {
         quick,

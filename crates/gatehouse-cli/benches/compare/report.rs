@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::Results;
 use crate::calls::{CALLERS, RouteCalls};
 use crate::chart::{Chart, Series, svg};
+use crate::desktop;
 use crate::machine::{HANDSHAKE, MachineRow};
 use crate::stats::{Summary, delta_ms, mib, ms, size, time};
 
@@ -348,9 +349,25 @@ pub fn tables(r: &Results) -> String {
     }
     let _ = writeln!(
         w,
-        "\n### Desktop (release app, 20 servers, under Xvfb)\n\n| launch → first painted server list | idle memory |\n|---|---|\n| {} | {} |",
-        r.desktop, r.desktop
+        "\n### Desktop (the app in the same profile, {} servers, under Xvfb)\n\nFrom starting `gatehouse-app` until its window has painted the server list (the window reports the frame, the app logs it), one launch after another with the same config; then, with every server connected and the app idle for 10 s, the memory of the app and its WebKit processes. WebKit renders in software under Xvfb.\n\n| launches | launch → first painted server list: median | p99 | idle memory (PSS) | RSS | processes |\n|---|---|---|---|---|---|",
+        desktop::SERVERS
     );
+    match &r.desktop {
+        Ok(d) => {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                d.launch.runs,
+                summary_cells(&d.launch),
+                size(d.idle.pss),
+                size(d.idle.rss),
+                d.idle.processes
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(w, "| — | {why} | | | | |");
+        }
+    }
     out
 }
 

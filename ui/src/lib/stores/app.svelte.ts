@@ -1,8 +1,9 @@
 // The stores of one window, created once by App and handed to components through Svelte context,
 // and the event subscription that keeps them current.
 
-import { getContext, setContext } from "svelte";
+import { getContext, setContext, tick } from "svelte";
 import * as ipc from "../ipc";
+import { afterPaint } from "../paint";
 import { ActivityStore } from "./activity.svelte";
 import { ServersStore } from "./servers.svelte";
 import { SummaryStore } from "./summary.svelte";
@@ -66,4 +67,18 @@ export async function startSync(state: AppState): Promise<() => void> {
   }
   await Promise.all([state.servers.load(), state.summary.refresh(), state.vault.refresh()]);
   return stop;
+}
+
+/**
+ * Once the first server list is on screen (rendered, then two animation frames, so a frame with it
+ * was painted), tells the backend, which logs the time since launch. A hidden window paints when
+ * it is first shown.
+ */
+export async function reportFirstPaint(state: AppState, mounted: () => boolean): Promise<void> {
+  if (!state.inGatehouse) return;
+  await tick();
+  await afterPaint();
+  if (!mounted()) return;
+  // Only a log line depends on it: a failure here is not the person's concern.
+  await ipc.windowPainted(state.servers.servers.length).catch(() => {});
 }
