@@ -699,3 +699,91 @@ async fn a_server_that_answers_discover_with_an_empty_result_gets_initialize() {
         "hi"
     );
 }
+
+/// In the app the gateway runs beside the window, so every server's
+/// connection has a front end (the gateway's clients) in front of it. A
+/// question about a call the person made (in the window, or `gatehouse
+/// call`) still reaches the person: as an input request of 2026-07-28, and
+/// as a session's elicitation of 2025-11-25 while no gateway client has a
+/// request in flight.
+#[tokio::test]
+#[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
+async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
+    use gatehouse_core::gateway::host::GatewayHost;
+    use gatehouse_core::gateway::http::GatewayOptions;
+
+    let current = McpFixture::start(McpOptions {
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    // An older server: `server/discover` is a method it does not know.
+    let older = McpFixture::start(McpOptions {
+        interactive: true,
+        access: Access::CustomCall(Arc::new(|request| {
+            match request.calls.iter().find(|c| c.method == "server/discover") {
+                Some(discover) => {
+                    let body = serde_json::json!({
+                        "jsonrpc": "2.0", "id": discover.id,
+                        "error": {"code": -32601, "message": "Method not found"}
+                    });
+                    Err(http::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(body.to_string().into())
+                        .unwrap())
+                }
+                None => Ok(()),
+            }
+        })),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+
+    // As the app starts: the servers in the config, the person's sink set,
+    // then the gateway, which puts itself in front of every server.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path().join("config.toml"), dir.path().join("data"));
+    std::fs::write(
+        paths.config_file(),
+        format!(
+            "[[servers]]\nid = \"current\"\nurl = \"{}\"\n\n[[servers]]\nid = \"older\"\nurl = \"{}\"\n",
+            current.url(),
+            older.url()
+        ),
+    )
+    .unwrap();
+    let vault = Vault::new(
+        paths.vault_file(),
+        Arc::new(MemoryKeyStore::default()),
+        None,
+    );
+    let engine = Engine::with_vault(paths, vault).unwrap();
+    let person = Arc::new(Person {
+        shown: Default::default(),
+    });
+    engine.set_elicitation_sink(person.clone());
+    let gateway = GatewayHost::new(engine.clone());
+    gateway.start(GatewayOptions { port: 0 }).await.unwrap();
+    for (id, revision) in [("current", "2026-07-28"), ("older", "2025-11-25")] {
+        match settled(&engine, id).await {
+            ServerStatus::Connected {
+                protocol_version, ..
+            } => assert_eq!(protocol_version, revision),
+            other => panic!("{id}: expected connected, got {other:?}"),
+        }
+        let answered = engine.call_tool(id, "ask_name", None).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&answered.content[0]).unwrap()["text"],
+            "Hello, Grace!",
+            "{id}"
+        );
+    }
+    assert_eq!(
+        *person.shown.lock().unwrap(),
+        ["current: What is your name?", "older: What is your name?"]
+    );
+    gateway.shutdown().await;
+    engine.shutdown().await;
+}

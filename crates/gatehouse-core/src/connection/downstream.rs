@@ -35,12 +35,15 @@ pub trait Downstream: Send + Sync + 'static {
     fn capabilities(&self) -> ClientCapabilities;
 
     /// A request from the server for the client; `cancel` fires when the
-    /// server cancels it.
+    /// server cancels it. `None` when no client is there to ask (no request
+    /// of one is in flight): the connection then answers as it would
+    /// without a front end (the person, through the engine's elicitation
+    /// sink, when a call of their own is what the server asks about).
     async fn request(
         &self,
         request: ServerRequest,
         cancel: CancellationToken,
-    ) -> Result<ClientResult, ErrorData>;
+    ) -> Option<Result<ClientResult, ErrorData>>;
 
     /// A notification from the server for the client.
     async fn notify(&self, notification: ServerNotification);
@@ -80,15 +83,19 @@ impl<H: Service<RoleClient>> Relay<H> {
 impl<H: Service<RoleClient>> Service<RoleClient> for Relay<H> {
     async fn handle_request(
         &self,
-        mut request: ServerRequest,
+        request: ServerRequest,
         context: RequestContext<RoleClient>,
     ) -> Result<ClientResult, ErrorData> {
         match &self.downstream {
             // A ping asks whether Gatehouse is alive: it answers itself.
             Some(downstream) if !matches!(request, ServerRequest::PingRequest(_)) => {
                 // rmcp moved the request's `_meta` into the context.
-                request.get_meta_mut().extend(context.meta.clone());
-                downstream.request(request, context.ct.clone()).await
+                let mut forwarded = request.clone();
+                forwarded.get_meta_mut().extend(context.meta.clone());
+                match downstream.request(forwarded, context.ct.clone()).await {
+                    Some(answer) => answer,
+                    None => self.handler.handle_request(request, context).await,
+                }
             }
             _ => self.handler.handle_request(request, context).await,
         }

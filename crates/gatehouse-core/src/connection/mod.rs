@@ -593,10 +593,12 @@ impl ConnectionManager {
             params = params.with_arguments(arguments);
         }
         // A server of 2026-07-28 asks for input by answering "input
-        // required": the person answers, as for a session's elicitation.
+        // required": the person who made this call answers, as for a
+        // session's elicitation (never a front end's client: the call is not
+        // theirs).
         let answering = downstream::Relay::new(
             client::GatehouseClient::answering(id, self.inner.shared.elicitation_sink()),
-            self.inner.shared.downstream(id),
+            None,
         );
         let answering = &answering;
         self.request_within(id, Within::Call, |peer| {

@@ -273,14 +273,9 @@ impl Downstream for ClientSide {
         &self,
         request: ServerRequest,
         cancel: CancellationToken,
-    ) -> Result<ClientResult, ErrorData> {
-        let Some(peer) = self.peer.get() else {
-            return Err(ErrorData::internal_error(
-                "no MCP client is connected",
-                None,
-            ));
-        };
-        ask_client(peer, request, cancel).await
+    ) -> Option<Result<ClientResult, ErrorData>> {
+        let peer = self.peer.get()?;
+        Some(ask_client(peer, request, cancel).await)
     }
 
     async fn notify(&self, notification: ServerNotification) {

@@ -172,14 +172,11 @@ impl Downstream for SessionRouter {
         &self,
         request: ServerRequest,
         cancel: CancellationToken,
-    ) -> Result<ClientResult, ErrorData> {
-        let Some(peer) = self.asked() else {
-            return Err(ErrorData::internal_error(
-                "no client of the Gatehouse gateway has a request in flight to answer this",
-                None,
-            ));
-        };
-        ask_client(&peer, request, cancel).await
+    ) -> Option<Result<ClientResult, ErrorData>> {
+        // No gateway client has a request in flight: the server asks about
+        // something else (a call the person made in the app).
+        let peer = self.asked()?;
+        Some(ask_client(&peer, request, cancel).await)
     }
 
     async fn notify(&self, notification: ServerNotification) {
