@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "unlock_vault",
     "list_tools",
     "call_tool",
+    "answer_question",
     "authorize",
     "cancel_authorization",
     "sign_out",

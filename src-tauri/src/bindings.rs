@@ -41,6 +41,7 @@ fn render<T: TS + 'static>(cfg: &Config) -> Rendered {
 
 /// Every type the window sends or receives, rendered.
 fn every_ipc_type() -> Vec<Rendered> {
+    use crate::ask::{AskEvent, FormField, FormFieldKind, PersonAnswer, Question, QuestionKind};
     use crate::commands::{
         AppSettings, AppState, AuthorizationStarted, Folder, GatewayOverview, NewGatewayToken,
     };
@@ -68,6 +69,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<ActivityRecord>(&cfg),
         render::<AppSettings>(&cfg),
         render::<AppState>(&cfg),
+        render::<AskEvent>(&cfg),
         render::<AuthMode>(&cfg),
         render::<AuthorizationStarted>(&cfg),
         render::<AuthorizationStep>(&cfg),
@@ -91,6 +93,8 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<ErrorKind>(&cfg),
         render::<Event>(&cfg),
         render::<FieldIssue>(&cfg),
+        render::<FormField>(&cfg),
+        render::<FormFieldKind>(&cfg),
         render::<Folder>(&cfg),
         render::<GatewayOverview>(&cfg),
         render::<GatewayProblem>(&cfg),
@@ -102,7 +106,10 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<OAuthSettings>(&cfg),
         render::<OAuthView>(&cfg),
         render::<Outcome>(&cfg),
+        render::<PersonAnswer>(&cfg),
         render::<Protection>(&cfg),
+        render::<Question>(&cfg),
+        render::<QuestionKind>(&cfg),
         render::<ServerSettings>(&cfg),
         render::<ServerStatus>(&cfg),
         render::<ServerView>(&cfg),

@@ -25,6 +25,7 @@ use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
+use crate::ask::{PersonAnswer, WindowPerson};
 use crate::error::{IpcError, Result};
 
 /// What the window's header shows: the tray summary and any problem with
@@ -324,6 +325,14 @@ pub enum Folder {
     Data,
     /// The folder of the log files.
     Logs,
+}
+
+/// The person's answer to a server's question (an `ask` event): a form's
+/// values (checked against its fields), agreement to open a page, decline
+/// or cancel.
+#[tauri::command]
+pub fn answer_question<R: Runtime>(app: AppHandle<R>, id: u64, answer: PersonAnswer) -> Result<()> {
+    app.state::<Arc<WindowPerson<R>>>().answer(id, answer)
 }
 
 /// Opens one of Gatehouse's folders in the file manager (made first if missing).

@@ -3,6 +3,7 @@
 //! that forwards engine events to the window and the tray, and the window's
 //! lifecycle (closing hides it; a second launch focuses it).
 
+pub mod ask;
 mod autostart;
 #[cfg(test)]
 mod bindings;
@@ -100,6 +101,7 @@ pub fn run_app<R: Runtime>(
             commands::unlock_vault,
             commands::list_tools,
             commands::call_tool,
+            commands::answer_question,
             commands::authorize,
             commands::cancel_authorization,
             commands::sign_out,
@@ -122,6 +124,9 @@ pub fn run_app<R: Runtime>(
         .setup(move |app| {
             let engine = app.state::<Engine>().inner().clone();
             engine.set_consent_sink(commands::BrowserConsent::new(app.handle().clone()));
+            let person = std::sync::Arc::new(ask::WindowPerson::new(app.handle().clone()));
+            engine.set_elicitation_sink(person.clone());
+            app.manage(person);
             if desktop.tray {
                 tray::create(app.handle())?;
                 autostart::refresh(app.handle());
@@ -419,5 +424,112 @@ mod tests {
                 "configProblem": null
             })
         );
+    }
+
+    /// A server's question reaches the window as an `ask` event; the
+    /// window's answer, checked against the form's fields, goes back to the
+    /// request; a request that ends first withdraws its question.
+    #[test]
+    fn a_servers_question_is_answered_through_the_window() {
+        use gatehouse_core::elicitation::{Answer, ElicitationSink, FormRequest};
+        use serde_json::json;
+        use std::time::Duration;
+        use tauri::Listener;
+
+        let (_dir, app) = mock_app("");
+        let window = app.get_webview_window("main").unwrap();
+        let (tx, events) = std::sync::mpsc::channel::<serde_json::Value>();
+        app.listen_any(ask::ASK_EVENT, move |event| {
+            let _ = tx.send(serde_json::from_str(event.payload()).unwrap());
+        });
+        let person = app
+            .state::<Arc<ask::WindowPerson<tauri::test::MockRuntime>>>()
+            .inner()
+            .clone();
+        let form = || FormRequest {
+            server: "calendar".into(),
+            message: "Who is coming?".into(),
+            schema: json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "title": "Name"},
+                    "count": {"type": "integer", "default": 2},
+                    "room": {"type": "string", "enum": ["A", "B"]}
+                },
+                "required": ["name"]
+            }),
+            defaults: Default::default(),
+        };
+        let asking = tauri::async_runtime::spawn({
+            let person = person.clone();
+            async move { person.fill_form(form()).await }
+        });
+        let asked = events.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(asked["type"], "ask");
+        assert_eq!(asked["server"], "calendar");
+        assert_eq!(asked["message"], "Who is coming?");
+        assert_eq!(asked["kind"]["mode"], "form");
+        let fields = &asked["kind"]["fields"];
+        assert_eq!(fields[0]["name"], "name");
+        assert_eq!(fields[0]["required"], true);
+        assert_eq!(fields[1]["kind"], "integer");
+        assert_eq!(fields[1]["default"], 2);
+        assert_eq!(fields[2]["kind"], "choice");
+        assert_eq!(fields[2]["choices"], json!(["A", "B"]));
+        let id = asked["id"].clone();
+
+        let answer = |values: serde_json::Value| {
+            invoke_with(
+                &window,
+                "answer_question",
+                json!({"id": id, "answer": {"action": "accept", "values": values}}),
+            )
+        };
+        for (values, why) in [
+            (json!({"name": 5}), "Name must be text."),
+            (json!({"count": 2}), "Name is required."),
+            (
+                json!({"name": "Ada", "count": 1.5}),
+                "count must be a whole number.",
+            ),
+            (
+                json!({"name": "Ada", "room": "C"}),
+                "room must be one of: A, B.",
+            ),
+            (
+                json!({"name": "Ada", "extra": true}),
+                "The form has no field \"extra\".",
+            ),
+        ] {
+            let refused = answer(values).unwrap_err();
+            assert_eq!(refused["code"], "invalid_answer");
+            assert_eq!(refused["message"], why);
+        }
+        answer(json!({"name": "Ada", "count": 3, "room": "B"})).unwrap();
+        let answered = tauri::async_runtime::block_on(asking).unwrap();
+        let mut expected = serde_json::Map::new();
+        expected.insert("name".into(), json!("Ada"));
+        expected.insert("count".into(), json!(3));
+        expected.insert("room".into(), json!("B"));
+        assert_eq!(answered, Answer::Accept(expected));
+        let again = answer(json!({"name": "Ada"})).unwrap_err();
+        assert_eq!(again["code"], "unknown_question");
+
+        // The request ends before the person answers: the window is told.
+        let asking = tauri::async_runtime::spawn({
+            let person = person.clone();
+            async move { person.fill_form(form()).await }
+        });
+        let asked = events.recv_timeout(Duration::from_secs(5)).unwrap();
+        asking.abort();
+        let withdrawn = events.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(withdrawn, json!({"type": "withdrawn", "id": asked["id"]}));
+        let late = invoke_with(
+            &window,
+            "answer_question",
+            json!({"id": asked["id"], "answer": {"action": "decline"}}),
+        )
+        .unwrap_err();
+        assert_eq!(late["code"], "unknown_question");
     }
 }

@@ -135,6 +135,11 @@ error_codes! {
     OpenFolder = "open_folder",
     /// The demo server could not be started or added.
     DemoFailed = "demo_failed",
+    /// An answer to a server's question that is no longer open (its
+    /// request ended).
+    UnknownQuestion = "unknown_question",
+    /// An answer to a server's form that does not fit its fields.
+    InvalidAnswer = "invalid_answer",
 
     // Set by the window itself (`ui/src/lib/ipc.ts`), never by Rust: they
     // are here so that the window's errors are of one type.

@@ -29,6 +29,10 @@ struct Args {
     /// Protect the server with OAuth 2.1 (authorization server on the same origin).
     #[arg(long)]
     oauth: bool,
+    /// Also offer the tools that ask the client back (`ask_name`: elicitation,
+    /// `count`: progress, …); without --oauth.
+    #[arg(long, conflicts_with = "oauth")]
+    interactive: bool,
     /// With --oauth: what /authorize does.
     #[arg(long, value_enum, default_value_t = Consent::Page, requires = "oauth")]
     consent: Consent,
@@ -100,6 +104,7 @@ async fn main() -> std::io::Result<()> {
         let options = McpOptions {
             name: args.name.unwrap_or_else(|| "gatehouse-fixture".into()),
             access: args.bearer.map(Access::Bearer).unwrap_or_default(),
+            interactive: args.interactive,
             ..McpOptions::default()
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], args.port));

@@ -13,6 +13,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { ActivityRecord } from "./bindings/ActivityRecord";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { AppState } from "./bindings/AppState";
+import type { AskEvent } from "./bindings/AskEvent";
 import type { AuthorizationStarted } from "./bindings/AuthorizationStarted";
 import type { ClientKind } from "./bindings/ClientKind";
 import type { ConnectReport } from "./bindings/ConnectReport";
@@ -25,6 +26,7 @@ import type { GatehouseEvent } from "./bindings/GatehouseEvent";
 import type { ImportPreview } from "./bindings/ImportPreview";
 import type { IpcError } from "./bindings/IpcError";
 import type { NewGatewayToken } from "./bindings/NewGatewayToken";
+import type { PersonAnswer } from "./bindings/PersonAnswer";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { ServerView } from "./bindings/ServerView";
 import type { ToolCallResult } from "./bindings/ToolCallResult";
@@ -33,6 +35,8 @@ import type { Validation } from "./bindings/Validation";
 import type { VaultStatus } from "./bindings/VaultStatus";
 
 export const EVENT_NAME = "gatehouse://event";
+/** Where servers' questions (and their withdrawal) arrive: see src-tauri/src/ask.rs. */
+export const ASK_EVENT = "gatehouse://ask";
 
 /** Code used when the page runs in a plain browser, without the Gatehouse backend. */
 export const NOT_IN_GATEHOUSE = "not_in_gatehouse" satisfies ErrorCode;
@@ -117,6 +121,9 @@ export const gatewayStatus = () => call<GatewayOverview>("gateway_status");
 export const addGatewayToken = (client: string) => call<NewGatewayToken>("add_gateway_token", { client });
 export const revokeGatewayToken = (client: string) => call<void>("revoke_gateway_token", { client });
 
+/** The person's answer to a server's question (`ask` event). */
+export const answerQuestion = (id: number, answer: PersonAnswer) => call<void>("answer_question", { id, answer });
+
 /** The newest calls in the Activity record, oldest first; new ones come as `activity` events. */
 export const listActivity = (limit: number) => call<ActivityRecord[]>("list_activity", { limit });
 
@@ -124,9 +131,18 @@ export const listActivity = (limit: number) => call<ActivityRecord[]>("list_acti
  * Subscribes to backend events. Resolves to an unsubscribe function; outside the app it resolves
  * to a no-op so callers need no special case.
  */
-export async function onEvent(handler: (event: GatehouseEvent) => void): Promise<() => void> {
+export function onEvent(handler: (event: GatehouseEvent) => void): Promise<() => void> {
+  return subscribe(EVENT_NAME, handler);
+}
+
+/** Subscribes to servers' questions; like `onEvent`. */
+export function onAsk(handler: (event: AskEvent) => void): Promise<() => void> {
+  return subscribe(ASK_EVENT, handler);
+}
+
+async function subscribe<T>(name: string, handler: (payload: T) => void): Promise<() => void> {
   if (!inGatehouse()) return () => {};
-  const unlisten = await listen<GatehouseEvent>(EVENT_NAME, (event) => handler(event.payload));
+  const unlisten = await listen<T>(name, (event) => handler(event.payload));
   return () => {
     // Unlistening can fail once the bridge is gone (window closing); nothing is left to do then.
     Promise.resolve()

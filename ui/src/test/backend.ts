@@ -5,12 +5,13 @@
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { act } from "@testing-library/svelte";
+import type { AskEvent } from "../lib/bindings/AskEvent";
 import type { GatehouseEvent } from "../lib/bindings/GatehouseEvent";
 import type { IpcError } from "../lib/bindings/IpcError";
 import type { ServerStatus } from "../lib/bindings/ServerStatus";
 import type { ServerView } from "../lib/bindings/ServerView";
 import type { TraySummary } from "../lib/bindings/TraySummary";
-import { EVENT_NAME } from "../lib/ipc";
+import { ASK_EVENT, EVENT_NAME } from "../lib/ipc";
 
 export type Args = Record<string, unknown>;
 export type Handler = (args: Args) => unknown;
@@ -112,6 +113,11 @@ export function mockBackend(handlers: Record<string, Handler> = {}): Backend {
 /** Delivers a backend event to the window, as the Tauri bridge would. */
 export async function emitEvent(event: GatehouseEvent): Promise<void> {
   await act(() => emit(EVENT_NAME, event));
+}
+
+/** A server's question (or its withdrawal) reaching the window. */
+export async function emitAsk(event: AskEvent): Promise<void> {
+  await act(() => emit(ASK_EVENT, event));
 }
 
 export function resetBackend(): void {

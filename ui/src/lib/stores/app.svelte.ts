@@ -5,6 +5,7 @@ import { getContext, setContext, tick } from "svelte";
 import * as ipc from "../ipc";
 import { afterPaint } from "../paint";
 import { ActivityStore } from "./activity.svelte";
+import { QuestionsStore } from "./questions.svelte";
 import { ServersStore } from "./servers.svelte";
 import { SummaryStore } from "./summary.svelte";
 import { UiStore } from "./ui.svelte";
@@ -17,6 +18,8 @@ export type AppState = {
   vault: VaultStore;
   /** The calls clients made through the proxy and the gateway, kept live by `activity` events. */
   activity: ActivityStore;
+  /** Servers' questions waiting for the person (elicitation), kept by `ask` events. */
+  questions: QuestionsStore;
   ui: UiStore;
   /** False when the page runs outside the Gatehouse app (e.g. `vite dev` in a browser). */
   inGatehouse: boolean;
@@ -30,6 +33,7 @@ export function createAppState(): AppState {
     summary: new SummaryStore(),
     vault: new VaultStore(),
     activity: new ActivityStore(),
+    questions: new QuestionsStore(),
     ui: new UiStore(),
     inGatehouse: ipc.inGatehouse(),
   };
@@ -56,12 +60,17 @@ export async function startSync(state: AppState): Promise<() => void> {
   }
   let stop: () => void = () => {};
   try {
-    stop = await ipc.onEvent((event) => {
+    const stopEvents = await ipc.onEvent((event) => {
       state.servers.handle(event);
       state.activity.handle(event);
       if (event.type === "status" || event.type === "servers_changed") void state.summary.refresh();
       if (event.type === "vault_changed") void state.vault.refresh();
     });
+    const stopQuestions = await ipc.onAsk((event) => state.questions.handle(event));
+    stop = () => {
+      stopEvents();
+      stopQuestions();
+    };
   } catch (error) {
     state.servers.loadError = ipc.toIpcError(error);
   }
