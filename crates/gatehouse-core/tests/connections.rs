@@ -787,3 +787,70 @@ async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
     gateway.shutdown().await;
     engine.shutdown().await;
 }
+
+/// A server that answers `initialize` with a revision Gatehouse does not
+/// speak is not used with guesses: the connection is refused with an error
+/// that names the revision and the ones Gatehouse speaks.
+#[tokio::test]
+#[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
+async fn a_server_of_an_unsupported_revision_is_refused_with_a_clear_error() {
+    let fixture = McpFixture::start(McpOptions {
+        access: Access::CustomCall(Arc::new(|request| {
+            let answer = |status: u16, body: Option<serde_json::Value>| {
+                let response = http::Response::builder().status(status);
+                Err(match body {
+                    Some(body) => response
+                        .header("content-type", "application/json")
+                        .body(body.to_string().into())
+                        .unwrap(),
+                    None => response.body(Default::default()).unwrap(),
+                })
+            };
+            let Some(call) = request.calls.first() else {
+                return Ok(());
+            };
+            match call.method.as_str() {
+                "server/discover" => answer(
+                    200,
+                    Some(serde_json::json!({
+                        "jsonrpc": "2.0", "id": call.id,
+                        "error": {"code": -32601, "message": "Method not found"}
+                    })),
+                ),
+                "initialize" => answer(
+                    200,
+                    Some(serde_json::json!({
+                        "jsonrpc": "2.0", "id": call.id,
+                        "result": {
+                            "protocolVersion": "1999-01-01",
+                            "capabilities": {"tools": {}},
+                            "serverInfo": {"name": "ancient", "version": "0.1"}
+                        }
+                    })),
+                ),
+                "notifications/initialized" => answer(202, None),
+                _ => Ok(()),
+            }
+        })),
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let s = setup();
+    s.engine
+        .add_server(ServerConfig::new("ancient", fixture.url()))
+        .await
+        .unwrap();
+    match settled(&s.engine, "ancient").await {
+        ServerStatus::Error { kind, message } => {
+            assert_eq!(kind, ErrorKind::Protocol);
+            assert_eq!(
+                message,
+                "the server speaks MCP revision \"1999-01-01\", which Gatehouse does not support \
+                 (it speaks 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
+            );
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    s.engine.shutdown().await;
+}

@@ -27,6 +27,7 @@ use super::downstream::Relay;
 use super::failure::Failure;
 use crate::config::{AuthMode, ServerConfig};
 use crate::elicitation::ElicitationSink;
+use crate::events::ErrorKind;
 use crate::oauth::ServerAuth;
 
 /// Largest single answer (JSON body or SSE event) taken from a server.
@@ -184,8 +185,40 @@ pub(crate) async fn connect(
             other => other,
         }
     };
-    tokio::time::timeout(timeout, serving)
+    let service = tokio::time::timeout(timeout, serving)
         .await
         .map_err(|_| Failure::timeout(timeout))?
-        .map_err(|e| Failure::from_initialize(&e, mode))
+        .map_err(|e| Failure::from_initialize(&e, mode))?;
+    match unsupported_revision(&service) {
+        None => Ok(service),
+        Some(failure) => {
+            let _ = service.cancel().await;
+            Err(failure)
+        }
+    }
+}
+
+/// A server may answer `initialize` with a revision Gatehouse does not
+/// speak (a newer one, or not a revision at all): the specification says to
+/// disconnect rather than guess. Tried again later, as the server may be
+/// updated.
+fn unsupported_revision(
+    service: &RunningService<RoleClient, Relay<GatehouseClient>>,
+) -> Option<Failure> {
+    let spoken = &service.peer_info()?.protocol_version;
+    if ProtocolVersion::KNOWN_VERSIONS.contains(spoken) {
+        return None;
+    }
+    let known: Vec<&str> = ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .map(ProtocolVersion::as_str)
+        .collect();
+    Some(Failure::retryable(
+        ErrorKind::Protocol,
+        format!(
+            "the server speaks MCP revision {:?}, which Gatehouse does not support (it speaks {})",
+            crate::text::one_line(spoken.as_str(), 40),
+            known.join(", ")
+        ),
+    ))
 }
