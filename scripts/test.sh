@@ -342,6 +342,14 @@ session_e2e() {
     gh_err "$app is not built: run the build stage first (scripts/test.sh --only build,e2e)"
     return 1
   fi
+  # The Python SDK's server, listed and called in the window (python-server.test.mjs).
+  GATEHOUSE_PYTHON_MCP=$(gh_py_mcp_python)
+  export GATEHOUSE_PYTHON_MCP
+  if [[ ! -x $GATEHOUSE_PYTHON_MCP ]]; then
+    reason "Python SDK missing: $GATEHOUSE_PYTHON_MCP"
+    gh_err "$GATEHOUSE_PYTHON_MCP is missing (the setup stage installs it)"
+    return 1
+  fi
   step npm run test:e2e
 }
 
