@@ -98,6 +98,31 @@ try {
   await world.close();
 }
 
+// A server's question during a tool call, in its own window (the interactive fixture asks for a name).
+if (ok) {
+  const asking = new World("screenshots-question");
+  try {
+    const url = await asking.fixture("calendar", ["--interactive", "--name", "calendar-mcp"]);
+    const app = await asking.launch({ env, config: configToml([{ id: "calendar", url }]) });
+    await app.waitText("server-status-calendar", /^Connected/);
+    await app.click("server-tools-calendar");
+    await app.click("tool-ask_name");
+    await app.fill("tool-args", "{}");
+    await app.click("tool-call");
+    await app.waitFor("question-dialog");
+    await app.fill("question-input-name", "Ada Lovelace");
+    const file = join(out, "question.png");
+    await app.screenshot(file);
+    console.log(`saved ${file}`);
+  } catch (error) {
+    asking.fail();
+    console.error(error);
+    ok = false;
+  } finally {
+    await asking.close();
+  }
+}
+
 // The first-run window, on its own empty config.
 if (ok) {
   const first = new World("screenshots-first-run");
