@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use gatehouse_core::ErrorCode;
 use gatehouse_core::elicitation::{
-    Answer, ElicitationSink, Field, FieldKind, FormRequest, UrlRequest, fields,
+    Answer, ElicitationSink, Field, FieldKind, FormRequest, UrlRequest, check_answer, fields,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -197,7 +197,7 @@ impl<R: Runtime> WindowPerson<R> {
             match answer {
                 PersonAnswer::Accept { values } => {
                     let values = match &question.fields {
-                        Some(fields) => checked(fields, values)
+                        Some(fields) => check_answer(fields, values)
                             .map_err(|message| IpcError::new(ErrorCode::InvalidAnswer, message))?,
                         None => Map::new(),
                     };
@@ -236,52 +236,6 @@ impl<R: Runtime> Drop for Withdraw<'_, R> {
                 .emit(ASK_EVENT, AskEvent::Withdrawn { id: self.id });
         }
     }
-}
-
-/// `values` checked against `fields`: each value of the field's type (a
-/// choice among its choices), every required field present, no field the
-/// form does not have. Empty optional text is left out.
-fn checked(
-    fields: &[Field],
-    values: Map<String, Value>,
-) -> std::result::Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    for (name, value) in values {
-        let Some(field) = fields.iter().find(|f| f.name == name) else {
-            return Err(format!("The form has no field {name:?}."));
-        };
-        if value.is_null() || value.as_str().is_some_and(str::is_empty) {
-            continue;
-        }
-        let fits = match &field.kind {
-            FieldKind::Text => value.is_string(),
-            FieldKind::Integer => value.is_i64() || value.is_u64(),
-            FieldKind::Number => value.is_number(),
-            FieldKind::Boolean => value.is_boolean(),
-            FieldKind::Choice(choices) => value
-                .as_str()
-                .is_some_and(|v| choices.iter().any(|c| c == v)),
-        };
-        if !fits {
-            return Err(match &field.kind {
-                FieldKind::Text => format!("{} must be text.", field.label),
-                FieldKind::Integer => format!("{} must be a whole number.", field.label),
-                FieldKind::Number => format!("{} must be a number.", field.label),
-                FieldKind::Boolean => format!("{} must be yes or no.", field.label),
-                FieldKind::Choice(choices) => {
-                    format!("{} must be one of: {}.", field.label, choices.join(", "))
-                }
-            });
-        }
-        out.insert(name, value);
-    }
-    if let Some(missing) = fields
-        .iter()
-        .find(|f| f.required && f.default.is_none() && !out.contains_key(&f.name))
-    {
-        return Err(format!("{} is required.", missing.label));
-    }
-    Ok(out)
 }
 
 #[async_trait::async_trait]

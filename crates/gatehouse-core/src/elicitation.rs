@@ -167,6 +167,53 @@ impl Field {
     }
 }
 
+/// A form's answer (from a dialog, typed) checked against its `fields`:
+/// each value of the field's type (a
+/// choice among its choices), every required field present, no field the
+/// form does not have. Empty optional text is left out.
+pub fn check_answer(
+    fields: &[Field],
+    values: Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for (name, value) in values {
+        let Some(field) = fields.iter().find(|f| f.name == name) else {
+            return Err(format!("The form has no field {name:?}."));
+        };
+        if value.is_null() || value.as_str().is_some_and(str::is_empty) {
+            continue;
+        }
+        let fits = match &field.kind {
+            FieldKind::Text => value.is_string(),
+            FieldKind::Integer => value.is_i64() || value.is_u64(),
+            FieldKind::Number => value.is_number(),
+            FieldKind::Boolean => value.is_boolean(),
+            FieldKind::Choice(choices) => value
+                .as_str()
+                .is_some_and(|v| choices.iter().any(|c| c == v)),
+        };
+        if !fits {
+            return Err(match &field.kind {
+                FieldKind::Text => format!("{} must be text.", field.label),
+                FieldKind::Integer => format!("{} must be a whole number.", field.label),
+                FieldKind::Number => format!("{} must be a number.", field.label),
+                FieldKind::Boolean => format!("{} must be yes or no.", field.label),
+                FieldKind::Choice(choices) => {
+                    format!("{} must be one of: {}.", field.label, choices.join(", "))
+                }
+            });
+        }
+        out.insert(name, value);
+    }
+    if let Some(missing) = fields
+        .iter()
+        .find(|f| f.required && f.default.is_none() && !out.contains_key(&f.name))
+    {
+        return Err(format!("{} is required.", missing.label));
+    }
+    Ok(out)
+}
+
 /// The `default` of each property of `schema`.
 pub fn schema_defaults(schema: &Value) -> Map<String, Value> {
     schema["properties"]
@@ -406,5 +453,55 @@ mod tests {
             *person.asked.lock().unwrap(),
             ["url https://auth.example.com/connect?x=1 at auth.example.com"]
         );
+    }
+
+    #[test]
+    fn a_typed_answer_is_checked_against_the_fields() {
+        let fields = fields(&serde_json::json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "title": "Name"},
+                "count": {"type": "integer", "default": 2},
+                "share": {"type": "number"},
+                "remote": {"type": "boolean"},
+                "room": {"type": "string", "enum": ["A", "B"]}
+            },
+            "required": ["name", "count"]
+        }));
+        let answer = |values: Value| check_answer(&fields, values.as_object().unwrap().clone());
+        let ok = answer(serde_json::json!({
+            "name": "Ada", "share": 0.5, "remote": false, "room": "B", "count": null
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(ok),
+            serde_json::json!({"name": "Ada", "share": 0.5, "remote": false, "room": "B"})
+        );
+        for (values, why) in [
+            (serde_json::json!({"name": 5}), "Name must be text."),
+            (serde_json::json!({"name": ""}), "Name is required."),
+            (
+                serde_json::json!({"name": "A", "count": 1.5}),
+                "count must be a whole number.",
+            ),
+            (
+                serde_json::json!({"name": "A", "share": "x"}),
+                "share must be a number.",
+            ),
+            (
+                serde_json::json!({"name": "A", "remote": "yes"}),
+                "remote must be yes or no.",
+            ),
+            (
+                serde_json::json!({"name": "A", "room": "C"}),
+                "room must be one of: A, B.",
+            ),
+            (
+                serde_json::json!({"name": "A", "x": 1}),
+                "The form has no field \"x\".",
+            ),
+        ] {
+            assert_eq!(answer(values).unwrap_err(), why);
+        }
     }
 }
