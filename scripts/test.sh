@@ -178,6 +178,18 @@ stage_lint() {
   step cargo clippy --workspace --all-targets -- -D warnings
 }
 
+# GATEHOUSE_PYTHON_MCP: the Python with PyPI `mcp` 2.x that the setup stage
+# installed, for the Rust peer tests and the e2e tests.
+export_python_mcp() {
+  GATEHOUSE_PYTHON_MCP=$(gh_py_mcp_python)
+  export GATEHOUSE_PYTHON_MCP
+  if [[ ! -x $GATEHOUSE_PYTHON_MCP ]]; then
+    reason "Python SDK missing: $GATEHOUSE_PYTHON_MCP"
+    gh_err "$GATEHOUSE_PYTHON_MCP is missing (the setup stage installs it)"
+    return 1
+  fi
+}
+
 stage_rust() { in_session rust; }
 session_rust() {
   GATEHOUSE_TS_SDK_SERVER=$(gh_ts_sdk_server)
@@ -187,13 +199,7 @@ session_rust() {
     gh_err "$GATEHOUSE_TS_SDK_SERVER is missing (the setup stage installs it)"
     return 1
   fi
-  GATEHOUSE_PYTHON_MCP=$(gh_py_mcp_python)
-  export GATEHOUSE_PYTHON_MCP
-  if [[ ! -x $GATEHOUSE_PYTHON_MCP ]]; then
-    reason "Python SDK client missing: $GATEHOUSE_PYTHON_MCP"
-    gh_err "$GATEHOUSE_PYTHON_MCP is missing (the setup stage installs it)"
-    return 1
-  fi
+  export_python_mcp || return 1
   step cargo test --workspace
   gh_log "GATEHOUSE_TS_SDK_SERVER=$GATEHOUSE_TS_SDK_SERVER"
   gh_log "GATEHOUSE_PYTHON_MCP=$GATEHOUSE_PYTHON_MCP"
@@ -343,13 +349,7 @@ session_e2e() {
     return 1
   fi
   # The Python SDK's server, listed and called in the window (python-server.test.mjs).
-  GATEHOUSE_PYTHON_MCP=$(gh_py_mcp_python)
-  export GATEHOUSE_PYTHON_MCP
-  if [[ ! -x $GATEHOUSE_PYTHON_MCP ]]; then
-    reason "Python SDK missing: $GATEHOUSE_PYTHON_MCP"
-    gh_err "$GATEHOUSE_PYTHON_MCP is missing (the setup stage installs it)"
-    return 1
-  fi
+  export_python_mcp || return 1
   step npm run test:e2e
 }
 

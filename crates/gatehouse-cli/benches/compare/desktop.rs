@@ -50,14 +50,12 @@ pub async fn measure(app: &Path, runs: usize) -> Result<DesktopFigures> {
         );
     }
     let dir = tempfile::tempdir()?;
-    let mut config = String::new();
-    for (i, fixture) in fixtures.iter().enumerate() {
-        config.push_str(&format!(
-            "[[servers]]\nid = \"s{}\"\nurl = \"{}\"\n\n",
-            i + 1,
-            fixture.url()
-        ));
-    }
+    let servers: Vec<(String, String)> = fixtures
+        .iter()
+        .enumerate()
+        .map(|(i, fixture)| (format!("s{}", i + 1), fixture.url()))
+        .collect();
+    let mut config = crate::home::servers_toml(&servers);
     // Its own gateway port, so a Gatehouse already running here is not in the way.
     config.push_str(&format!("[gateway]\nport = {}\n", free_port()?));
     std::fs::write(dir.path().join("config.toml"), config)?;

@@ -15,6 +15,14 @@ use tokio::process::{Child, Command};
 /// machine has no keyring session.
 const PASSPHRASE: &str = "benchmark passphrase, not a secret";
 
+/// The `[[servers]]` tables of a config with these servers (`id`, `url`), no auth.
+pub fn servers_toml(servers: &[(String, String)]) -> String {
+    servers
+        .iter()
+        .map(|(id, url)| format!("[[servers]]\nid = \"{id}\"\nurl = \"{url}\"\n\n"))
+        .collect()
+}
+
 pub struct Home {
     dir: tempfile::TempDir,
 }
@@ -38,11 +46,7 @@ impl Home {
 
     /// Writes a config with these servers (`id`, `url`), no auth.
     pub fn write_config(&self, servers: &[(String, String)]) -> Result<()> {
-        let mut text = String::new();
-        for (id, url) in servers {
-            text.push_str(&format!("[[servers]]\nid = \"{id}\"\nurl = \"{url}\"\n\n"));
-        }
-        std::fs::write(self.config_file(), text)?;
+        std::fs::write(self.config_file(), servers_toml(servers))?;
         Ok(())
     }
 
