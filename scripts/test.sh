@@ -34,12 +34,16 @@ declare -A STAGE_DESC=(
   [lint]="cargo fmt --all --check; cargo clippy --workspace --all-targets -- -D warnings"
   [rust]="cargo test --workspace, then -- --ignored (TypeScript and Python SDK peers) under Xvfb + D-Bus + keyring"
   [fuzz]="cargo fuzz run, ${FUZZ_SECONDS:-20}s for each of config, callback_request, www_authenticate, template"
-  [conformance]="MCP conformance suites auth, backcompat, draft (0.1.16); --requirements 2025-11-25 and 2026-07-28 (0.2.0-alpha.12)"
+  [conformance]="MCP conformance suites auth, backcompat, draft (0.1.16); --requirements 2025-11-25 and 2026-07-28 and the extensions client credentials and workload identity (0.2.0-alpha.12)"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
   [package]="scripts/package.sh (release), then the .deb installed, launched and removed under Xvfb + D-Bus"
 )
 SUITES=(auth backcompat draft)
 REQUIREMENTS=(2025-11-25 2026-07-28)
+# The extension scenarios Gatehouse implements, each run on its own (the
+# suite does not score extensions in a --requirements run): zero failures
+# and zero warnings.
+EXTENSIONS=(auth/client-credentials-basic auth/client-credentials-jwt auth/wif-jwt-bearer)
 # A test run builds each crate once: incremental compilation caches (about
 # 3 GB of target/debug/incremental) would only cost disk and time. A
 # developer's own CARGO_INCREMENTAL is kept.
@@ -280,6 +284,14 @@ session_conformance() {
       failed+=("$r")
     fi
   done
+  for e in "${EXTENSIONS[@]}"; do
+    if ! conformance_run "${e#auth/}" "$GH_CONFORMANCE_NEXT_DIR" --scenario "$e"; then
+      failed+=("$e")
+    elif ! sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/conformance-${e#auth/}.log" | grep -qE '^Passed: .*, 0 failed, 0 warnings'; then
+      gh_err "conformance scenario '$e' passed with failures or warnings (log: conformance-${e#auth/}.log)"
+      failed+=("$e")
+    fi
+  done
   if ((${#failed[@]} > 0)); then
     reason "conformance run(s) failed: ${failed[*]} (logs in ${LOG_DIR#"$PWD"/})"
     return 1
@@ -314,7 +326,7 @@ conformance_run() {
   else
     rc=$?
   fi
-  total=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[[:space:]]*Total:' | tail -n 1 | sed 's/^[[:space:]]*//') || true
+  total=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[[:space:]]*(Total|Passed):' | tail -n 1 | sed 's/^[[:space:]]*//') || true
   printf '    %-11s %s  (exit %d, %s)\n' "$name" "${total:-no Total: line in the output}" "$rc" "$(gh_fmt_duration $((SECONDS - t0)))"
   # The failures of scenarios the suite does not score (extensions, checks
   # added after the revision's release) are in the Total; say which.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse_core::clients::ClientKind;
+use gatehouse_core::config::{KeyAlgorithm, OAuthGrant};
 
 #[derive(Parser)]
 #[command(
@@ -175,6 +176,22 @@ pub struct AddArgs {
     /// The pre-registered client's secret, as a vault reference like '${NAME}'.
     #[arg(long, requires = "client_id")]
     pub client_secret: Option<String>,
+    /// How tokens are obtained: authorization_code (a person, in the
+    /// browser), client_credentials or jwt_bearer (no person). Without it
+    /// the authorization server's metadata decides.
+    #[arg(long, requires = "oauth", value_parser = parse_grant)]
+    pub grant: Option<OAuthGrant>,
+    /// The pre-registered client's PEM private key, as a vault reference
+    /// like '${NAME}': it signs its token requests (private_key_jwt).
+    #[arg(long, requires = "client_id", conflicts_with = "client_secret")]
+    pub client_key: Option<String>,
+    /// The private key's algorithm: ES256 (default), ES384, RS256, RS384, RS512.
+    #[arg(long, requires = "client_key", value_parser = parse_key_algorithm)]
+    pub client_key_algorithm: Option<KeyAlgorithm>,
+    /// The file holding the workload's identity token (a JWT its platform
+    /// keeps fresh), exchanged for tokens without a person.
+    #[arg(long, requires = "client_id", value_name = "PATH")]
+    pub assertion_file: Option<std::path::PathBuf>,
     /// Connect and request timeout in seconds.
     #[arg(long)]
     pub timeout: Option<u64>,
@@ -189,6 +206,16 @@ pub struct AddArgs {
     /// over --allow-tool), like mcp-remote's --ignore-tool.
     #[arg(long = "deny-tool", value_name = "PATTERN")]
     pub deny_tools: Vec<String>,
+}
+
+fn parse_grant(text: &str) -> Result<OAuthGrant, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected authorization_code, client_credentials or jwt_bearer".to_owned())
+}
+
+fn parse_key_algorithm(text: &str) -> Result<KeyAlgorithm, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
+        .map_err(|_| "expected ES256, ES384, RS256, RS384 or RS512".to_owned())
 }
 
 #[derive(Subcommand)]

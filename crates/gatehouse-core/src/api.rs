@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::config::{
-    AuthMode, Config, ConfigIssue, OAuthConfig, ServerConfig, TokenStorage,
-    looks_like_literal_secret,
+    AuthMode, Config, ConfigIssue, KeyAlgorithm, OAuthConfig, OAuthGrant, ServerConfig,
+    TokenStorage, looks_like_literal_secret,
 };
 use crate::events::ServerStatus;
 
@@ -221,6 +221,13 @@ pub struct OAuthSettings {
     pub client_id: Option<String>,
     /// A `${NAME}` reference.
     pub client_secret: Option<String>,
+    /// `None`: the authorization server's metadata decides.
+    pub grant: Option<OAuthGrant>,
+    /// A `${NAME}` reference to the client's PEM private key.
+    pub client_key: Option<String>,
+    pub client_key_algorithm: Option<KeyAlgorithm>,
+    /// The workload identity token's file (absolute path).
+    pub assertion_file: Option<String>,
     pub client_metadata_url: Option<String>,
     pub token_storage: TokenStorage,
     pub send_resource_parameter: bool,
@@ -302,6 +309,10 @@ impl From<&OAuthConfig> for OAuthSettings {
             callback_port: oauth.callback_port,
             client_id: oauth.client_id.clone(),
             client_secret: oauth.client_secret.clone(),
+            grant: oauth.grant,
+            client_key: oauth.client_key.clone(),
+            client_key_algorithm: oauth.client_key_algorithm,
+            assertion_file: oauth.assertion_file.clone(),
             client_metadata_url: oauth.client_metadata_url.clone(),
             token_storage: oauth.token_storage,
             send_resource_parameter: oauth.send_resource_parameter,
@@ -319,6 +330,10 @@ impl From<&OAuthSettings> for OAuthConfig {
             scopes: settings.scopes.clone(),
             client_id: non_empty(&settings.client_id),
             client_secret: non_empty(&settings.client_secret),
+            grant: settings.grant,
+            client_key: non_empty(&settings.client_key),
+            client_key_algorithm: settings.client_key_algorithm,
+            assertion_file: non_empty(&settings.assertion_file),
             client_metadata_url: non_empty(&settings.client_metadata_url),
             send_resource_parameter: settings.send_resource_parameter,
             authorization_timeout: settings.authorization_timeout,

@@ -113,6 +113,11 @@ error_codes! {
     PortInUse = "port_in_use",
     ListenerFailed = "listener_failed",
     TokenExchangeFailed = "token_exchange_failed",
+    /// The authorization server does not offer the grant without a person
+    /// the server is set up for.
+    GrantUnsupported = "grant_unsupported",
+    /// Tokens need the person's consent in the browser, and none was asked.
+    NeedsConsent = "needs_consent",
     InsufficientScope = "insufficient_scope",
     AuthorizationServerChanged = "authorization_server_changed",
     ClientOfAnotherServer = "client_of_another_server",

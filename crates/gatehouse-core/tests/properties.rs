@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use gatehouse_core::config::{
-    Config, ConfigError, ConfigFile, OAuthConfig, ServerConfig, TokenStorage, normalize_id,
+    Config, ConfigError, ConfigFile, KeyAlgorithm, OAuthConfig, OAuthGrant, ServerConfig,
+    TokenStorage, normalize_id,
 };
 use gatehouse_core::template::Template;
 use gatehouse_core::vault::{MemoryKeyStore, Vault, VaultError};
@@ -55,33 +56,76 @@ fn headers() -> impl Strategy<Value = BTreeMap<String, String>> {
         })
 }
 
+/// What a pre-registered client presents.
+#[derive(Debug, Clone)]
+enum Credential {
+    None,
+    Secret(String),
+    Key(String, Option<KeyAlgorithm>),
+    File(String),
+}
+
+fn credential() -> impl Strategy<Value = Credential> {
+    let algorithm = prop_oneof![
+        Just(KeyAlgorithm::ES256),
+        Just(KeyAlgorithm::ES384),
+        Just(KeyAlgorithm::RS256),
+        Just(KeyAlgorithm::RS384),
+        Just(KeyAlgorithm::RS512),
+    ];
+    prop_oneof![
+        Just(Credential::None),
+        secret_name().prop_map(Credential::Secret),
+        (secret_name(), prop::option::of(algorithm)).prop_map(|(n, a)| Credential::Key(n, a)),
+        "[a-z]{1,8}".prop_map(Credential::File),
+    ]
+}
+
 fn oauth() -> impl Strategy<Value = OAuthConfig> {
     (
         any::<bool>(),
         prop_oneof![Just(TokenStorage::Vault), Just(TokenStorage::Memory)],
         prop_oneof![Just(0u16), 1024u16..],
         prop::collection::vec("[!#-\\[\\]-~]{1,12}", 0..3),
-        prop::option::of(("[A-Za-z0-9_.-]{1,24}", prop::option::of(secret_name()))),
+        prop::option::of(("[A-Za-z0-9_.-]{1,24}", credential(), any::<bool>())),
         prop::option::of("[a-z]{1,8}"),
         any::<bool>(),
         prop::option::of(10u64..=3600),
     )
         .prop_map(
             |(enabled, token_storage, callback_port, scopes, client, metadata, resource, wait)| {
-                OAuthConfig {
+                let mut oauth = OAuthConfig {
                     enabled,
                     token_storage,
                     callback_port,
                     scopes,
-                    client_id: client.as_ref().map(|(id, _)| id.clone()),
-                    client_secret: client
-                        .and_then(|(_, secret)| secret)
-                        .map(|name| format!("${{{name}}}")),
                     client_metadata_url: metadata
                         .map(|name| format!("https://app.example/{name}.json")),
                     send_resource_parameter: resource,
                     authorization_timeout: wait,
+                    ..OAuthConfig::default()
+                };
+                if let Some((id, credential, explicit)) = client {
+                    oauth.client_id = Some(id);
+                    let grant = match credential {
+                        Credential::None => OAuthGrant::AuthorizationCode,
+                        Credential::Secret(name) => {
+                            oauth.client_secret = Some(format!("${{{name}}}"));
+                            OAuthGrant::ClientCredentials
+                        }
+                        Credential::Key(name, algorithm) => {
+                            oauth.client_key = Some(format!("${{{name}}}"));
+                            oauth.client_key_algorithm = algorithm;
+                            OAuthGrant::ClientCredentials
+                        }
+                        Credential::File(name) => {
+                            oauth.assertion_file = Some(format!("/run/secrets/{name}"));
+                            OAuthGrant::JwtBearer
+                        }
+                    };
+                    oauth.grant = explicit.then_some(grant);
                 }
+                oauth
             },
         )
 }

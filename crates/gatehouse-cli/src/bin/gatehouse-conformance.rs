@@ -8,7 +8,9 @@
 //! following redirects and delivers the `Location` to the listener, as a
 //! browser would, and submits every form the server asks for as prefilled. The scenario's name
 //! and context come from `MCP_CONFORMANCE_SCENARIO` and
-//! `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials).
+//! `MCP_CONFORMANCE_CONTEXT`: a pre-registered client (its id with a secret
+//! or a private key), or a workload's identity token, set up as a person
+//! would set them up in the config and the vault.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -115,14 +117,37 @@ async fn run(url: String) -> Result<(), String> {
         client_metadata_url: Some(CLIENT_METADATA_URL.into()),
         ..OAuthConfig::default()
     };
-    if let Some(client_id) = context.get("client_id").and_then(|v| v.as_str()) {
+    let given = |key: &str| context.get(key).and_then(|v| v.as_str());
+    if let Some(client_id) = given("client_id") {
         oauth.client_id = Some(client_id.to_owned());
-        if let Some(secret) = context.get("client_secret").and_then(|v| v.as_str()) {
-            engine
-                .set_secret("CONFORMANCE_CLIENT_SECRET", &SecretString::from(secret))
-                .await
-                .map_err(|e| e.to_string())?;
-            oauth.client_secret = Some("${CONFORMANCE_CLIENT_SECRET}".into());
+        // The client's credential goes into the vault, the setting names it.
+        for (key, name) in [
+            ("client_secret", "CONFORMANCE_CLIENT_SECRET"),
+            ("private_key_pem", "CONFORMANCE_CLIENT_KEY"),
+        ] {
+            if let Some(value) = given(key) {
+                engine
+                    .set_secret(name, &SecretString::from(value))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let reference = Some(format!("${{{name}}}"));
+                match key {
+                    "client_secret" => oauth.client_secret = reference,
+                    _ => oauth.client_key = reference,
+                }
+            }
+        }
+        if let Some(algorithm) = given("signing_algorithm") {
+            oauth.client_key_algorithm = Some(
+                serde_json::from_value(algorithm.into())
+                    .map_err(|_| format!("unknown signing algorithm {algorithm:?}"))?,
+            );
+        }
+        // A workload's identity token, in the file its platform would keep.
+        if let Some(token) = given("valid_jwt") {
+            let file = dir.path().join("workload-token.jwt");
+            std::fs::write(&file, token).map_err(|e| e.to_string())?;
+            oauth.assertion_file = Some(file.to_string_lossy().into_owned());
         }
     }
     let mut server = ServerConfig::new(SERVER, url);

@@ -76,6 +76,14 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig> {
             callback_port: args.callback_port.unwrap_or(0),
             client_id: args.client_id,
             client_secret: args.client_secret,
+            grant: args.grant,
+            client_key: args.client_key,
+            client_key_algorithm: args.client_key_algorithm,
+            // A relative path is taken from where the command runs.
+            assertion_file: args
+                .assertion_file
+                .map(|path| std::path::absolute(&path).unwrap_or(path))
+                .map(|path| path.to_string_lossy().into_owned()),
             ..OAuthConfig::default()
         });
     }

@@ -28,7 +28,7 @@ pub use file::ConfigFile;
 pub use tools::{MAX_TOOL_PATTERN_LEN, MAX_TOOL_PATTERNS, ToolFilter};
 pub use types::{
     AuthMode, Config, DEFAULT_AUTHORIZATION_TIMEOUT, DEFAULT_GATEWAY_PORT, DEFAULT_TIMEOUT,
-    GatewayConfig, MAX_ID_LEN, OAuthConfig, ServerConfig, TokenStorage,
+    GatewayConfig, KeyAlgorithm, MAX_ID_LEN, OAuthConfig, OAuthGrant, ServerConfig, TokenStorage,
 };
 pub use validate::{
     ConfigIssue, check_server_url, is_loopback_host, looks_like_literal_secret, normalize_id,

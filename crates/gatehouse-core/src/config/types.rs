@@ -98,6 +98,23 @@ pub struct OAuthConfig {
     /// The pre-registered client's secret, as a `${NAME}` vault reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// How tokens are obtained; absent, the authorization server's metadata
+    /// decides ([`OAuthGrant`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<OAuthGrant>,
+    /// The pre-registered client's private key (PEM), as a `${NAME}` vault
+    /// reference: the client authenticates with a signed JWT
+    /// (`private_key_jwt`, RFC 7523) in the client credentials grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    /// The private key's signing algorithm (default ES256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_algorithm: Option<KeyAlgorithm>,
+    /// A file holding the workload's identity token (a JWT its platform
+    /// writes and rotates), read at each token request of the JWT bearer
+    /// grant (workload identity federation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_file: Option<String>,
     /// Our Client ID Metadata Document URL, used when the server supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
@@ -107,6 +124,55 @@ pub struct OAuthConfig {
     /// Seconds to wait for the browser to come back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_timeout: Option<u64>,
+}
+
+/// How a server's tokens are obtained.
+///
+/// Without `grant` in the config: the JWT bearer grant when an
+/// `assertion_file` is set, the client credentials grant when a
+/// `client_key` is set, or when a `client_secret` is set and the
+/// authorization server offers client credentials but no authorization
+/// code; else the authorization code grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthGrant {
+    /// A person consents in the browser (PKCE, loopback redirect).
+    #[default]
+    AuthorizationCode,
+    /// A machine client: its id with a secret or a signed JWT, no person
+    /// (the `io.modelcontextprotocol/oauth-client-credentials` extension).
+    ClientCredentials,
+    /// A workload's identity token exchanged for an access token (RFC 7523
+    /// §2.1), no person.
+    JwtBearer,
+}
+
+impl OAuthGrant {
+    /// Whether tokens come without a person (and so come again on their own
+    /// when they expire).
+    pub fn is_unattended(self) -> bool {
+        self != Self::AuthorizationCode
+    }
+
+    /// The grant type's name in authorization server metadata.
+    pub fn grant_type(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        }
+    }
+}
+
+/// The algorithm a client's private key signs its JWTs with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum KeyAlgorithm {
+    #[default]
+    ES256,
+    ES384,
+    RS256,
+    RS384,
+    RS512,
 }
 
 /// Where a server's OAuth tokens live.
@@ -137,6 +203,10 @@ impl Default for OAuthConfig {
             scopes: Vec::new(),
             client_id: None,
             client_secret: None,
+            grant: None,
+            client_key: None,
+            client_key_algorithm: None,
+            assertion_file: None,
             client_metadata_url: None,
             send_resource_parameter: true,
             authorization_timeout: None,
@@ -222,6 +292,38 @@ impl fmt::Debug for ServerConfig {
 }
 
 impl OAuthConfig {
+    /// The grant the settings alone decide, or `None` when the authorization
+    /// server's metadata has to (a client secret, which serves the
+    /// authorization code grant as well as client credentials).
+    pub fn configured_grant(&self) -> Option<OAuthGrant> {
+        if let Some(grant) = self.grant {
+            Some(grant)
+        } else if self.assertion_file.is_some() {
+            Some(OAuthGrant::JwtBearer)
+        } else if self.client_key.is_some() {
+            Some(OAuthGrant::ClientCredentials)
+        } else if self.client_secret.is_some() {
+            None
+        } else {
+            Some(OAuthGrant::AuthorizationCode)
+        }
+    }
+
+    /// The grant to use with an authorization server offering
+    /// `grant_types_supported` (`None`: it does not say).
+    pub fn grant_for(&self, offered: Option<&[String]>) -> OAuthGrant {
+        self.configured_grant().unwrap_or_else(|| {
+            let offers = |grant: OAuthGrant| {
+                offered.is_some_and(|o| o.iter().any(|g| g == grant.grant_type()))
+            };
+            if offers(OAuthGrant::ClientCredentials) && !offers(OAuthGrant::AuthorizationCode) {
+                OAuthGrant::ClientCredentials
+            } else {
+                OAuthGrant::AuthorizationCode
+            }
+        })
+    }
+
     pub fn authorization_timeout(&self) -> Duration {
         self.authorization_timeout
             .map(Duration::from_secs)

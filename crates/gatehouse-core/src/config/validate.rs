@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 use url::Url;
 
-use super::{Config, MAX_ID_LEN, MAX_TOOL_PATTERNS, OAuthConfig, ServerConfig, ToolFilter};
+use super::{
+    Config, MAX_ID_LEN, MAX_TOOL_PATTERNS, OAuthConfig, OAuthGrant, ServerConfig, ToolFilter,
+};
 use crate::template::Template;
 
 const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
@@ -101,7 +103,105 @@ impl ServerConfig {
     }
 }
 
+/// Whether `value` is exactly one `${NAME}` vault reference.
+fn is_vault_reference(value: &str) -> bool {
+    Template::parse(value)
+        .map(|t| t.references().count() == 1 && t.literal_parts().next().is_none())
+        .unwrap_or(false)
+}
+
 impl OAuthConfig {
+    /// The settings of the grants without a person: a key or a token file,
+    /// each for the grant that uses it, with the client it belongs to.
+    fn validate_grant(&self, issues: &mut Vec<(&'static str, String)>) {
+        if let Some(key) = &self.client_key {
+            if !is_vault_reference(key) {
+                issues.push((
+                    "client_key",
+                    "must be a vault reference such as \"${MY_CLIENT_KEY}\" holding the PEM private key, never the key itself"
+                        .into(),
+                ));
+            }
+            if self.client_secret.is_some() {
+                issues.push((
+                    "client_key",
+                    "a client authenticates with a secret or a key, not both: remove client_secret or client_key"
+                        .into(),
+                ));
+            }
+        }
+        if self.client_key_algorithm.is_some() && self.client_key.is_none() {
+            issues.push((
+                "client_key_algorithm",
+                "is the algorithm of client_key, which is not set".into(),
+            ));
+        }
+        if let Some(file) = &self.assertion_file {
+            let absolute = std::path::Path::new(file).is_absolute();
+            if !absolute || file.chars().any(char::is_control) {
+                issues.push((
+                    "assertion_file",
+                    "must be the absolute path of the file holding the workload's identity token"
+                        .into(),
+                ));
+            }
+            if self.client_key.is_some() || self.client_secret.is_some() {
+                issues.push((
+                    "assertion_file",
+                    "the workload's token is its credential: remove client_secret and client_key"
+                        .into(),
+                ));
+            }
+        }
+        let Some(grant) = self.configured_grant() else {
+            return;
+        };
+        if grant.is_unattended() && self.client_id.is_none() {
+            issues.push((
+                "grant",
+                "needs client_id: tokens without a person are issued to a pre-registered client"
+                    .into(),
+            ));
+        }
+        match grant {
+            OAuthGrant::AuthorizationCode => {
+                for (field, set) in [
+                    ("client_key", self.client_key.is_some()),
+                    ("assertion_file", self.assertion_file.is_some()),
+                ] {
+                    if set {
+                        issues.push((
+                            field,
+                            "is not used by the authorization code grant (set grant to client_credentials or jwt_bearer)".into(),
+                        ));
+                    }
+                }
+            }
+            OAuthGrant::ClientCredentials => {
+                if self.client_secret.is_none() && self.client_key.is_none() {
+                    issues.push((
+                        "grant",
+                        "client_credentials needs client_secret or client_key".into(),
+                    ));
+                }
+                if self.assertion_file.is_some() {
+                    issues.push((
+                        "assertion_file",
+                        "is used by the jwt_bearer grant only".into(),
+                    ));
+                }
+            }
+            OAuthGrant::JwtBearer => {
+                if self.assertion_file.is_none() {
+                    issues.push((
+                        "grant",
+                        "jwt_bearer needs assertion_file: the file holding the workload's identity token".into(),
+                    ));
+                }
+            }
+        }
+    }
+
     /// `(field, message)` for each problem.
     fn validate(&self) -> Vec<(&'static str, String)> {
         let mut issues = Vec::new();
@@ -132,10 +232,7 @@ impl OAuthConfig {
             issues.push(("client_id", "must be a non-empty single line".into()));
         }
         if let Some(secret) = &self.client_secret {
-            let is_reference = Template::parse(secret)
-                .map(|t| t.references().count() == 1 && t.literal_parts().next().is_none())
-                .unwrap_or(false);
-            if !is_reference {
+            if !is_vault_reference(secret) {
                 issues.push((
                     "client_secret",
                     "must be a vault reference such as \"${MY_CLIENT_SECRET}\", never the secret itself"
@@ -149,6 +246,7 @@ impl OAuthConfig {
                 ));
             }
         }
+        self.validate_grant(&mut issues);
         if let Some(url) = &self.client_metadata_url {
             // It is sent to the authorization server as the client id: no
             // credentials in it, no fragment (CIMD forbids one).
@@ -555,6 +653,107 @@ mod tests {
             "a literal secret is never echoed: {text}"
         );
         assert!(text.contains("config.toml:5:1: "), "{text}");
+    }
+
+    #[test]
+    fn unattended_grants_are_checked() {
+        let server = "[[servers]]\nid = \"a\"\nurl = \"https://x\"\n[servers.oauth]\n";
+        let cases: [(&str, &[&str]); 7] = [
+            // A key is a vault reference, never the PEM itself, and belongs
+            // to a client.
+            (
+                "client_key = \"-----BEGIN PRIVATE KEY-----\"\n",
+                &[
+                    "oauth.client_key: must be a vault reference",
+                    "oauth.grant: needs client_id",
+                ],
+            ),
+            (
+                "client_id = \"c\"\nclient_secret = \"${S}\"\nclient_key = \"${K}\"\n",
+                &["oauth.client_key: a client authenticates with a secret or a key, not both"],
+            ),
+            (
+                "client_id = \"c\"\nclient_key_algorithm = \"RS256\"\n",
+                &["oauth.client_key_algorithm: is the algorithm of client_key"],
+            ),
+            (
+                "client_id = \"c\"\ngrant = \"client_credentials\"\n",
+                &["oauth.grant: client_credentials needs client_secret or client_key"],
+            ),
+            (
+                "client_id = \"c\"\ngrant = \"jwt_bearer\"\n",
+                &["oauth.grant: jwt_bearer needs assertion_file"],
+            ),
+            (
+                "client_id = \"c\"\nassertion_file = \"token.jwt\"\n",
+                &["oauth.assertion_file: must be the absolute path"],
+            ),
+            (
+                "client_id = \"c\"\ngrant = \"authorization_code\"\nclient_key = \"${K}\"\n",
+                &["oauth.client_key: is not used by the authorization code grant"],
+            ),
+        ];
+        for (settings, expected) in cases {
+            let text = issues(&format!("{server}{settings}")).join("\n");
+            for line in expected {
+                assert!(text.contains(line), "{settings}: {text}");
+            }
+            assert!(!text.contains("BEGIN PRIVATE KEY"), "{text}");
+        }
+        for valid in [
+            "client_id = \"c\"\nclient_secret = \"${S}\"\n",
+            "client_id = \"c\"\nclient_key = \"${K}\"\nclient_key_algorithm = \"ES384\"\n",
+            "client_id = \"c\"\ngrant = \"client_credentials\"\nclient_secret = \"${S}\"\n",
+            "client_id = \"c\"\nassertion_file = \"/var/run/secrets/token\"\n",
+        ] {
+            let parsed = crate::config::test_support::parse(&format!("{server}{valid}"));
+            assert!(parsed.is_ok(), "{valid}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn the_grant_follows_the_settings_then_the_metadata() {
+        use crate::config::{OAuthConfig, OAuthGrant};
+        let offered = |grants: &[&str]| grants.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+        let secret = OAuthConfig {
+            client_id: Some("c".into()),
+            client_secret: Some("${S}".into()),
+            ..OAuthConfig::default()
+        };
+        // A secret serves both grants: the server's metadata decides.
+        assert_eq!(secret.configured_grant(), None);
+        let machine = offered(&["client_credentials"]);
+        assert_eq!(
+            secret.grant_for(Some(&machine)),
+            OAuthGrant::ClientCredentials
+        );
+        let both = offered(&["authorization_code", "client_credentials"]);
+        assert_eq!(secret.grant_for(Some(&both)), OAuthGrant::AuthorizationCode);
+        assert_eq!(secret.grant_for(None), OAuthGrant::AuthorizationCode);
+        // Without a secret there is no client to send: the browser.
+        let public = OAuthConfig::default();
+        assert_eq!(
+            public.grant_for(Some(&machine)),
+            OAuthGrant::AuthorizationCode
+        );
+        let key = OAuthConfig {
+            client_key: Some("${K}".into()),
+            ..secret.clone()
+        };
+        assert_eq!(key.grant_for(Some(&both)), OAuthGrant::ClientCredentials);
+        let token = OAuthConfig {
+            assertion_file: Some("/t".into()),
+            ..OAuthConfig::default()
+        };
+        assert_eq!(token.grant_for(None), OAuthGrant::JwtBearer);
+        let explicit = OAuthConfig {
+            grant: Some(OAuthGrant::AuthorizationCode),
+            ..secret
+        };
+        assert_eq!(
+            explicit.grant_for(Some(&machine)),
+            OAuthGrant::AuthorizationCode
+        );
     }
 
     #[test]

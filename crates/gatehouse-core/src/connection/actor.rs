@@ -611,6 +611,7 @@ impl Actor {
                 crate::oauth::Readiness::VaultUnavailable(detail) => {
                     Readiness::VaultUnavailable(detail)
                 }
+                crate::oauth::Readiness::Refused(detail) => Readiness::NoAuth(detail),
             })
         }));
     }

@@ -28,7 +28,7 @@ use rmcp::transport::auth::{
     WWWAuthenticateParams,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -39,8 +39,9 @@ use super::store::{
     ClientKind, ClientRecord, GrantRecord, GrantStore, PendingCredentials, PendingStates,
     Registrations, now,
 };
+use super::unattended::{self, Credential};
 use super::{AuthorizationError, ConsentSink};
-use crate::config::{OAuthConfig, ServerConfig, TokenStorage, normalize_id};
+use crate::config::{OAuthConfig, OAuthGrant, ServerConfig, TokenStorage, normalize_id};
 use crate::connection::transport::SessionAware;
 use crate::ssrf::ServerPolicy;
 use crate::template::Template;
@@ -65,6 +66,10 @@ pub(crate) enum Readiness {
     Unavailable(String),
     /// The vault cannot be read (locked, no keyring): wait for the person.
     VaultUnavailable(String),
+    /// Tokens without a person were refused (wrong credentials, a grant the
+    /// authorization server does not offer): trying again will not help
+    /// until the settings change or the person authorizes.
+    Refused(String),
 }
 
 /// See the module documentation.
@@ -185,7 +190,14 @@ impl ServerAuth {
             Err(e) => return Readiness::Unavailable(e.to_string()),
         };
         let Some(grant) = grant.filter(GrantRecord::has_token) else {
-            return Readiness::NeedsConsent("not authorized yet".into());
+            if self.settings.configured_grant() == Some(OAuthGrant::AuthorizationCode) {
+                return Readiness::NeedsConsent("not authorized yet".into());
+            }
+            // Perhaps no person is needed: the authorization server decides.
+            return match self.flow(None, FlowOrigin::Automatic, |_| {}, || {}).await {
+                Ok(()) => Readiness::Ready,
+                Err(error) => unattended_readiness(error),
+            };
         };
         let mut manager = self.client.auth_manager.lock().await;
         if self.store.is_bound_to(&grant) {
@@ -278,9 +290,24 @@ impl ServerAuth {
     /// succeeded. `origin` says whether the person asked for it; a flow
     /// Gatehouse starts on its own (a step-up) refuses to move the server to
     /// another authorization server.
+    ///
+    /// A server whose tokens come without a person (client credentials, a
+    /// workload's identity token) gets them here too, with no browser.
     pub(crate) async fn authorize(
         &self,
         sink: Arc<dyn ConsentSink>,
+        origin: FlowOrigin,
+        on_url: impl FnOnce(&str),
+        on_exchange: impl FnOnce(),
+    ) -> Result<(), AuthorizationError> {
+        self.flow(Some(sink), origin, on_url, on_exchange).await
+    }
+
+    /// [`Self::authorize`]; without a `sink`, only a grant that needs no
+    /// person is obtained ([`AuthorizationError::NeedsPerson`] otherwise).
+    async fn flow(
+        &self,
+        sink: Option<Arc<dyn ConsentSink>>,
         origin: FlowOrigin,
         on_url: impl FnOnce(&str),
         on_exchange: impl FnOnce(),
@@ -353,6 +380,33 @@ impl ServerAuth {
         let scopes = self
             .scopes(&manager, &found, challenge.as_deref(), step_up)
             .await?;
+        let grant = self
+            .settings
+            .grant_for(super::discovery::grant_types(&found.metadata).as_deref());
+        if grant.is_unattended() {
+            let (manager, record) = self
+                .unattended(
+                    manager,
+                    &http,
+                    found,
+                    &issuer,
+                    grant,
+                    &scopes,
+                    stored.as_ref(),
+                )
+                .await?;
+            self.adopt(manager, record)
+                .await
+                .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
+            self.challenge
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            return Ok(());
+        }
+        let Some(sink) = sink else {
+            return Err(AuthorizationError::NeedsPerson);
+        };
         let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let (listener, client) = self
             .choose_client(&mut manager, &found, &issuer, &scope_refs, stored.as_ref())
@@ -456,6 +510,7 @@ impl ServerAuth {
             saved_at: now(),
             resource: Some(self.url.to_string()),
             step_up_challenge: None,
+            grant: OAuthGrant::AuthorizationCode,
         };
         if let Err(error) = self.adopt(manager, record).await {
             let failure = AuthorizationError::Vault(error.to_string());
@@ -606,27 +661,7 @@ impl ServerAuth {
             })
         };
         if let Some(client_id) = &self.settings.client_id {
-            // The grant records which authorization server the configured
-            // client was used with: its id and secret go to that one only.
-            let in_grant = stored
-                .filter(|g| g.client.kind == ClientKind::Preregistered)
-                .filter(|g| g.client.client_id == *client_id)
-                .map(|g| self.issuer_of(g));
-            // And the vault remembers it after a sign-out.
-            let pinned = {
-                let (store, client_id) = (self.store.clone(), client_id.clone());
-                on_vault(move || store.client_issuer(&client_id)).await?
-            };
-            if let Some(home) = in_grant
-                .into_iter()
-                .chain(pinned)
-                .find(|home| home != issuer)
-            {
-                return Err(AuthorizationError::ClientOfAnotherServer {
-                    current: super::short(&home),
-                    requested: super::short(issuer),
-                });
-            }
+            self.check_client_home(client_id, issuer, stored).await?;
             let listener = bind(configured_port).await?;
             let secret = self.client_secret().await?;
             let record = ClientRecord {
@@ -708,6 +743,117 @@ impl ServerAuth {
         Ok((listener, record))
     }
 
+    /// Refuses to present the configured client to any authorization server
+    /// but the one it was first used with: the grant records it, and the
+    /// vault remembers it after a sign-out. Its id and secret (or key, or
+    /// the workload's token) go to that one only.
+    async fn check_client_home(
+        &self,
+        client_id: &str,
+        issuer: &str,
+        stored: Option<&GrantRecord>,
+    ) -> Result<(), AuthorizationError> {
+        let in_grant = stored
+            .filter(|g| g.client.kind == ClientKind::Preregistered)
+            .filter(|g| g.client.client_id == client_id)
+            .map(|g| self.issuer_of(g));
+        let pinned = {
+            let (store, client_id) = (self.store.clone(), client_id.to_owned());
+            on_vault(move || store.client_issuer(&client_id)).await?
+        };
+        match in_grant
+            .into_iter()
+            .chain(pinned)
+            .find(|home| home != issuer)
+        {
+            Some(home) => Err(AuthorizationError::ClientOfAnotherServer {
+                current: super::short(&home),
+                requested: super::short(issuer),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Obtains tokens without a person, with the configured client's
+    /// credential; the grant to adopt.
+    #[allow(clippy::too_many_arguments)]
+    async fn unattended(
+        &self,
+        mut manager: AuthorizationManager,
+        http: &SafeOAuthHttp,
+        found: Discovery,
+        issuer: &str,
+        grant: OAuthGrant,
+        scopes: &[String],
+        stored: Option<&GrantRecord>,
+    ) -> Result<(AuthorizationManager, GrantRecord), AuthorizationError> {
+        let client_id = self
+            .settings
+            .client_id
+            .clone()
+            .ok_or(AuthorizationError::NeedsClientId)?;
+        self.check_client_home(&client_id, issuer, stored).await?;
+        let settings = &self.settings;
+        let credential = match (grant, &settings.client_key, &settings.assertion_file) {
+            (OAuthGrant::JwtBearer, _, Some(file)) => {
+                Credential::Assertion(read_assertion(file).await?)
+            }
+            (_, Some(key), _) => Credential::Key(
+                self.resolve("client_key", key).await?,
+                settings.client_key_algorithm.unwrap_or_default(),
+            ),
+            _ => match &settings.client_secret {
+                Some(secret) => Credential::Secret(self.resolve("client_secret", secret).await?),
+                None => {
+                    return Err(AuthorizationError::Unattended(format!(
+                        "the {} grant needs oauth.client_secret or oauth.client_key",
+                        grant.grant_type()
+                    )));
+                }
+            },
+        };
+        let client_secret = match &credential {
+            Credential::Secret(secret) => Some(secret.expose_secret().to_owned()),
+            _ => None,
+        };
+        let obtained = PendingCredentials::default();
+        manager.set_credential_store(obtained.clone());
+        let request = unattended::Request {
+            grant,
+            client_id: &client_id,
+            credential,
+            scopes,
+            resource: &self.url,
+        };
+        let mut manager =
+            unattended::obtain(manager, http, &found.metadata, &obtained, request).await?;
+        let credentials = obtained.take().ok_or_else(|| {
+            AuthorizationError::Unattended("no tokens came with the answer".into())
+        })?;
+        let client = ClientRecord {
+            client_id,
+            client_secret,
+            redirect_uri: String::new(),
+            kind: ClientKind::Preregistered,
+            registered_at: 0,
+        };
+        // The live manager refreshes with it, should the server hand out a
+        // refresh token after all.
+        manager
+            .configure_client(client_config(&client))
+            .map_err(AuthorizationError::from_auth)?;
+        let record = GrantRecord {
+            credentials,
+            client,
+            metadata: Some(found.metadata),
+            saved_at: now(),
+            resource: Some(self.url.to_string()),
+            step_up_challenge: None,
+            grant,
+        };
+        Ok((manager, record))
+    }
+
     /// The authorization server a grant came from, named as `authorize`
     /// names the one it discovers (a server without metadata is its origin).
     fn issuer_of(&self, grant: &GrantRecord) -> String {
@@ -724,14 +870,28 @@ impl ServerAuth {
         let Some(reference) = &self.settings.client_secret else {
             return Ok(None);
         };
+        let secret = self.resolve("client_secret", reference).await?;
+        Ok(Some(secret.expose_secret().to_owned()))
+    }
+
+    /// The setting `field`'s `${NAME}` reference, resolved from the vault.
+    async fn resolve(
+        &self,
+        field: &str,
+        reference: &str,
+    ) -> Result<SecretString, AuthorizationError> {
         let template =
             Template::parse(reference).map_err(|e| AuthorizationError::Vault(e.to_string()))?;
         let vault = self.vault.clone();
+        let field_name = field.to_owned();
         let resolved = tokio::task::spawn_blocking(move || vault.resolve([&template]))
             .await
             .map_err(|e| AuthorizationError::Vault(e.to_string()))?
-            .map_err(|e| AuthorizationError::Vault(format!("client_secret: {e}")))?;
-        Ok(resolved.first().map(|s| s.expose_secret().to_owned()))
+            .map_err(|e| AuthorizationError::Vault(format!("{field_name}: {e}")))?;
+        resolved
+            .into_iter()
+            .next()
+            .ok_or_else(|| AuthorizationError::Vault(format!("{field}: no secret")))
     }
 
     /// Counts a step-up re-authorization; `false` once the limit is reached.
@@ -767,6 +927,9 @@ impl ServerAuth {
     /// vault wakes at the same moment for the same grant: the first
     /// refreshes, the others find its tokens).
     pub(crate) async fn refresh(&self) -> Result<(), AuthError> {
+        if self.store.grant().is_some_and(|g| g.grant.is_unattended()) {
+            return self.renew_unattended().await;
+        }
         let manager = self.client.auth_manager.lock().await;
         let _decision = self.store.lock_refresh_decision().await?;
         // Another process (or rmcp's own lazy refresh) may have done it.
@@ -782,6 +945,15 @@ impl ServerAuth {
     /// by a refresh, or by authorizing again (perhaps with another
     /// authorization server, which this connection is not set up for).
     pub(crate) async fn recover_from_rejection(&self) -> Recovery {
+        if self.store.grant().is_some_and(|g| g.grant.is_unattended()) {
+            return match self.renew_unattended().await {
+                Ok(()) => Recovery::Retry,
+                Err(error) => {
+                    tracing::info!(server = %self.server_id, %error, "the server refused the access token and no new one was issued");
+                    Recovery::NeedsAuthorization
+                }
+            };
+        }
         let manager = self.client.auth_manager.lock().await;
         let sent = self.store.access_token_in_memory();
         let Ok(_decision) = self.store.lock_refresh_decision().await else {
@@ -806,6 +978,24 @@ impl ServerAuth {
                 tracing::info!(server = %self.server_id, %error, "the server refused the access token and it could not be refreshed");
                 Recovery::NeedsAuthorization
             }
+        }
+    }
+
+    /// Obtains a grant without a person again, as it was obtained: at the
+    /// authorization server that issued it, for the same client. A refusal
+    /// ends the grant (the person is told); anything else is tried again.
+    async fn renew_unattended(&self) -> Result<(), AuthError> {
+        match self.flow(None, FlowOrigin::Automatic, |_| {}, || {}).await {
+            Ok(()) => Ok(()),
+            Err(error) => match unattended_readiness(error) {
+                Readiness::Refused(reason) | Readiness::NeedsConsent(reason) => {
+                    Err(AuthError::TokenRefreshRejected(reason))
+                }
+                Readiness::Unavailable(detail) | Readiness::VaultUnavailable(detail) => {
+                    Err(AuthError::InternalError(detail))
+                }
+                Readiness::Ready => Ok(()),
+            },
         }
     }
 
@@ -926,8 +1116,47 @@ impl Drop for ClearOnDrop<'_> {
     }
 }
 
+/// What a failed attempt to obtain tokens without a person means for
+/// connecting.
+fn unattended_readiness(error: AuthorizationError) -> Readiness {
+    match error {
+        AuthorizationError::NeedsPerson => Readiness::NeedsConsent("not authorized yet".into()),
+        AuthorizationError::Vault(detail) => Readiness::VaultUnavailable(detail),
+        error @ (AuthorizationError::Discovery(_)
+        | AuthorizationError::Unattended(_)
+        | AuthorizationError::InProgress
+        | AuthorizationError::InProgressElsewhere) => Readiness::Unavailable(error.to_string()),
+        other => Readiness::Refused(other.to_string()),
+    }
+}
+
+/// The workload's identity token, read afresh from its file (its platform
+/// rotates it).
+async fn read_assertion(file: &str) -> Result<SecretString, AuthorizationError> {
+    let text = tokio::fs::read_to_string(file).await.map_err(|e| {
+        AuthorizationError::Unattended(format!(
+            "the workload's identity token could not be read from {file}: {e}"
+        ))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(AuthorizationError::Unattended(format!(
+            "the workload's identity token file {file} is empty"
+        )));
+    }
+    Ok(SecretString::from(token.to_owned()))
+}
+
+/// rmcp's client type needs a redirect URI; a grant without a person has
+/// none and never sends this one.
+const NO_REDIRECT: &str = "urn:ietf:wg:oauth:2.0:oob";
+
 fn client_config(record: &ClientRecord) -> OAuthClientConfig {
-    let config = OAuthClientConfig::new(record.client_id.clone(), record.redirect_uri.clone());
+    let redirect = match record.redirect_uri.as_str() {
+        "" => NO_REDIRECT,
+        uri => uri,
+    };
+    let config = OAuthClientConfig::new(record.client_id.clone(), redirect.to_owned());
     match &record.client_secret {
         Some(secret) => config.with_client_secret(secret.clone()),
         None => config,

@@ -43,6 +43,18 @@ pub(crate) fn revocation_endpoint(metadata: &AuthorizationMetadata) -> Option<St
         .map(str::to_owned)
 }
 
+/// The grant types the authorization server says it supports, if it says.
+pub(crate) fn grant_types(metadata: &AuthorizationMetadata) -> Option<Vec<String>> {
+    let listed = metadata.additional_fields.get("grant_types_supported")?;
+    Some(
+        listed
+            .as_array()?
+            .iter()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
 /// Discovers the authorization server of the MCP server at `server_url`,
 /// starting from a 401 challenge when there is one.
 pub(crate) async fn discover(

@@ -140,9 +140,7 @@ impl SafeOAuthHttp {
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,
     ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
+        let body = form_body(form);
         let mut request = http::Request::post(url.as_str())
             .header(
                 http::header::CONTENT_TYPE,
@@ -283,6 +281,14 @@ fn numeric_expires_in(body: Vec<u8>) -> Vec<u8> {
 }
 
 /// A URL for logs and errors: no query (which may carry codes or state).
+/// An `application/x-www-form-urlencoded` body (built outside the async
+/// functions: the serializer is not `Send`).
+fn form_body(form: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
+
 pub(crate) fn redacted(url: &Url) -> String {
     let mut url = url.clone();
     url.set_query(None);

@@ -12,6 +12,7 @@ mod http;
 pub mod loopback;
 mod revoke;
 pub(crate) mod store;
+mod unattended;
 
 use async_trait::async_trait;
 use rmcp::transport::auth::AuthError;
@@ -111,6 +112,14 @@ pub enum AuthorizationError {
     Listener(String),
     #[error("exchanging the authorization code failed: {0}")]
     Exchange(String),
+    #[error("the authorization server issued no token: {0}")]
+    Unattended(String),
+    #[error(
+        "the authorization server does not offer the {grant} grant this server is set up for (it offers {offered})"
+    )]
+    GrantUnsupported { grant: String, offered: String },
+    #[error("the server needs a person to authorize it in the browser")]
+    NeedsPerson,
     #[error(
         "the server asks for permissions ({0}) that the authorization already covers; it will not grant more"
     )]
@@ -161,7 +170,9 @@ impl AuthorizationError {
             Self::Registration(_) => ErrorCode::RegistrationFailed,
             Self::PortInUse { .. } => ErrorCode::PortInUse,
             Self::Listener(_) => ErrorCode::ListenerFailed,
-            Self::Exchange(_) => ErrorCode::TokenExchangeFailed,
+            Self::Exchange(_) | Self::Unattended(_) => ErrorCode::TokenExchangeFailed,
+            Self::GrantUnsupported { .. } => ErrorCode::GrantUnsupported,
+            Self::NeedsPerson => ErrorCode::NeedsConsent,
             Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => {
                 ErrorCode::InsufficientScope
             }
@@ -212,7 +223,9 @@ impl AuthorizationError {
 }
 
 /// Finds an SSRF refusal anywhere in an error's chain.
-fn find_unsafe_address(error: &(dyn std::error::Error + 'static)) -> Option<UnsafeAddress> {
+pub(crate) fn find_unsafe_address(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<UnsafeAddress> {
     let mut current = Some(error);
     while let Some(e) = current {
         if let Some(found) = e.downcast_ref::<UnsafeAddress>() {

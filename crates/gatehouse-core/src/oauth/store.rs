@@ -34,7 +34,7 @@ use rmcp::transport::auth::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::TokenStorage;
+use crate::config::{OAuthGrant, TokenStorage};
 use crate::fsutil::FileLock;
 use crate::vault::{Vault, VaultError};
 
@@ -96,6 +96,14 @@ pub(crate) struct GrantRecord {
     /// in another process (the CLI's `auth` after its `call` was refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) step_up_challenge: Option<String>,
+    /// How the tokens were obtained. A grant without a person has its
+    /// tokens obtained again the same way, instead of refreshed.
+    #[serde(default, skip_serializing_if = "is_authorization_code")]
+    pub(crate) grant: OAuthGrant,
+}
+
+fn is_authorization_code(grant: &OAuthGrant) -> bool {
+    *grant == OAuthGrant::AuthorizationCode
 }
 
 impl GrantRecord {
@@ -133,9 +141,12 @@ impl GrantRecord {
     /// out one-second tokens is not refreshed in a tight loop). The
     /// scheduled refresh is the one coordinated across processes
     /// ([`GrantStore::lock_refresh_decision`]); rmcp's on-use refresh is
-    /// not, so ours should come first.
+    /// not, so ours should come first. A grant without a person is due at
+    /// the same moment: its tokens are obtained again, refresh token or not.
     pub(crate) fn refresh_at(&self) -> Option<u64> {
-        self.credentials.token_response.as_ref()?.refresh_token()?;
+        if !self.grant.is_unattended() {
+            self.credentials.token_response.as_ref()?.refresh_token()?;
+        }
         let lifetime = self.lifetime()?;
         let before_on_use = lifetime.saturating_sub(on_use_refresh_window(lifetime) + 1);
         let after = (lifetime / 5 * 4).min(before_on_use).max(MIN_REFRESH_AFTER);
@@ -632,6 +643,7 @@ impl CredentialStore for GrantStore {
                 saved_at: now(),
                 resource: Some(self.inner.resource.clone()),
                 step_up_challenge: grant.step_up_challenge.clone(),
+                grant: grant.grant,
             };
             *current = Some(record.clone());
             record
@@ -866,6 +878,7 @@ mod tests {
             saved_at: 0,
             resource: None,
             step_up_challenge: None,
+            grant: OAuthGrant::AuthorizationCode,
         }
     }
 
