@@ -57,7 +57,7 @@ fn every_ipc_type() -> Vec<Rendered> {
         DisconnectReport, EntryChange, EntrySource, EntryStatus, FileProblem, ImportPreview,
         PlannedSecret, PlannedServerView, RewriteAction, SkippedEntry,
     };
-    use gatehouse_core::config::{AuthMode, TokenStorage};
+    use gatehouse_core::config::{AuthMode, KeyAlgorithm, OAuthGrant, TokenStorage};
     use gatehouse_core::events::{AuthorizationStep, ErrorKind, Event, ServerStatus};
     use gatehouse_core::gateway::host::{GatewayProblem, HostStatus};
     use gatehouse_core::gateway::http::GatewayServer;
@@ -102,7 +102,9 @@ fn every_ipc_type() -> Vec<Rendered> {
         render::<HeaderRow>(&cfg),
         render::<HostStatus>(&cfg),
         render::<IpcError>(&cfg),
+        render::<KeyAlgorithm>(&cfg),
         render::<NewGatewayToken>(&cfg),
+        render::<OAuthGrant>(&cfg),
         render::<OAuthSettings>(&cfg),
         render::<OAuthView>(&cfg),
         render::<Outcome>(&cfg),

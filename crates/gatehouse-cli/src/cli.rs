@@ -149,7 +149,7 @@ pub enum ServersCommand {
         offline: bool,
     },
     /// Add a server.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Remove a server.
     Remove { id: String },
 }

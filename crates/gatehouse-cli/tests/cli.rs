@@ -165,6 +165,88 @@ async fn the_header_server_walkthrough_from_the_readme() {
     );
 }
 
+/// A machine client is added with its grant, its key (a vault reference)
+/// and algorithm, or a workload's token file; the config says so and never
+/// holds a key.
+#[tokio::test]
+async fn servers_add_takes_the_settings_of_grants_without_a_person() {
+    let cli = Cli::new();
+    cli.ok(&[
+        "servers",
+        "add",
+        "robot",
+        "https://robot.example/mcp",
+        "--oauth",
+        "--client-id",
+        "robot",
+        "--grant",
+        "client_credentials",
+        "--client-key",
+        "${ROBOT_KEY}",
+        "--client-key-algorithm",
+        "rs256",
+    ])
+    .await;
+    cli.ok(&[
+        "servers",
+        "add",
+        "workload",
+        "https://workload.example/mcp",
+        "--oauth",
+        "--client-id",
+        "workload",
+        "--assertion-file",
+        "/var/run/secrets/tokens/mcp",
+    ])
+    .await;
+    let text = std::fs::read_to_string(cli.config()).unwrap();
+    for line in [
+        "grant = \"client_credentials\"",
+        "client_key = \"${ROBOT_KEY}\"",
+        "client_key_algorithm = \"RS256\"",
+        "assertion_file = \"/var/run/secrets/tokens/mcp\"",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let out = cli
+        .run(&[
+            "servers",
+            "add",
+            "leaky",
+            "https://leaky.example/mcp",
+            "--oauth",
+            "--client-id",
+            "leaky",
+            "--client-key=-----BEGIN PRIVATE KEY-----",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("client_key: must be a vault reference"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("BEGIN PRIVATE KEY"), "{}", out.stderr);
+    let out = cli
+        .run(&[
+            "servers",
+            "add",
+            "x",
+            "https://x.example/mcp",
+            "--oauth",
+            "--grant",
+            "password",
+        ])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("expected authorization_code, client_credentials or jwt_bearer"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[tokio::test]
 async fn failures_are_one_clear_line_and_a_non_zero_exit() {
     let cli = Cli::new();

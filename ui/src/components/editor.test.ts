@@ -22,6 +22,10 @@ const headerServer: ServerSettings = {
     callbackPort: 0,
     clientId: null,
     clientSecret: null,
+    grant: null,
+    clientKey: null,
+    clientKeyAlgorithm: null,
+    assertionFile: null,
     clientMetadataUrl: null,
     tokenStorage: "vault",
     sendResourceParameter: true,
@@ -158,6 +162,10 @@ describe("server editor", () => {
           callbackPort: 0,
           clientId: null,
           clientSecret: null,
+          grant: null,
+          clientKey: null,
+          clientKeyAlgorithm: null,
+          assertionFile: null,
           clientMetadataUrl: null,
           tokenStorage: "vault",
           sendResourceParameter: true,
@@ -255,11 +263,37 @@ describe("server editor", () => {
       callbackPort: 33418,
       clientId: "gatehouse-desktop",
       clientSecret: "${CLIENT_SECRET}",
+      grant: null,
+      clientKey: null,
+      clientKeyAlgorithm: null,
+      assertionFile: null,
       clientMetadataUrl: "https://example.com/client.json",
       tokenStorage: "memory",
       sendResourceParameter: false,
       authorizationTimeout: 120,
     });
+  });
+
+  test("a machine client's grant, key and token file become the settings sent to the backend", async () => {
+    const backend = mockBackend({ save_server: () => undefined });
+    const { user } = await openNewEditor();
+
+    await user.type(screen.getByTestId("editor-url"), "https://mcp.example.com/mcp");
+    await user.type(screen.getByTestId("editor-id"), "robot");
+    await user.click(screen.getByTestId("editor-mode-oauth"));
+    await user.type(screen.getByTestId("oauth-client-id"), "robot");
+    await user.selectOptions(screen.getByTestId("oauth-grant"), "client_credentials");
+    await user.type(screen.getByTestId("oauth-client-key"), "${{ROBOT_KEY}");
+    await user.selectOptions(screen.getByTestId("oauth-client-key-algorithm"), "RS256");
+    await user.click(screen.getByTestId("editor-save"));
+
+    await waitFor(() => expect(screen.queryByTestId("editor")).toBeNull());
+    const saved = settingsOf(backend.callsTo("save_server")[0]!.args).oauth;
+    expect(saved.grant).toBe("client_credentials");
+    expect(saved.clientKey).toBe("${ROBOT_KEY}");
+    expect(saved.clientKeyAlgorithm).toBe("RS256");
+    expect(saved.clientSecret).toBeNull();
+    expect(saved.assertionFile).toBeNull();
   });
 
   test("editing loads get_server, saves with replacing, and header rows can be added and removed", async () => {

@@ -26,7 +26,7 @@ pub async fn run(engine: &Engine, command: ServersCommand) -> Result<ExitCode> {
             output::servers(&engine.servers().await, json, offline)?;
         }
         ServersCommand::Add(args) => {
-            let server = server_from_args(args)?;
+            let server = server_from_args(*args)?;
             for warning in literal_secret_warnings(&server.headers) {
                 let name = warning
                     .field

@@ -292,7 +292,7 @@ fn validate(server: &AuthServer, params: &[(String, String)]) -> Result<Authoriz
 
 /// The requested scopes this server knows, in the order asked; the default
 /// scopes when none is asked for or known.
-fn granted_scopes(server: &AuthServer, requested: Option<&str>) -> Vec<String> {
+pub(crate) fn granted_scopes(server: &AuthServer, requested: Option<&str>) -> Vec<String> {
     let mut granted: Vec<String> = Vec::new();
     for scope in requested.unwrap_or_default().split(' ') {
         let known = server.options.scopes_supported.iter().any(|s| s == scope);

@@ -42,6 +42,9 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
     if options.refresh_tokens_issued {
         grant_types.push("refresh_token");
     }
+    if options.client_credentials_grant {
+        grant_types.push("client_credentials");
+    }
     let mut document = json!({
         "issuer": server.advertised_issuer(),
         "authorization_endpoint": endpoint("/authorize", &options.authorization_endpoint_override),

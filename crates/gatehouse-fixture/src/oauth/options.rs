@@ -167,6 +167,9 @@ pub struct OAuthOptions {
     pub rotate_refresh_tokens: bool,
     /// `/register` exists and is advertised.
     pub dcr_supported: bool,
+    /// The client credentials grant is advertised and a confidential client
+    /// gets tokens with it (no person, no refresh token).
+    pub client_credentials_grant: bool,
     /// Clients known before any registration.
     pub preregistered_clients: Vec<RegisteredClient>,
 
@@ -232,6 +235,7 @@ impl Default for OAuthOptions {
             refresh_tokens_issued: true,
             rotate_refresh_tokens: true,
             dcr_supported: true,
+            client_credentials_grant: false,
             preregistered_clients: Vec::new(),
             issuer_path: None,
             prm_location: PrmLocation::PathAware,

@@ -372,6 +372,31 @@ impl Store {
         }
     }
 
+    /// Tokens for a client on its own (the client credentials grant): no
+    /// refresh token.
+    pub(crate) fn grant_to_client(
+        &mut self,
+        client_id: &str,
+        scopes: Vec<String>,
+        resource: Option<String>,
+        access_ttl: Duration,
+    ) -> TokenGrant {
+        self.grants.push(Grant {
+            client_id: client_id.to_owned(),
+            scopes: scopes.clone(),
+            resource,
+            revoked: false,
+        });
+        let grant = self.grants.len() - 1;
+        let access_token = self.issue_access_token(grant, scopes.clone(), access_ttl);
+        TokenGrant {
+            access_token,
+            expires_in: access_ttl,
+            scopes,
+            refresh_token: None,
+        }
+    }
+
     /// Exchanges a refresh token. `scopes` narrows the new access token and
     /// must be within the grant; `rotate` replaces the refresh token.
     pub(crate) fn refresh(

@@ -70,6 +70,7 @@ fn exchange(
         param("grant_type").ok_or_else(|| TokenError::request("grant_type is missing".into()))?;
     if grant_type != "authorization_code"
         && !(grant_type == "refresh_token" && server.options.refresh_tokens_issued)
+        && !(grant_type == "client_credentials" && server.options.client_credentials_grant)
     {
         return Err(TokenError::new(
             "unsupported_grant_type",
@@ -79,6 +80,20 @@ fn exchange(
     let client = authenticate(server, credentials.map_err(Clone::clone)?.as_ref())?;
     if grant_type == "authorization_code" {
         exchange_code(server, &client, param)
+    } else if grant_type == "client_credentials" {
+        if client.client_secret.is_none() {
+            return Err(TokenError::new(
+                "unauthorized_client",
+                "a public client cannot use the client credentials grant".into(),
+            ));
+        }
+        let scopes = super::authorize::granted_scopes(server, param("scope"));
+        Ok(server.store.lock().unwrap().grant_to_client(
+            &client.client_id,
+            scopes,
+            param("resource").map(str::to_owned),
+            server.access_token_ttl(),
+        ))
     } else {
         exchange_refresh_token(server, &client, param)
     }

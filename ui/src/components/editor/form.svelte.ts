@@ -10,6 +10,8 @@
 import { untrack } from "svelte";
 import type { AuthMode } from "../../lib/bindings/AuthMode";
 import type { FieldIssue } from "../../lib/bindings/FieldIssue";
+import type { KeyAlgorithm } from "../../lib/bindings/KeyAlgorithm";
+import type { OAuthGrant } from "../../lib/bindings/OAuthGrant";
 import type { OAuthSettings } from "../../lib/bindings/OAuthSettings";
 import type { ServerSettings } from "../../lib/bindings/ServerSettings";
 import type { Validation } from "../../lib/bindings/Validation";
@@ -96,6 +98,11 @@ export class ServerForm {
   callbackPort = $state("");
   clientId = $state("");
   clientSecret = $state("");
+  /** `""`: the authorization server's metadata decides. */
+  grant = $state<OAuthGrant | "">("");
+  clientKey = $state("");
+  clientKeyAlgorithm = $state<KeyAlgorithm | "">("");
+  assertionFile = $state("");
   clientMetadataUrl = $state("");
   tokenStorage = $state<OAuthSettings["tokenStorage"]>("vault");
   sendResource = $state(true);
@@ -140,6 +147,10 @@ export class ServerForm {
     this.callbackPort = oauth.callbackPort === 0 ? "" : String(oauth.callbackPort);
     this.clientId = oauth.clientId ?? "";
     this.clientSecret = oauth.clientSecret ?? "";
+    this.grant = oauth.grant ?? "";
+    this.clientKey = oauth.clientKey ?? "";
+    this.clientKeyAlgorithm = oauth.clientKeyAlgorithm ?? "";
+    this.assertionFile = oauth.assertionFile ?? "";
     this.clientMetadataUrl = oauth.clientMetadataUrl ?? "";
     this.tokenStorage = oauth.tokenStorage;
     this.sendResource = oauth.sendResourceParameter;
@@ -183,6 +194,10 @@ export class ServerForm {
         callbackPort: parseWhole(this.callbackPort).value ?? 0,
         clientId: this.clientId.trim() || null,
         clientSecret: this.clientSecret.trim() || null,
+        grant: this.grant || null,
+        clientKey: this.clientKey.trim() || null,
+        clientKeyAlgorithm: this.clientKeyAlgorithm || null,
+        assertionFile: this.assertionFile.trim() || null,
         clientMetadataUrl: this.clientMetadataUrl.trim() || null,
         tokenStorage: this.tokenStorage,
         sendResourceParameter: this.sendResource,
