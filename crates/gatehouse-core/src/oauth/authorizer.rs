@@ -1212,6 +1212,34 @@ fn capitalized(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_workload_token_file_is_read_trimmed_and_its_problems_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        let path = file.to_string_lossy().into_owned();
+        let missing = read_assertion(&path).await.unwrap_err().to_string();
+        assert!(missing.contains("could not be read from"), "{missing}");
+        std::fs::write(&file, "  \n").unwrap();
+        let empty = read_assertion(&path).await.unwrap_err().to_string();
+        assert!(empty.contains("is empty"), "{empty}");
+        std::fs::write(&file, "eyJhbGciOiJFUzI1NiJ9.e30.sig\n").unwrap();
+        let token = read_assertion(&path).await.unwrap();
+        assert_eq!(token.expose_secret(), "eyJhbGciOiJFUzI1NiJ9.e30.sig");
+    }
+
+    #[test]
+    fn a_refusal_waits_for_the_person_and_a_network_failure_is_retried() {
+        let refused = unattended_readiness(AuthorizationError::Refused {
+            error: "invalid_client".into(),
+            description: None,
+        });
+        assert!(matches!(refused, Readiness::Refused(_)), "{refused:?}");
+        let offline = unattended_readiness(AuthorizationError::Discovery("down".into()));
+        assert!(matches!(offline, Readiness::Unavailable(_)), "{offline:?}");
+        let browser = unattended_readiness(AuthorizationError::NeedsPerson);
+        assert!(matches!(browser, Readiness::NeedsConsent(_)), "{browser:?}");
+    }
+
     fn metadata(iss_promised: bool) -> AuthorizationMetadata {
         serde_json::from_value(serde_json::json!({
             "issuer": "https://as.example",
