@@ -179,14 +179,14 @@ pub struct AddArgs {
     /// How tokens are obtained: authorization_code (a person, in the
     /// browser), client_credentials or jwt_bearer (no person). Without it
     /// the authorization server's metadata decides.
-    #[arg(long, requires = "oauth", value_parser = parse_grant)]
+    #[arg(long, requires = "oauth", value_parser = str::parse::<OAuthGrant>)]
     pub grant: Option<OAuthGrant>,
     /// The pre-registered client's PEM private key, as a vault reference
     /// like '${NAME}': it signs its token requests (private_key_jwt).
     #[arg(long, requires = "client_id", conflicts_with = "client_secret")]
     pub client_key: Option<String>,
     /// The private key's algorithm: ES256 (default), ES384, RS256, RS384, RS512.
-    #[arg(long, requires = "client_key", value_parser = parse_key_algorithm)]
+    #[arg(long, requires = "client_key", value_parser = str::parse::<KeyAlgorithm>)]
     pub client_key_algorithm: Option<KeyAlgorithm>,
     /// The file holding the workload's identity token (a JWT its platform
     /// keeps fresh), exchanged for tokens without a person.
@@ -206,16 +206,6 @@ pub struct AddArgs {
     /// over --allow-tool), like mcp-remote's --ignore-tool.
     #[arg(long = "deny-tool", value_name = "PATTERN")]
     pub deny_tools: Vec<String>,
-}
-
-fn parse_grant(text: &str) -> Result<OAuthGrant, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| "expected authorization_code, client_credentials or jwt_bearer".to_owned())
-}
-
-fn parse_key_algorithm(text: &str) -> Result<KeyAlgorithm, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
-        .map_err(|_| "expected ES256, ES384, RS256, RS384 or RS512".to_owned())
 }
 
 #[derive(Subcommand)]

@@ -121,25 +121,18 @@ async fn run(url: String) -> Result<(), String> {
     if let Some(client_id) = given("client_id") {
         oauth.client_id = Some(client_id.to_owned());
         // The client's credential goes into the vault, the setting names it.
-        for (key, name) in [
-            ("client_secret", "CONFORMANCE_CLIENT_SECRET"),
-            ("private_key_pem", "CONFORMANCE_CLIENT_KEY"),
-        ] {
-            if let Some(value) = given(key) {
-                engine
-                    .set_secret(name, &SecretString::from(value))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let reference = Some(format!("${{{name}}}"));
-                match key {
-                    "client_secret" => oauth.client_secret = reference,
-                    _ => oauth.client_key = reference,
-                }
-            }
+        if let Some(secret) = given("client_secret") {
+            let name = "CONFORMANCE_CLIENT_SECRET";
+            oauth.client_secret = Some(in_vault(&engine, name, secret).await?);
+        }
+        if let Some(key) = given("private_key_pem") {
+            let name = "CONFORMANCE_CLIENT_KEY";
+            oauth.client_key = Some(in_vault(&engine, name, key).await?);
         }
         if let Some(algorithm) = given("signing_algorithm") {
             oauth.client_key_algorithm = Some(
-                serde_json::from_value(algorithm.into())
+                algorithm
+                    .parse()
                     .map_err(|_| format!("unknown signing algorithm {algorithm:?}"))?,
             );
         }
@@ -168,6 +161,15 @@ async fn run(url: String) -> Result<(), String> {
     let result = exercise(&engine, sink, calls).await;
     engine.shutdown().await;
     result
+}
+
+/// Stores `value` as the vault secret `name`; its `${NAME}` reference.
+async fn in_vault(engine: &Engine, name: &str, value: &str) -> Result<String, String> {
+    engine
+        .set_secret(name, &SecretString::from(value))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("${{{name}}}"))
 }
 
 /// Connects (authorizing when asked), lists the tools and calls the ones

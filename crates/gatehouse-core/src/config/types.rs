@@ -164,6 +164,16 @@ impl OAuthGrant {
     }
 }
 
+impl std::str::FromStr for OAuthGrant {
+    type Err = String;
+
+    /// The config's names (`client_credentials`, …).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned()))
+            .map_err(|_| "expected authorization_code, client_credentials or jwt_bearer".into())
+    }
+}
+
 /// The algorithm a client's private key signs its JWTs with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum KeyAlgorithm {
@@ -173,6 +183,16 @@ pub enum KeyAlgorithm {
     RS256,
     RS384,
     RS512,
+}
+
+impl std::str::FromStr for KeyAlgorithm {
+    type Err = String;
+
+    /// `ES256`, `rs256`, …: case does not matter.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
+            .map_err(|_| "expected ES256, ES384, RS256, RS384 or RS512".into())
+    }
 }
 
 /// Where a server's OAuth tokens live.

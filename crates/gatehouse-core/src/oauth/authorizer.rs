@@ -927,7 +927,7 @@ impl ServerAuth {
     /// vault wakes at the same moment for the same grant: the first
     /// refreshes, the others find its tokens).
     pub(crate) async fn refresh(&self) -> Result<(), AuthError> {
-        if self.store.grant().is_some_and(|g| g.grant.is_unattended()) {
+        if self.has_unattended_grant() {
             return self.renew_unattended().await;
         }
         let manager = self.client.auth_manager.lock().await;
@@ -945,7 +945,7 @@ impl ServerAuth {
     /// by a refresh, or by authorizing again (perhaps with another
     /// authorization server, which this connection is not set up for).
     pub(crate) async fn recover_from_rejection(&self) -> Recovery {
-        if self.store.grant().is_some_and(|g| g.grant.is_unattended()) {
+        if self.has_unattended_grant() {
             return match self.renew_unattended().await {
                 Ok(()) => Recovery::Retry,
                 Err(error) => {
@@ -979,6 +979,12 @@ impl ServerAuth {
                 Recovery::NeedsAuthorization
             }
         }
+    }
+
+    /// Whether the server's grant was obtained without a person (and is
+    /// renewed the same way rather than refreshed).
+    fn has_unattended_grant(&self) -> bool {
+        self.store.grant().is_some_and(|g| g.grant.is_unattended())
     }
 
     /// Obtains a grant without a person again, as it was obtained: at the
