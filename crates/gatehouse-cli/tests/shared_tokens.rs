@@ -336,6 +336,11 @@ async fn the_app_three_proxies_and_the_gateway_share_one_rotating_grant() {
         failures.len(),
         refreshes.len()
     );
+    if !failures.is_empty() {
+        // What the proxies and the gateway logged (their shared log file).
+        let log = std::fs::read_to_string(home.data_dir().join("logs/cli.log"));
+        eprintln!("the processes' log:\n{}", log.unwrap_or_default());
+    }
     assert!(
         failures.is_empty(),
         "{} of {calls} calls failed: {failures:#?}",

@@ -330,10 +330,12 @@ impl Session {
 }
 
 /// Pings the server; says how the session ended when it does not answer.
+/// Any answer will do: MCP 2026-07-28 has no `ping` (its servers answer
+/// "method not found"), and a server that answers with an error is alive.
 async fn check_alive(peer: Peer<RoleClient>, settings: SessionSettings) -> Result<(), Ended> {
     let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
     match tokio::time::timeout(settings.timeout, ping).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(_) | Err(ServiceError::McpError(_))) => Ok(()),
         Ok(Err(e)) => {
             let failure = Failure::from_service(&e, settings.mode);
             if settings.auth.is_some() && failure.kind == ErrorKind::Unauthorized {

@@ -229,3 +229,119 @@ async fn two_processes_sharing_a_vault_never_burn_each_others_refresh_tokens() {
     s.engine.shutdown().await;
     other.shutdown().await;
 }
+
+/// Whether `events` show the server leaving its session (for authorization
+/// or to reconnect).
+fn left_its_session(events: &[Event], server: &str) -> Vec<ServerStatus> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Status { server: s, status } if s == server && !is_connected(status) => {
+                Some(status.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A successful refresh answered by the fixture.
+fn refreshed(fixture: &OAuthFixture) -> usize {
+    fixture
+        .token_requests()
+        .into_iter()
+        .filter(|t| t.grant_type.as_deref() == Some("refresh_token") && t.status == 200)
+        .count()
+}
+
+/// The server refuses the access token before the refresher renewed it (it
+/// expired while the machine was busy, or the server revoked it early): the
+/// health check refreshes it and pings again instead of ending the session
+/// and everything in flight on it.
+#[tokio::test]
+async fn a_refused_access_token_is_refreshed_for_the_health_check() {
+    let s = Setup::new();
+    s.engine.set_health_interval(Duration::from_millis(300));
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .await
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let events = Recorder::start(&s.engine);
+    fixture.expire_access_tokens();
+    let deadline = std::time::Instant::now() + LONG;
+    while refreshed(&fixture) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the health check did not refresh the refused token: {:?}",
+            s.engine.status("demo")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A few more health checks, on the new token.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(left_its_session(&events.events(), "demo"), vec![]);
+    call_echo(&s.engine, "demo").await;
+    assert_eq!(refreshed(&fixture), 1);
+    assert_eq!(fixture.authorization_requests().len(), 1);
+    s.engine.shutdown().await;
+}
+
+/// The same refusal met by a client of the gateway: its call is answered
+/// on a refreshed token, in the same session.
+#[tokio::test]
+async fn a_refused_access_token_is_refreshed_for_a_gateway_call() {
+    use gatehouse_core::gateway::host::GatewayHost;
+    use gatehouse_core::gateway::http::{GatewayOptions, server_url};
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    use secrecy::ExposeSecret;
+
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions::default()).await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .await
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    s.engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    let token = s.engine.gateway_token_add("a-client").await.unwrap();
+    let host = GatewayHost::new(s.engine.clone());
+    let port = host.start(GatewayOptions { port: 0 }).await.unwrap();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(server_url(port, "demo"))
+            .auth_header(token.expose_secret()),
+    );
+    let client = ().serve(transport).await.unwrap();
+    let events = Recorder::start(&s.engine);
+
+    fixture.expire_access_tokens();
+    let arguments = serde_json::json!({"text": "after the refusal"});
+    let result = client
+        .call_tool(
+            CallToolRequestParams::new("echo")
+                .with_arguments(arguments.as_object().cloned().unwrap()),
+        )
+        .await;
+    let result = result.expect("the call was answered");
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    assert_eq!(
+        serde_json::to_value(&result.content).unwrap()[0]["text"],
+        "after the refusal"
+    );
+    assert_eq!(refreshed(&fixture), 1);
+    assert_eq!(left_its_session(&events.events(), "demo"), vec![]);
+    assert_eq!(fixture.authorization_requests().len(), 1);
+    client.cancel().await.unwrap();
+    host.shutdown().await;
+    s.engine.shutdown().await;
+}
