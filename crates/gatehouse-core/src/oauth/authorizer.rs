@@ -234,8 +234,7 @@ impl ServerAuth {
         let Some(metadata) = grant.metadata.clone().or(discovered) else {
             return Readiness::Unavailable("no authorization server metadata".into());
         };
-        manager.set_metadata(metadata);
-        match manager.configure_client(client_config(&grant.client)) {
+        match configure(&mut manager, &metadata, &grant.client) {
             Ok(()) => {
                 self.store.bind(&grant);
                 Readiness::Ready
@@ -670,6 +669,7 @@ impl ServerAuth {
                 redirect_uri: listener.redirect_uri(),
                 kind: ClientKind::Preregistered,
                 registered_at: 0,
+                auth_method: None,
             };
             manager
                 .configure_client(client_config(&record))
@@ -686,6 +686,7 @@ impl ServerAuth {
                 redirect_uri: listener.redirect_uri(),
                 kind: ClientKind::MetadataDocument,
                 registered_at: 0,
+                auth_method: None,
             };
             manager
                 .configure_client(client_config(&record))
@@ -710,8 +711,7 @@ impl ServerAuth {
                 // The registration's redirect URI is exact: reuse it only
                 // if its port can be bound again.
                 if let Ok(listener) = CallbackListener::bind(port).await {
-                    manager
-                        .configure_client(client_config(&record))
+                    configure(manager, &found.metadata, &record)
                         .map_err(AuthorizationError::from_auth)?;
                     return Ok((listener, record));
                 }
@@ -719,6 +719,7 @@ impl ServerAuth {
         }
         let listener = bind(configured_port).await?;
         self.http.take_last_refusal();
+        self.http.take_registered_auth_method();
         let registered = manager
             .register_client(CLIENT_NAME, &listener.redirect_uri(), scopes)
             .await
@@ -734,7 +735,11 @@ impl ServerAuth {
             redirect_uri: registered.redirect_uri,
             kind: ClientKind::Dynamic,
             registered_at: now(),
+            auth_method: self.http.take_registered_auth_method(),
         };
+        if record.auth_method.is_some() {
+            configure(manager, &found.metadata, &record).map_err(AuthorizationError::from_auth)?;
+        }
         if persist {
             let (vault, issuer_key, saved) =
                 (self.vault.clone(), issuer.to_owned(), record.clone());
@@ -836,6 +841,7 @@ impl ServerAuth {
             redirect_uri: String::new(),
             kind: ClientKind::Preregistered,
             registered_at: 0,
+            auth_method: None,
         };
         // The live manager refreshes with it, should the server hand out a
         // refresh token after all.
@@ -1167,6 +1173,30 @@ fn client_config(record: &ClientRecord) -> OAuthClientConfig {
         Some(secret) => config.with_client_secret(secret.clone()),
         None => config,
     }
+}
+
+/// Sets up rmcp's client for `record` at the authorization server that
+/// `metadata` describes. rmcp chooses how to send a client secret from the
+/// metadata alone (HTTP Basic unless only `client_secret_post` is listed);
+/// when registration named the method, it is the one used.
+fn configure(
+    manager: &mut AuthorizationManager,
+    metadata: &AuthorizationMetadata,
+    record: &ClientRecord,
+) -> Result<(), AuthError> {
+    let Some(method) = record.registered_secret_method() else {
+        manager.set_metadata(metadata.clone());
+        return manager.configure_client(client_config(record));
+    };
+    let mut only_that = metadata.clone();
+    only_that.additional_fields.insert(
+        "token_endpoint_auth_methods_supported".into(),
+        serde_json::json!([method]),
+    );
+    manager.set_metadata(only_that);
+    let configured = manager.configure_client(client_config(record));
+    manager.set_metadata(metadata.clone());
+    configured
 }
 
 fn loopback_port(redirect_uri: &str) -> Option<u16> {

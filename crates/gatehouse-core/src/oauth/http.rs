@@ -45,6 +45,9 @@ pub(crate) struct SafeOAuthHttp {
     /// The last request the policy refused (rmcp turns a registration's
     /// cause into text).
     last_refusal: Arc<Mutex<Option<UnsafeAddress>>>,
+    /// The `token_endpoint_auth_method` of the last client registration
+    /// answered (rmcp keeps only the id and the secret).
+    registered_auth_method: Arc<Mutex<Option<String>>>,
 }
 
 impl SafeOAuthHttp {
@@ -76,6 +79,7 @@ impl SafeOAuthHttp {
             log: Arc::new(Mutex::new(Vec::new())),
             last_failure: Arc::new(Mutex::new(None)),
             last_refusal: Arc::new(Mutex::new(None)),
+            registered_auth_method: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -107,6 +111,15 @@ impl SafeOAuthHttp {
     /// Forgets the request log.
     pub(crate) fn clear_log(&self) {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// How the client registered last must send its secret, as the
+    /// authorization server's answer said (once).
+    pub(crate) fn take_registered_auth_method(&self) -> Option<String> {
+        self.registered_auth_method
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Why the last failed request failed, once.
@@ -225,6 +238,12 @@ impl SafeOAuthHttp {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Exchange { url, status, get });
+        if !get && let Some(method) = registered_auth_method(status, &body) {
+            *self
+                .registered_auth_method
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(method);
+        }
         Ok(builder.body(numeric_expires_in(body))?)
     }
 }
@@ -243,6 +262,23 @@ impl OAuthHttpClient for SafeOAuthHttp {
                 .await
         })
     }
+}
+
+/// The `token_endpoint_auth_method` of a client registration's answer
+/// (RFC 7591 §3.2.1: 201 with the client's metadata; some servers say 200).
+fn registered_auth_method(status: u16, body: &[u8]) -> Option<String> {
+    const FIELD: &[u8] = b"\"token_endpoint_auth_method\"";
+    if !(200..300).contains(&status) || !body.windows(FIELD.len()).any(|w| w == FIELD) {
+        return None;
+    }
+    let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    answer.get("client_id")?;
+    Some(
+        answer
+            .get("token_endpoint_auth_method")?
+            .as_str()?
+            .to_owned(),
+    )
 }
 
 fn too_large(url: &Url) -> OAuthHttpClientError {

@@ -25,21 +25,27 @@ pub(crate) async fn revoke(
         return Ok(true);
     };
     let client = &grant.client;
-    let use_basic = client.client_secret.is_some() && {
-        let methods = metadata
-            .additional_fields
-            .get("revocation_endpoint_auth_methods_supported")
-            .or_else(|| {
-                metadata
+    // RFC 7009 §2.1: the client authenticates as at the token endpoint.
+    let use_basic = match client.registered_secret_method() {
+        Some(method) => method == "client_secret_basic",
+        None => {
+            client.client_secret.is_some() && {
+                let methods = metadata
                     .additional_fields
-                    .get("token_endpoint_auth_methods_supported")
-            })
-            .and_then(|v| v.as_array());
-        match methods {
-            None => true,
-            Some(methods) => methods
-                .iter()
-                .any(|m| m.as_str() == Some("client_secret_basic")),
+                    .get("revocation_endpoint_auth_methods_supported")
+                    .or_else(|| {
+                        metadata
+                            .additional_fields
+                            .get("token_endpoint_auth_methods_supported")
+                    })
+                    .and_then(|v| v.as_array());
+                match methods {
+                    None => true,
+                    Some(methods) => methods
+                        .iter()
+                        .any(|m| m.as_str() == Some("client_secret_basic")),
+                }
+            }
         }
     };
     let mut tokens = Vec::new();

@@ -60,6 +60,22 @@ pub(crate) struct ClientRecord {
     pub(crate) kind: ClientKind,
     #[serde(default)]
     pub(crate) registered_at: u64,
+    /// How the client sends its secret to the token endpoint, as the
+    /// authorization server said when it registered the client (RFC 7591
+    /// `token_endpoint_auth_method`); `None` when it did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_method: Option<String>,
+}
+
+impl ClientRecord {
+    /// How registration said the secret is sent, when it named a way
+    /// Gatehouse knows: `client_secret_basic` or `client_secret_post`.
+    pub(crate) fn registered_secret_method(&self) -> Option<&str> {
+        self.client_secret.as_ref()?;
+        self.auth_method
+            .as_deref()
+            .filter(|m| matches!(*m, "client_secret_basic" | "client_secret_post"))
+    }
 }
 
 impl std::fmt::Debug for ClientRecord {
@@ -72,6 +88,7 @@ impl std::fmt::Debug for ClientRecord {
             )
             .field("redirect_uri", &self.redirect_uri)
             .field("kind", &self.kind)
+            .field("auth_method", &self.auth_method)
             .finish()
     }
 }
@@ -873,6 +890,7 @@ mod tests {
                 redirect_uri: "http://127.0.0.1:1/callback".into(),
                 kind: ClientKind::Dynamic,
                 registered_at: 0,
+                auth_method: None,
             },
             metadata: None,
             saved_at: 0,

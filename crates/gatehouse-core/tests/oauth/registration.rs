@@ -167,3 +167,79 @@ async fn a_server_without_dynamic_registration_asks_for_a_client_id() {
     assert!(fixture.authorization_requests().is_empty());
     s.engine.shutdown().await;
 }
+
+/// The authorization server registers a confidential client although a
+/// public one was asked for, and names how it must send its secret
+/// (`client_secret_post`) while its metadata lists HTTP Basic as well: the
+/// code exchange, and the refresh after a restart, send the secret that
+/// way (the server refuses Basic for this client).
+#[tokio::test]
+async fn the_registration_answer_decides_how_the_client_secret_is_sent() {
+    use gatehouse_fixture::ClientAuthMethod;
+    let s = Setup::new();
+    let fixture = fixture(OAuthOptions {
+        registered_auth_method: Some(ClientAuthMethod::ClientSecretPost),
+        ..OAuthOptions::default()
+    })
+    .await;
+    s.engine
+        .add_server(oauth_server("demo", &fixture.url()))
+        .await
+        .unwrap();
+    wait_for(&s.engine, "demo", LONG, needs_authorization).await;
+    let status = s
+        .engine
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    s.engine.shutdown().await;
+
+    fixture.expire_access_tokens();
+    let restarted = s.reopen();
+    restarted.start();
+    wait_for(&restarted, "demo", LONG, is_connected).await;
+    call_echo(&restarted, "demo").await;
+    // Signing out revokes the tokens, authenticated the same way.
+    assert_eq!(restarted.sign_out("demo").await.unwrap(), None);
+    restarted.shutdown().await;
+    let revoked: Vec<_> = fixture
+        .revocations()
+        .into_iter()
+        .map(|r| r.revoked)
+        .collect();
+    assert_eq!(
+        revoked,
+        vec![
+            Some(gatehouse_fixture::oauth::TokenKind::Refresh),
+            Some(gatehouse_fixture::oauth::TokenKind::Access),
+        ]
+    );
+    let requests = fixture.token_requests();
+    let grants: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.grant_type.as_deref().unwrap_or_default(),
+                r.client_auth,
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        grants,
+        vec![
+            (
+                "authorization_code",
+                Some(ClientAuthMethod::ClientSecretPost),
+                200
+            ),
+            (
+                "refresh_token",
+                Some(ClientAuthMethod::ClientSecretPost),
+                200
+            ),
+        ]
+    );
+    assert_eq!(fixture.authorization_requests().len(), 1);
+}

@@ -167,6 +167,10 @@ pub struct OAuthOptions {
     pub rotate_refresh_tokens: bool,
     /// `/register` exists and is advertised.
     pub dcr_supported: bool,
+    /// Registration gives every client this authentication method (and a
+    /// secret unless `None`), whatever it asked for: RFC 7591 lets the
+    /// server replace requested metadata, and the response says which.
+    pub registered_auth_method: Option<ClientAuthMethod>,
     /// The client credentials grant is advertised and a confidential client
     /// gets tokens with it (no person, no refresh token).
     pub client_credentials_grant: bool,
@@ -235,6 +239,7 @@ impl Default for OAuthOptions {
             refresh_tokens_issued: true,
             rotate_refresh_tokens: true,
             dcr_supported: true,
+            registered_auth_method: None,
             client_credentials_grant: false,
             preregistered_clients: Vec::new(),
             issuer_path: None,

@@ -35,7 +35,15 @@ pub(crate) async fn register(State(server): State<Arc<AuthServer>>, body: Bytes)
             .into_response();
     }
     let outcome = if server.options.dcr_supported {
-        client_from_metadata(&received)
+        client_from_metadata(&received).map(|client| match server.options.registered_auth_method {
+            Some(method) => RegisteredClient {
+                client_secret: (method != ClientAuthMethod::None)
+                    .then(|| random_token("secret_", 32)),
+                auth_method: method,
+                ..client
+            },
+            None => client,
+        })
     } else {
         Err(Refusal::NotSupported)
     };
