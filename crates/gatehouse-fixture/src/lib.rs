@@ -3,10 +3,12 @@
 //! receives, and (in [`oauth`]) an authorization server whose behaviour tests
 //! can steer.
 
+pub mod idp;
 pub mod mcp;
 pub mod oauth;
 pub mod tls;
 
+pub use idp::{Assertions, IdpFixture, IdpOptions};
 pub use mcp::{
     Access, Blackhole, CallCheck, GatedRequest, McpFixture, McpOptions, RecordedRequest, RpcCall,
 };

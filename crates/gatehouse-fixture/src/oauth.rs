@@ -43,6 +43,7 @@ pub use state::{
 
 use crate::mcp::{McpFixture, McpOptions, RecordedRequest};
 use state::AuthServer;
+pub(crate) use state::random_token;
 
 /// A running OAuth-protected MCP server and its authorization server.
 pub struct OAuthFixture {

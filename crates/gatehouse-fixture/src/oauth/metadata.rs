@@ -45,6 +45,9 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
     if options.client_credentials_grant {
         grant_types.push("client_credentials");
     }
+    if options.trusted_idp.is_some() {
+        grant_types.push(super::token::JWT_BEARER);
+    }
     let mut document = json!({
         "issuer": server.advertised_issuer(),
         "authorization_endpoint": endpoint("/authorize", &options.authorization_endpoint_override),

@@ -176,6 +176,10 @@ pub struct OAuthOptions {
     pub client_credentials_grant: bool,
     /// Clients known before any registration.
     pub preregistered_clients: Vec<RegisteredClient>,
+    /// An identity provider whose assertions (ID-JAGs) a confidential
+    /// client redeems with the JWT bearer grant, which is then advertised
+    /// (enterprise-managed authorization).
+    pub trusted_idp: Option<crate::idp::Assertions>,
 
     // --- Discovery -------------------------------------------------------
     /// An issuer with a path (`"/tenant"`): the issuer becomes
@@ -242,6 +246,7 @@ impl Default for OAuthOptions {
             registered_auth_method: None,
             client_credentials_grant: false,
             preregistered_clients: Vec::new(),
+            trusted_idp: None,
             issuer_path: None,
             prm_location: PrmLocation::PathAware,
             pkce_advertised: true,

@@ -71,6 +71,7 @@ fn exchange(
     if grant_type != "authorization_code"
         && !(grant_type == "refresh_token" && server.options.refresh_tokens_issued)
         && !(grant_type == "client_credentials" && server.options.client_credentials_grant)
+        && !(grant_type == JWT_BEARER && server.options.trusted_idp.is_some())
     {
         return Err(TokenError::new(
             "unsupported_grant_type",
@@ -80,6 +81,8 @@ fn exchange(
     let client = authenticate(server, credentials.map_err(Clone::clone)?.as_ref())?;
     if grant_type == "authorization_code" {
         exchange_code(server, &client, param)
+    } else if grant_type == JWT_BEARER {
+        redeem_assertion(server, &client, param)
     } else if grant_type == "client_credentials" {
         if client.client_secret.is_none() {
             return Err(TokenError::new(
@@ -97,6 +100,59 @@ fn exchange(
     } else {
         exchange_refresh_token(server, &client, param)
     }
+}
+
+/// RFC 7523's grant type: here, an identity assertion (ID-JAG) from the
+/// trusted identity provider.
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Redeems an ID-JAG (SEP-990): issued by the trusted provider for this
+/// authorization server, to this (confidential) client, for this resource,
+/// not expired and not redeemed before.
+fn redeem_assertion<'a>(
+    server: &AuthServer,
+    client: &RegisteredClient,
+    param: impl Fn(&str) -> Option<&'a str>,
+) -> Result<TokenGrant, TokenError> {
+    if client.client_secret.is_none() {
+        return Err(TokenError::client(
+            "identity assertions are redeemed by confidential clients".into(),
+        ));
+    }
+    let assertion =
+        param("assertion").ok_or_else(|| TokenError::request("assertion is missing".into()))?;
+    let trusted = server.options.trusted_idp.as_ref();
+    let issued = trusted
+        .and_then(|assertions| assertions.redeem(assertion))
+        .ok_or_else(|| TokenError::grant("the assertion is unknown or was used".into()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    if issued.expires_at <= now {
+        return Err(TokenError::grant("the assertion has expired".into()));
+    }
+    if issued.audience != server.issuer() || issued.client_id != client.client_id {
+        return Err(TokenError::grant(
+            "the assertion is for another authorization server or client".into(),
+        ));
+    }
+    if issued.resource != server.resource() {
+        return Err(TokenError::target(
+            "the assertion is for another resource".into(),
+        ));
+    }
+    // What the assertion carries, no more (none: the response names none).
+    let scopes = match &issued.scope {
+        Some(scope) => scope.split(' ').map(str::to_owned).collect(),
+        None => Vec::new(),
+    };
+    Ok(server.store.lock().unwrap().grant_to_client(
+        &client.client_id,
+        scopes,
+        Some(issued.resource),
+        server.access_token_ttl(),
+    ))
 }
 
 fn exchange_code<'a>(
@@ -194,8 +250,10 @@ fn token_response(grant: TokenGrant) -> Response {
         "access_token": grant.access_token,
         "token_type": "Bearer",
         "expires_in": expires_in,
-        "scope": grant.scopes.join(" "),
     });
+    if !grant.scopes.is_empty() {
+        body["scope"] = grant.scopes.join(" ").into();
+    }
     if let Some(refresh_token) = grant.refresh_token {
         body["refresh_token"] = refresh_token.into();
     }
