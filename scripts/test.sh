@@ -43,7 +43,7 @@ REQUIREMENTS=(2025-11-25 2026-07-28)
 # The extension scenarios Gatehouse implements, each run on its own (the
 # suite does not score extensions in a --requirements run): zero failures
 # and zero warnings.
-EXTENSIONS=(auth/client-credentials-basic auth/client-credentials-jwt auth/wif-jwt-bearer)
+EXTENSIONS=(auth/client-credentials-basic auth/client-credentials-jwt auth/wif-jwt-bearer auth/enterprise-managed-authorization)
 # A test run builds each crate once: incremental compilation caches (about
 # 3 GB of target/debug/incremental) would only cost disk and time. A
 # developer's own CARGO_INCREMENTAL is kept.

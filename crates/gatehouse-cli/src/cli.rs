@@ -177,8 +177,10 @@ pub struct AddArgs {
     #[arg(long, requires = "client_id")]
     pub client_secret: Option<String>,
     /// How tokens are obtained: authorization_code (a person, in the
-    /// browser), client_credentials or jwt_bearer (no person). Without it
-    /// the authorization server's metadata decides.
+    /// browser), client_credentials or jwt_bearer (no person), or
+    /// enterprise_managed (the person's ID token from the company identity
+    /// provider). Without it the settings, then the authorization server's
+    /// metadata decide.
     #[arg(long, requires = "oauth", value_parser = str::parse::<OAuthGrant>)]
     pub grant: Option<OAuthGrant>,
     /// The pre-registered client's PEM private key, as a vault reference
@@ -189,9 +191,21 @@ pub struct AddArgs {
     #[arg(long, requires = "client_key", value_parser = str::parse::<KeyAlgorithm>)]
     pub client_key_algorithm: Option<KeyAlgorithm>,
     /// The file holding the workload's identity token (a JWT its platform
-    /// keeps fresh), exchanged for tokens without a person.
+    /// keeps fresh), exchanged for tokens without a person; with
+    /// --idp-issuer, the person's ID token from the identity provider.
     #[arg(long, requires = "client_id", value_name = "PATH")]
     pub assertion_file: Option<std::path::PathBuf>,
+    /// The company identity provider's issuer URL (enterprise-managed
+    /// authorization): it exchanges the ID token in --assertion-file for an
+    /// identity assertion the authorization server redeems.
+    #[arg(long, requires_all = ["idp_client_id", "assertion_file"], value_name = "URL")]
+    pub idp_issuer: Option<String>,
+    /// Gatehouse's client id at the identity provider.
+    #[arg(long, requires = "idp_issuer")]
+    pub idp_client_id: Option<String>,
+    /// Its secret there, as a vault reference like '${NAME}'.
+    #[arg(long, requires = "idp_client_id")]
+    pub idp_client_secret: Option<String>,
     /// Connect and request timeout in seconds.
     #[arg(long)]
     pub timeout: Option<u64>,

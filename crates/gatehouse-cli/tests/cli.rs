@@ -199,12 +199,36 @@ async fn servers_add_takes_the_settings_of_grants_without_a_person() {
         "/var/run/secrets/tokens/mcp",
     ])
     .await;
+    cli.ok(&[
+        "servers",
+        "add",
+        "enterprise",
+        "https://enterprise.example/mcp",
+        "--oauth",
+        "--client-id",
+        "gatehouse",
+        "--client-secret",
+        "${AS_SECRET}",
+        "--idp-issuer",
+        "https://idp.example.com/oauth2",
+        "--idp-client-id",
+        "gatehouse-at-idp",
+        "--idp-client-secret",
+        "${IDP_SECRET}",
+        "--assertion-file",
+        "/run/user/1000/id-token",
+    ])
+    .await;
     let text = std::fs::read_to_string(cli.config()).unwrap();
     for line in [
         "grant = \"client_credentials\"",
         "client_key = \"${ROBOT_KEY}\"",
         "client_key_algorithm = \"RS256\"",
         "assertion_file = \"/var/run/secrets/tokens/mcp\"",
+        "idp_issuer = \"https://idp.example.com/oauth2\"",
+        "idp_client_id = \"gatehouse-at-idp\"",
+        "idp_client_secret = \"${IDP_SECRET}\"",
+        "assertion_file = \"/run/user/1000/id-token\"",
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
@@ -239,9 +263,38 @@ async fn servers_add_takes_the_settings_of_grants_without_a_person() {
         ])
         .await;
     assert_eq!(out.code, 2, "{}", out.stderr);
+    // The identity provider's secret is a vault reference too.
+    let idp = cli
+        .run(&[
+            "servers",
+            "add",
+            "idp-leak",
+            "https://idp-leak.example/mcp",
+            "--oauth",
+            "--client-id",
+            "c",
+            "--idp-issuer",
+            "https://idp.example.com",
+            "--idp-client-id",
+            "i",
+            "--idp-client-secret",
+            "hunter2",
+            "--assertion-file",
+            "/run/id-token",
+        ])
+        .await;
+    assert_eq!(idp.code, 1, "{}", idp.stderr);
     assert!(
-        out.stderr
-            .contains("expected authorization_code, client_credentials or jwt_bearer"),
+        idp.stderr
+            .contains("idp_client_secret: must be a vault reference"),
+        "{}",
+        idp.stderr
+    );
+    assert!(!idp.stderr.contains("hunter2"), "{}", idp.stderr);
+    assert!(
+        out.stderr.contains(
+            "expected authorization_code, client_credentials, jwt_bearer or enterprise_managed"
+        ),
         "{}",
         out.stderr
     );

@@ -226,8 +226,14 @@ pub struct OAuthSettings {
     /// A `${NAME}` reference to the client's PEM private key.
     pub client_key: Option<String>,
     pub client_key_algorithm: Option<KeyAlgorithm>,
-    /// The workload identity token's file (absolute path).
+    /// The identity token's file (absolute path): the workload's, or the
+    /// person's ID token for enterprise-managed authorization.
     pub assertion_file: Option<String>,
+    /// The company identity provider (enterprise-managed authorization).
+    pub idp_issuer: Option<String>,
+    pub idp_client_id: Option<String>,
+    /// A `${NAME}` reference to the client's secret at the identity provider.
+    pub idp_client_secret: Option<String>,
     pub client_metadata_url: Option<String>,
     pub token_storage: TokenStorage,
     pub send_resource_parameter: bool,
@@ -313,6 +319,9 @@ impl From<&OAuthConfig> for OAuthSettings {
             client_key: oauth.client_key.clone(),
             client_key_algorithm: oauth.client_key_algorithm,
             assertion_file: oauth.assertion_file.clone(),
+            idp_issuer: oauth.idp_issuer.clone(),
+            idp_client_id: oauth.idp_client_id.clone(),
+            idp_client_secret: oauth.idp_client_secret.clone(),
             client_metadata_url: oauth.client_metadata_url.clone(),
             token_storage: oauth.token_storage,
             send_resource_parameter: oauth.send_resource_parameter,
@@ -334,6 +343,9 @@ impl From<&OAuthSettings> for OAuthConfig {
             client_key: non_empty(&settings.client_key),
             client_key_algorithm: settings.client_key_algorithm,
             assertion_file: non_empty(&settings.assertion_file),
+            idp_issuer: non_empty(&settings.idp_issuer),
+            idp_client_id: non_empty(&settings.idp_client_id),
+            idp_client_secret: non_empty(&settings.idp_client_secret),
             client_metadata_url: non_empty(&settings.client_metadata_url),
             send_resource_parameter: settings.send_resource_parameter,
             authorization_timeout: settings.authorization_timeout,

@@ -63,6 +63,8 @@ enum Credential {
     Secret(String),
     Key(String, Option<KeyAlgorithm>),
     File(String),
+    /// Enterprise-managed: the identity provider's host, client and secret.
+    Idp(String, String, Option<String>),
 }
 
 fn credential() -> impl Strategy<Value = Credential> {
@@ -78,6 +80,12 @@ fn credential() -> impl Strategy<Value = Credential> {
         secret_name().prop_map(Credential::Secret),
         (secret_name(), prop::option::of(algorithm)).prop_map(|(n, a)| Credential::Key(n, a)),
         "[a-z]{1,8}".prop_map(Credential::File),
+        (
+            "[a-z]{1,8}",
+            "[A-Za-z0-9_.-]{1,24}",
+            prop::option::of(secret_name())
+        )
+            .prop_map(|(host, id, secret)| Credential::Idp(host, id, secret)),
     ]
 }
 
@@ -121,6 +129,13 @@ fn oauth() -> impl Strategy<Value = OAuthConfig> {
                         Credential::File(name) => {
                             oauth.assertion_file = Some(format!("/run/secrets/{name}"));
                             OAuthGrant::JwtBearer
+                        }
+                        Credential::Idp(host, id, secret) => {
+                            oauth.idp_issuer = Some(format!("https://{host}.example/oauth2"));
+                            oauth.idp_client_id = Some(id);
+                            oauth.idp_client_secret = secret.map(|name| format!("${{{name}}}"));
+                            oauth.assertion_file = Some("/run/user/id-token".into());
+                            OAuthGrant::EnterpriseManaged
                         }
                     };
                     oauth.grant = explicit.then_some(grant);

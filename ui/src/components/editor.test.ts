@@ -26,6 +26,9 @@ const headerServer: ServerSettings = {
     clientKey: null,
     clientKeyAlgorithm: null,
     assertionFile: null,
+    idpIssuer: null,
+    idpClientId: null,
+    idpClientSecret: null,
     clientMetadataUrl: null,
     tokenStorage: "vault",
     sendResourceParameter: true,
@@ -166,6 +169,9 @@ describe("server editor", () => {
           clientKey: null,
           clientKeyAlgorithm: null,
           assertionFile: null,
+          idpIssuer: null,
+          idpClientId: null,
+          idpClientSecret: null,
           clientMetadataUrl: null,
           tokenStorage: "vault",
           sendResourceParameter: true,
@@ -267,6 +273,9 @@ describe("server editor", () => {
       clientKey: null,
       clientKeyAlgorithm: null,
       assertionFile: null,
+      idpIssuer: null,
+      idpClientId: null,
+      idpClientSecret: null,
       clientMetadataUrl: "https://example.com/client.json",
       tokenStorage: "memory",
       sendResourceParameter: false,
@@ -294,6 +303,32 @@ describe("server editor", () => {
     expect(saved.clientKeyAlgorithm).toBe("RS256");
     expect(saved.clientSecret).toBeNull();
     expect(saved.assertionFile).toBeNull();
+  });
+
+  test("the company's sign-in: its identity provider, client and ID token file become the settings sent to the backend", async () => {
+    const backend = mockBackend({ save_server: () => undefined });
+    const { user } = await openNewEditor();
+
+    await user.type(screen.getByTestId("editor-url"), "https://mcp.example.com/mcp");
+    await user.type(screen.getByTestId("editor-id"), "enterprise");
+    await user.click(screen.getByTestId("editor-mode-oauth"));
+    await user.type(screen.getByTestId("oauth-client-id"), "gatehouse");
+    await user.type(screen.getByTestId("oauth-client-secret"), "${{AS_SECRET}");
+    await user.selectOptions(screen.getByTestId("oauth-grant"), "enterprise_managed");
+    await user.type(screen.getByTestId("oauth-idp-issuer"), "https://company.okta.com");
+    await user.type(screen.getByTestId("oauth-idp-client-id"), "gatehouse-at-idp");
+    await user.type(screen.getByTestId("oauth-idp-client-secret"), "${{IDP_SECRET}");
+    await user.type(screen.getByTestId("oauth-assertion-file"), "/run/user/1000/id-token");
+    await user.click(screen.getByTestId("editor-save"));
+
+    await waitFor(() => expect(screen.queryByTestId("editor")).toBeNull());
+    const saved = settingsOf(backend.callsTo("save_server")[0]!.args).oauth;
+    expect(saved.grant).toBe("enterprise_managed");
+    expect(saved.idpIssuer).toBe("https://company.okta.com");
+    expect(saved.idpClientId).toBe("gatehouse-at-idp");
+    expect(saved.idpClientSecret).toBe("${IDP_SECRET}");
+    expect(saved.assertionFile).toBe("/run/user/1000/id-token");
+    expect(saved.clientSecret).toBe("${AS_SECRET}");
   });
 
   test("editing loads get_server, saves with replacing, and header rows can be added and removed", async () => {

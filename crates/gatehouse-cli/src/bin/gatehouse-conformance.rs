@@ -136,12 +136,15 @@ async fn run(url: String) -> Result<(), String> {
                     .map_err(|_| format!("unknown signing algorithm {algorithm:?}"))?,
             );
         }
-        // A workload's identity token, in the file its platform would keep.
-        if let Some(token) = given("valid_jwt") {
-            let file = dir.path().join("workload-token.jwt");
+        // A workload's identity token, or the person's ID token from the
+        // company identity provider, in the file it would be kept in.
+        if let Some(token) = given("valid_jwt").or(given("idp_id_token")) {
+            let file = dir.path().join("identity-token.jwt");
             std::fs::write(&file, token).map_err(|e| e.to_string())?;
             oauth.assertion_file = Some(file.to_string_lossy().into_owned());
         }
+        oauth.idp_issuer = given("idp_issuer").map(str::to_owned);
+        oauth.idp_client_id = given("idp_client_id").map(str::to_owned);
     }
     let mut server = ServerConfig::new(SERVER, url);
     server.timeout = Some(10);

@@ -84,6 +84,9 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig> {
                 .assertion_file
                 .map(|path| std::path::absolute(&path).unwrap_or(path))
                 .map(|path| path.to_string_lossy().into_owned()),
+            idp_issuer: args.idp_issuer,
+            idp_client_id: args.idp_client_id,
+            idp_client_secret: args.idp_client_secret,
             ..OAuthConfig::default()
         });
     }

@@ -115,6 +115,19 @@ pub struct OAuthConfig {
     /// grant (workload identity federation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion_file: Option<String>,
+    /// The company identity provider's issuer (enterprise-managed
+    /// authorization): its token endpoint, found in its metadata, exchanges
+    /// the person's ID token (in `assertion_file`) for an identity
+    /// assertion the authorization server redeems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_issuer: Option<String>,
+    /// Gatehouse's client id at the identity provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_client_id: Option<String>,
+    /// Its secret there, as a `${NAME}` vault reference (a public client
+    /// at the identity provider has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_client_secret: Option<String>,
     /// Our Client ID Metadata Document URL, used when the server supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
@@ -128,11 +141,12 @@ pub struct OAuthConfig {
 
 /// How a server's tokens are obtained.
 ///
-/// Without `grant` in the config: the JWT bearer grant when an
-/// `assertion_file` is set, the client credentials grant when a
-/// `client_key` is set, or when a `client_secret` is set and the
-/// authorization server offers client credentials but no authorization
-/// code; else the authorization code grant.
+/// Without `grant` in the config: enterprise-managed authorization when an
+/// `idp_issuer` is set, the JWT bearer grant when an `assertion_file` is
+/// set, the client credentials grant when a `client_key` is set, or when a
+/// `client_secret` is set and the authorization server offers client
+/// credentials but no authorization code; else the authorization code
+/// grant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthGrant {
@@ -145,6 +159,12 @@ pub enum OAuthGrant {
     /// A workload's identity token exchanged for an access token (RFC 7523
     /// §2.1), no person.
     JwtBearer,
+    /// Enterprise-managed authorization: the person's ID token from the
+    /// company identity provider is exchanged there (RFC 8693) for an
+    /// identity assertion, which the authorization server redeems (RFC 7523)
+    /// — no consent screen (the `io.modelcontextprotocol/enterprise-managed-authorization`
+    /// extension).
+    EnterpriseManaged,
 }
 
 impl OAuthGrant {
@@ -159,7 +179,9 @@ impl OAuthGrant {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
-            Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            Self::JwtBearer | Self::EnterpriseManaged => {
+                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            }
         }
     }
 }
@@ -169,8 +191,10 @@ impl std::str::FromStr for OAuthGrant {
 
     /// The config's names (`client_credentials`, …).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned()))
-            .map_err(|_| "expected authorization_code, client_credentials or jwt_bearer".into())
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+            "expected authorization_code, client_credentials, jwt_bearer or enterprise_managed"
+                .into()
+        })
     }
 }
 
@@ -227,6 +251,9 @@ impl Default for OAuthConfig {
             client_key: None,
             client_key_algorithm: None,
             assertion_file: None,
+            idp_issuer: None,
+            idp_client_id: None,
+            idp_client_secret: None,
             client_metadata_url: None,
             send_resource_parameter: true,
             authorization_timeout: None,
@@ -318,6 +345,8 @@ impl OAuthConfig {
     pub fn configured_grant(&self) -> Option<OAuthGrant> {
         if let Some(grant) = self.grant {
             Some(grant)
+        } else if self.idp_issuer.is_some() {
+            Some(OAuthGrant::EnterpriseManaged)
         } else if self.assertion_file.is_some() {
             Some(OAuthGrant::JwtBearer)
         } else if self.client_key.is_some() {

@@ -145,7 +145,9 @@ impl OAuthConfig {
                         .into(),
                 ));
             }
-            if self.client_key.is_some() || self.client_secret.is_some() {
+            if self.configured_grant() != Some(OAuthGrant::EnterpriseManaged)
+                && (self.client_key.is_some() || self.client_secret.is_some())
+            {
                 issues.push((
                     "assertion_file",
                     "the workload's token is its credential: remove client_secret and client_key"
@@ -153,6 +155,7 @@ impl OAuthConfig {
                 ));
             }
         }
+        self.validate_idp(issues);
         let Some(grant) = self.configured_grant() else {
             return;
         };
@@ -199,6 +202,69 @@ impl OAuthConfig {
                     ));
                 }
             }
+            OAuthGrant::EnterpriseManaged => {
+                for (field, set) in [
+                    ("idp_issuer", self.idp_issuer.is_some()),
+                    ("idp_client_id", self.idp_client_id.is_some()),
+                    ("assertion_file", self.assertion_file.is_some()),
+                ] {
+                    if !set {
+                        issues.push(("grant", format!("enterprise_managed needs {field}")));
+                    }
+                }
+                if self.client_key.is_some() {
+                    issues.push((
+                        "client_key",
+                        "is used by the client_credentials grant only".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The identity provider of enterprise-managed authorization: used by
+    /// that grant only, an https issuer (http on loopback), a client id, a
+    /// secret kept in the vault.
+    fn validate_idp(&self, issues: &mut Vec<(&'static str, String)>) {
+        let enterprise = self.configured_grant() == Some(OAuthGrant::EnterpriseManaged);
+        for (field, set) in [
+            ("idp_issuer", self.idp_issuer.is_some()),
+            ("idp_client_id", self.idp_client_id.is_some()),
+            ("idp_client_secret", self.idp_client_secret.is_some()),
+        ] {
+            if set && !enterprise {
+                issues.push((field, "is used by the enterprise_managed grant only".into()));
+            }
+        }
+        if let Some(issuer) = &self.idp_issuer {
+            let usable = url::Url::parse(issuer).ok().is_some_and(|url| {
+                let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+                    && url.username().is_empty()
+                    && url.password().is_none()
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+            });
+            if !usable {
+                issues.push((
+                    "idp_issuer",
+                    "must be the identity provider's issuer: an https URL (http only on this machine) without credentials, query or fragment".into(),
+                ));
+            }
+        }
+        if let Some(client_id) = &self.idp_client_id
+            && (client_id.trim().is_empty() || client_id.chars().any(char::is_control))
+        {
+            issues.push(("idp_client_id", "must be a non-empty single line".into()));
+        }
+        if let Some(secret) = &self.idp_client_secret
+            && !is_vault_reference(secret)
+        {
+            issues.push((
+                "idp_client_secret",
+                "must be a vault reference such as \"${MY_IDP_SECRET}\", never the secret itself"
+                    .into(),
+            ));
         }
     }
 
@@ -658,7 +724,7 @@ mod tests {
     #[test]
     fn unattended_grants_are_checked() {
         let server = "[[servers]]\nid = \"a\"\nurl = \"https://x\"\n[servers.oauth]\n";
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 11] = [
             // A key is a vault reference, never the PEM itself, and belongs
             // to a client.
             (
@@ -692,6 +758,32 @@ mod tests {
                 "client_id = \"c\"\ngrant = \"authorization_code\"\nclient_key = \"${K}\"\n",
                 &["oauth.client_key: is not used by the authorization code grant"],
             ),
+            // Enterprise-managed authorization: the identity provider, its
+            // client and the person's ID token, all three.
+            (
+                "client_id = \"c\"\ngrant = \"enterprise_managed\"\n",
+                &[
+                    "oauth.grant: enterprise_managed needs idp_issuer",
+                    "oauth.grant: enterprise_managed needs idp_client_id",
+                    "oauth.grant: enterprise_managed needs assertion_file",
+                ],
+            ),
+            (
+                "client_id = \"c\"\nidp_issuer = \"http://idp.example.com\"\nidp_client_id = \" \"\nidp_client_secret = \"hunter2\"\nassertion_file = \"/run/id-token\"\n",
+                &[
+                    "oauth.idp_issuer: must be the identity provider's issuer",
+                    "oauth.idp_client_id: must be a non-empty single line",
+                    "oauth.idp_client_secret: must be a vault reference",
+                ],
+            ),
+            (
+                "client_id = \"c\"\ngrant = \"jwt_bearer\"\nassertion_file = \"/t\"\nidp_client_id = \"i\"\n",
+                &["oauth.idp_client_id: is used by the enterprise_managed grant only"],
+            ),
+            (
+                "client_id = \"c\"\nidp_issuer = \"https://idp.example.com\"\nidp_client_id = \"i\"\nassertion_file = \"/t\"\nclient_key = \"${K}\"\n",
+                &["oauth.client_key: is used by the client_credentials grant only"],
+            ),
         ];
         for (settings, expected) in cases {
             let text = issues(&format!("{server}{settings}")).join("\n");
@@ -705,6 +797,8 @@ mod tests {
             "client_id = \"c\"\nclient_key = \"${K}\"\nclient_key_algorithm = \"ES384\"\n",
             "client_id = \"c\"\ngrant = \"client_credentials\"\nclient_secret = \"${S}\"\n",
             "client_id = \"c\"\nassertion_file = \"/var/run/secrets/token\"\n",
+            "client_id = \"c\"\nclient_secret = \"${S}\"\nidp_issuer = \"https://idp.example.com/oauth2\"\nidp_client_id = \"i\"\nidp_client_secret = \"${IDP}\"\nassertion_file = \"/run/id-token\"\n",
+            "client_id = \"c\"\ngrant = \"enterprise_managed\"\nidp_issuer = \"http://127.0.0.1:8080\"\nidp_client_id = \"i\"\nassertion_file = \"/run/id-token\"\n",
         ] {
             let parsed = crate::config::test_support::parse(&format!("{server}{valid}"));
             assert!(parsed.is_ok(), "{valid}: {parsed:?}");
@@ -746,6 +840,12 @@ mod tests {
             ..OAuthConfig::default()
         };
         assert_eq!(token.grant_for(None), OAuthGrant::JwtBearer);
+        // An identity provider makes the token file the person's ID token.
+        let enterprise = OAuthConfig {
+            idp_issuer: Some("https://idp.example.com".into()),
+            ..token.clone()
+        };
+        assert_eq!(enterprise.grant_for(None), OAuthGrant::EnterpriseManaged);
         let explicit = OAuthConfig {
             grant: Some(OAuthGrant::AuthorizationCode),
             ..secret

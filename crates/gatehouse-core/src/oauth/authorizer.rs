@@ -800,8 +800,32 @@ impl ServerAuth {
         self.check_client_home(&client_id, issuer, stored).await?;
         let settings = &self.settings;
         let credential = match (grant, &settings.client_key, &settings.assertion_file) {
+            (OAuthGrant::EnterpriseManaged, _, Some(file)) => {
+                let (Some(idp_issuer), Some(idp_client_id)) =
+                    (&settings.idp_issuer, &settings.idp_client_id)
+                else {
+                    return Err(AuthorizationError::Unattended(
+                        "enterprise-managed authorization needs oauth.idp_issuer and oauth.idp_client_id".into(),
+                    ));
+                };
+                let idp_client_secret = match &settings.idp_client_secret {
+                    Some(secret) => Some(self.resolve("idp_client_secret", secret).await?),
+                    None => None,
+                };
+                let client_secret = match &settings.client_secret {
+                    Some(secret) => Some(self.resolve("client_secret", secret).await?),
+                    None => None,
+                };
+                Credential::Enterprise(Box::new(unattended::Enterprise {
+                    id_token: read_assertion(file, "the ID token").await?,
+                    idp_issuer: idp_issuer.clone(),
+                    idp_client_id: idp_client_id.clone(),
+                    idp_client_secret,
+                    client_secret,
+                }))
+            }
             (OAuthGrant::JwtBearer, _, Some(file)) => {
-                Credential::Assertion(read_assertion(file).await?)
+                Credential::Assertion(read_assertion(file, "the workload's identity token").await?)
             }
             (_, Some(key), _) => Credential::Key(
                 self.resolve("client_key", key).await?,
@@ -1142,18 +1166,16 @@ fn unattended_readiness(error: AuthorizationError) -> Readiness {
     }
 }
 
-/// The workload's identity token, read afresh from its file (its platform
-/// rotates it).
-async fn read_assertion(file: &str) -> Result<SecretString, AuthorizationError> {
+/// An identity token (`what`: the workload's, or the person's ID token),
+/// read afresh from its file (whoever writes it renews it).
+async fn read_assertion(file: &str, what: &str) -> Result<SecretString, AuthorizationError> {
     let text = tokio::fs::read_to_string(file).await.map_err(|e| {
-        AuthorizationError::Unattended(format!(
-            "the workload's identity token could not be read from {file}: {e}"
-        ))
+        AuthorizationError::Unattended(format!("{what} could not be read from {file}: {e}"))
     })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(AuthorizationError::Unattended(format!(
-            "the workload's identity token file {file} is empty"
+            "{what} file {file} is empty"
         )));
     }
     Ok(SecretString::from(token.to_owned()))
@@ -1253,13 +1275,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("token");
         let path = file.to_string_lossy().into_owned();
-        let missing = read_assertion(&path).await.unwrap_err().to_string();
+        let missing = read_assertion(&path, "the workload's identity token")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("could not be read from"), "{missing}");
         std::fs::write(&file, "  \n").unwrap();
-        let empty = read_assertion(&path).await.unwrap_err().to_string();
+        let empty = read_assertion(&path, "the workload's identity token")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(empty.contains("is empty"), "{empty}");
         std::fs::write(&file, "eyJhbGciOiJFUzI1NiJ9.e30.sig\n").unwrap();
-        let token = read_assertion(&path).await.unwrap();
+        let token = read_assertion(&path, "the workload's identity token")
+            .await
+            .unwrap();
         assert_eq!(token.expose_secret(), "eyJhbGciOiJFUzI1NiJ9.e30.sig");
     }
 

@@ -82,6 +82,16 @@ pub enum AuthorizationError {
         error: String,
         description: Option<String>,
     },
+    /// The company identity provider refused to exchange the person's ID
+    /// token (enterprise-managed authorization).
+    #[error(
+        "the identity provider refused the ID token: {error}{}",
+        detail(description)
+    )]
+    IdentityProviderRefused {
+        error: String,
+        description: Option<String>,
+    },
     #[error("the browser did not come back within {}", crate::api::human_duration(*.after))]
     TimedOut { after: std::time::Duration },
     #[error("the authorization was cancelled")]
@@ -158,7 +168,9 @@ impl AuthorizationError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::AccessDenied { .. } => ErrorCode::AccessDenied,
-            Self::Refused { .. } => ErrorCode::AuthorizationRefused,
+            Self::Refused { .. } | Self::IdentityProviderRefused { .. } => {
+                ErrorCode::AuthorizationRefused
+            }
             Self::TimedOut { .. } => ErrorCode::AuthorizationTimeout,
             Self::Cancelled => ErrorCode::AuthorizationCancelled,
             Self::UnsafeAddress(_) => ErrorCode::UnsafeAddress,

@@ -10,7 +10,11 @@
 //! browser flow would start: the same issuer checks, the same pinning of a
 //! configured client to its authorization server (see `authorizer`).
 
+use oauth2::ClientSecret;
 use oauth2::TokenResponse as _;
+use rmcp::transport::auth::enterprise::{
+    EmaAuthorizationServer, EmaClientAuthentication, EmaError, EmaExchangeRequest, EmaExchangeStage,
+};
 use rmcp::transport::auth::{
     AuthError, AuthorizationManager, AuthorizationMetadata, ClientCredentialsConfig,
     CredentialStore as _, JwtSigningAlgorithm, OAuthTokenResponse, StoredCredentials,
@@ -29,6 +33,19 @@ pub(crate) enum Credential {
     Key(SecretString, KeyAlgorithm),
     /// The workload's identity token, as read from its file.
     Assertion(SecretString),
+    /// The person's ID token, exchanged at the company identity provider.
+    Enterprise(Box<Enterprise>),
+}
+
+/// Enterprise-managed authorization's settings, resolved.
+pub(crate) struct Enterprise {
+    /// The person's ID token from the identity provider (its file's text).
+    pub(crate) id_token: SecretString,
+    pub(crate) idp_issuer: String,
+    pub(crate) idp_client_id: String,
+    pub(crate) idp_client_secret: Option<SecretString>,
+    /// The client's secret at the authorization server.
+    pub(crate) client_secret: Option<SecretString>,
 }
 
 /// One unattended token request.
@@ -85,11 +102,12 @@ pub(crate) async fn obtain(
         Credential::Assertion(assertion) => {
             let credentials =
                 jwt_bearer(http, metadata, client_id, &assertion, scopes, resource).await?;
-            obtained
-                .save(credentials)
-                .await
-                .map_err(AuthorizationError::from_auth)?;
-            return Ok(manager);
+            return keep(obtained, credentials, manager).await;
+        }
+        Credential::Enterprise(enterprise) => {
+            let credentials =
+                exchange_id_token(http, metadata, client_id, *enterprise, scopes, resource).await?;
+            return keep(obtained, credentials, manager).await;
         }
     };
     manager
@@ -110,6 +128,19 @@ pub(crate) async fn obtain(
             .await
             .map_err(AuthorizationError::from_auth)?;
     }
+    Ok(manager)
+}
+
+/// Tokens obtained by a request of our own, kept where rmcp's would be.
+async fn keep(
+    obtained: &PendingCredentials,
+    credentials: StoredCredentials,
+    manager: AuthorizationManager,
+) -> Result<AuthorizationManager, AuthorizationError> {
+    obtained
+        .save(credentials)
+        .await
+        .map_err(AuthorizationError::from_auth)?;
     Ok(manager)
 }
 
@@ -177,6 +208,192 @@ async fn jwt_bearer(
         StoredCredentials::new(client_id.to_owned(), Some(token), granted, Some(now()))
             .with_issuer(metadata.issuer.clone()),
     )
+}
+
+/// Enterprise-managed authorization (SEP-990): the person's ID token is
+/// exchanged at the company identity provider for an identity assertion
+/// (ID-JAG, RFC 8693), which the authorization server redeems (RFC 7523).
+/// rmcp's `EmaExchangeRequest` makes both requests, over the
+/// policy-checked client, and checks what each answer binds (resource,
+/// client, audience, scopes).
+async fn exchange_id_token(
+    http: &SafeOAuthHttp,
+    metadata: &AuthorizationMetadata,
+    client_id: &str,
+    enterprise: Enterprise,
+    scopes: &[String],
+    resource: &Url,
+) -> Result<StoredCredentials, AuthorizationError> {
+    let issuer = metadata.issuer.clone().ok_or_else(|| {
+        AuthorizationError::Discovery("the authorization server names no issuer".into())
+    })?;
+    let idp_token_endpoint = idp_token_endpoint(http, &enterprise.idp_issuer).await?;
+    let secret = |s: &SecretString| ClientSecret::new(s.expose_secret().to_owned());
+    let idp_authentication = match &enterprise.idp_client_secret {
+        Some(s) => EmaClientAuthentication::ClientSecretBasic(secret(s)),
+        None => EmaClientAuthentication::None,
+    };
+    let idp = EmaAuthorizationServer::new(
+        enterprise.idp_issuer.as_str(),
+        idp_token_endpoint,
+        enterprise.idp_client_id.as_str(),
+    )
+    .with_client_authentication(idp_authentication);
+    let authentication = match &enterprise.client_secret {
+        Some(s) if only_post(metadata) => EmaClientAuthentication::ClientSecretPost(secret(s)),
+        Some(s) => EmaClientAuthentication::ClientSecretBasic(secret(s)),
+        None => EmaClientAuthentication::None,
+    };
+    let resource_as =
+        EmaAuthorizationServer::new(issuer.as_str(), metadata.token_endpoint.as_str(), client_id)
+            .with_client_authentication(authentication);
+    let resource = resource.to_string();
+    let mut wanted: Vec<String> = Vec::new();
+    for scope in scopes {
+        if !wanted.contains(scope) {
+            wanted.push(scope.clone());
+        }
+    }
+    http.take_last_refusal();
+    let token = EmaExchangeRequest::new_with_id_token(
+        idp,
+        resource_as,
+        &resource,
+        enterprise.id_token.expose_secret(),
+    )
+    .with_scopes(wanted.clone())
+    .exchange(http, http)
+    .await
+    .map_err(|error| match http.take_last_refusal() {
+        Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
+        None => enterprise_error(error),
+    })?;
+    let granted: Vec<String> = if token.scopes.is_empty() {
+        wanted
+    } else {
+        let mut granted: Vec<String> = token.scopes.iter().cloned().collect();
+        granted.sort();
+        granted
+    };
+    let mut answer = serde_json::json!({
+        "access_token": token.access_token.secret(),
+        "token_type": "Bearer",
+    });
+    if let Some(lifetime) = token.expires_in {
+        answer["expires_in"] = lifetime.as_secs().into();
+    }
+    if !granted.is_empty() {
+        answer["scope"] = granted.join(" ").into();
+    }
+    let token: OAuthTokenResponse = serde_json::from_value(answer)
+        .map_err(|e| AuthorizationError::Unattended(format!("the access token: {e}")))?;
+    Ok(
+        StoredCredentials::new(client_id.to_owned(), Some(token), granted, Some(now()))
+            .with_issuer(Some(issuer)),
+    )
+}
+
+/// Whether the authorization server takes a client secret only in the
+/// request body.
+fn only_post(metadata: &AuthorizationMetadata) -> bool {
+    let methods = metadata
+        .additional_fields
+        .get("token_endpoint_auth_methods_supported")
+        .and_then(|v| v.as_array());
+    methods.is_some_and(|methods| {
+        let has = |name: &str| methods.iter().any(|m| m.as_str() == Some(name));
+        has("client_secret_post") && !has("client_secret_basic")
+    })
+}
+
+/// The identity provider's token endpoint, from its metadata (OpenID
+/// Connect Discovery, else RFC 8414), which must name the configured
+/// issuer exactly.
+async fn idp_token_endpoint(
+    http: &SafeOAuthHttp,
+    issuer: &str,
+) -> Result<String, AuthorizationError> {
+    let base = Url::parse(issuer).map_err(|e| {
+        AuthorizationError::Discovery(format!("the identity provider's issuer is not a URL: {e}"))
+    })?;
+    let path = base.path().trim_end_matches('/');
+    let mut oidc = base.clone();
+    oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
+    let mut oauth = base.clone();
+    oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    for url in [oidc, oauth] {
+        let response = http.get(&url).await.map_err(|error| {
+            match super::find_unsafe_address(error.as_ref()) {
+                Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
+                None => AuthorizationError::Discovery(format!(
+                    "the identity provider could not be reached: {}",
+                    short(&error.to_string())
+                )),
+            }
+        })?;
+        if response.status() != 200 {
+            continue;
+        }
+        let Ok(document) = serde_json::from_slice::<serde_json::Value>(response.body()) else {
+            continue;
+        };
+        if document["issuer"].as_str() != Some(issuer) {
+            return Err(AuthorizationError::IssuerMismatch(format!(
+                "the identity provider's metadata at {} names the issuer {:?}, not {issuer:?}",
+                super::http::redacted(&url),
+                short(document["issuer"].as_str().unwrap_or("(none)"))
+            )));
+        }
+        return document["token_endpoint"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                AuthorizationError::Discovery(
+                    "the identity provider's metadata names no token endpoint".into(),
+                )
+            });
+    }
+    Err(AuthorizationError::Discovery(format!(
+        "the identity provider {issuer} publishes no metadata"
+    )))
+}
+
+/// rmcp's enterprise-managed errors (sanitized: no answer bodies): a
+/// refusal by either server is a refusal, said with where it happened.
+fn enterprise_error(error: EmaError) -> AuthorizationError {
+    let refused = |stage: &EmaExchangeStage, error: &str, description: Option<String>| {
+        let error = error.to_owned();
+        match stage {
+            EmaExchangeStage::IdentityProvider => {
+                AuthorizationError::IdentityProviderRefused { error, description }
+            }
+            _ => AuthorizationError::Refused { error, description },
+        }
+    };
+    match &error {
+        EmaError::InvalidGrant(stage) => refused(
+            stage,
+            "invalid_grant",
+            Some("sign in to the identity provider again".into()),
+        ),
+        EmaError::InsufficientUserAuthentication(stage) => refused(
+            stage,
+            "insufficient_user_authentication",
+            Some("a stronger sign-in is needed".into()),
+        ),
+        EmaError::OAuthRejected {
+            stage,
+            status,
+            code,
+        } => refused(stage, code, Some(format!("HTTP {status}"))),
+        EmaError::RequestFailed(EmaExchangeStage::IdentityProvider) => {
+            AuthorizationError::Unattended("the identity provider could not be reached".into())
+        }
+        EmaError::RequestFailed(_) => {
+            AuthorizationError::Unattended("the authorization server could not be reached".into())
+        }
+        _ => AuthorizationError::Unattended(error.to_string()),
+    }
 }
 
 /// An OAuth error answer (RFC 6749 §5.2), said as the server said it.

@@ -103,6 +103,9 @@ export class ServerForm {
   clientKey = $state("");
   clientKeyAlgorithm = $state<KeyAlgorithm | "">("");
   assertionFile = $state("");
+  idpIssuer = $state("");
+  idpClientId = $state("");
+  idpClientSecret = $state("");
   clientMetadataUrl = $state("");
   tokenStorage = $state<OAuthSettings["tokenStorage"]>("vault");
   sendResource = $state(true);
@@ -151,6 +154,9 @@ export class ServerForm {
     this.clientKey = oauth.clientKey ?? "";
     this.clientKeyAlgorithm = oauth.clientKeyAlgorithm ?? "";
     this.assertionFile = oauth.assertionFile ?? "";
+    this.idpIssuer = oauth.idpIssuer ?? "";
+    this.idpClientId = oauth.idpClientId ?? "";
+    this.idpClientSecret = oauth.idpClientSecret ?? "";
     this.clientMetadataUrl = oauth.clientMetadataUrl ?? "";
     this.tokenStorage = oauth.tokenStorage;
     this.sendResource = oauth.sendResourceParameter;
@@ -198,6 +204,9 @@ export class ServerForm {
         clientKey: this.clientKey.trim() || null,
         clientKeyAlgorithm: this.clientKeyAlgorithm || null,
         assertionFile: this.assertionFile.trim() || null,
+        idpIssuer: this.idpIssuer.trim() || null,
+        idpClientId: this.idpClientId.trim() || null,
+        idpClientSecret: this.idpClientSecret.trim() || null,
         clientMetadataUrl: this.clientMetadataUrl.trim() || null,
         tokenStorage: this.tokenStorage,
         sendResourceParameter: this.sendResource,

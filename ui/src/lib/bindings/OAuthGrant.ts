@@ -3,10 +3,11 @@
 /**
  * How a server's tokens are obtained.
  *
- * Without `grant` in the config: the JWT bearer grant when an
- * `assertion_file` is set, the client credentials grant when a
- * `client_key` is set, or when a `client_secret` is set and the
- * authorization server offers client credentials but no authorization
- * code; else the authorization code grant.
+ * Without `grant` in the config: enterprise-managed authorization when an
+ * `idp_issuer` is set, the JWT bearer grant when an `assertion_file` is
+ * set, the client credentials grant when a `client_key` is set, or when a
+ * `client_secret` is set and the authorization server offers client
+ * credentials but no authorization code; else the authorization code
+ * grant.
  */
-export type OAuthGrant = "authorization_code" | "client_credentials" | "jwt_bearer";
+export type OAuthGrant = "authorization_code" | "client_credentials" | "jwt_bearer" | "enterprise_managed";

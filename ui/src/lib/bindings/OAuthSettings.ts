@@ -20,9 +20,18 @@ grant: OAuthGrant | null,
  */
 clientKey: string | null, clientKeyAlgorithm: KeyAlgorithm | null, 
 /**
- * The workload identity token's file (absolute path).
+ * The identity token's file (absolute path): the workload's, or the
+ * person's ID token for enterprise-managed authorization.
  */
-assertionFile: string | null, clientMetadataUrl: string | null, tokenStorage: TokenStorage, sendResourceParameter: boolean, 
+assertionFile: string | null, 
+/**
+ * The company identity provider (enterprise-managed authorization).
+ */
+idpIssuer: string | null, idpClientId: string | null, 
+/**
+ * A `${NAME}` reference to the client's secret at the identity provider.
+ */
+idpClientSecret: string | null, clientMetadataUrl: string | null, tokenStorage: TokenStorage, sendResourceParameter: boolean, 
 /**
  * Seconds; `None` for the default.
  */
