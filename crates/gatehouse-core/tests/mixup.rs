@@ -230,8 +230,37 @@ async fn a_successful_switch_uses_the_new_grant_and_revokes_the_old_one_at_the_o
     restarted.start();
     wait_for(&restarted, "demo", LONG, is_connected).await;
     call_echo(&restarted, "demo").await;
-    restarted.shutdown().await;
     assert!(b.revocations().is_empty());
+
+    // The server moves back to A (SEP-2352 both ways): authorized at A
+    // again, with a client registered there anew (the first went with the
+    // grant it was retired with); B's grant is revoked at B and none of it
+    // reaches A.
+    assert_eq!(a.registrations().len(), 1);
+    a.name_authorization_servers(None);
+    a.accept_tokens_from(None);
+    assert!(restarted.call_tool("demo", "echo", None).await.is_err());
+    wait_for(&restarted, "demo", LONG, needs_authorization).await;
+    let status = restarted
+        .authorize("demo", Arc::new(Approve::default()))
+        .await
+        .unwrap();
+    assert!(is_connected(&status), "{status:?}");
+    call_echo(&restarted, "demo").await;
+    assert_eq!(a.registrations().len(), 2);
+    assert_eq!(b.registrations().len(), 1);
+    let view = restarted.oauth_view("demo").unwrap();
+    assert_eq!(view.issuer.as_deref(), Some(a.issuer().as_str()));
+    restarted.shutdown().await;
+    assert_revoked_at(&b);
+    let b_tokens: Vec<String> = b.issued_tokens().into_iter().map(|t| t.token).collect();
+    for request in a.token_requests() {
+        let sent = format!("{:?}", request.params);
+        assert!(
+            b_tokens.iter().all(|t| !sent.contains(t.as_str())),
+            "{sent}"
+        );
+    }
 }
 
 fn refreshes(fixture: &OAuthFixture) -> usize {
