@@ -129,6 +129,19 @@ async fn the_persons_id_token_becomes_access_without_a_consent_screen_and_again_
     wait_for(&restarted, "demo", LONG, is_connected).await;
     call_echo(&restarted, "demo").await;
     assert_eq!(idp.exchanges().len(), 2);
+    // Signing out revokes the access token, as the confidential client.
+    assert_eq!(restarted.sign_out("demo").await.unwrap(), None);
+    let revoked: Vec<_> = fixture
+        .revocations()
+        .into_iter()
+        .map(|r| r.revoked)
+        .collect();
+    assert_eq!(
+        revoked,
+        [Some(gatehouse_fixture::oauth::TokenKind::Access)],
+        "{:?}",
+        fixture.revocations()
+    );
     restarted.shutdown().await;
 
     // Each secret went to its own server only.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use rmcp::model::{ClientRequest, PingRequest, Tool};
+use rmcp::model::{ClientRequest, ErrorCode, PingRequest, Tool};
 use rmcp::service::{Peer, QuitReason, RunningService, RunningServiceCancellationToken};
 use rmcp::transport::auth::AuthError;
 use rmcp::{RoleClient, ServiceError};
@@ -330,12 +330,15 @@ impl Session {
 }
 
 /// Pings the server; says how the session ended when it does not answer.
-/// Any answer will do: MCP 2026-07-28 has no `ping` (its servers answer
-/// "method not found"), and a server that answers with an error is alive.
+/// MCP 2026-07-28 has no `ping`: its servers answer "method not found",
+/// which proves them alive as well as an answer would.
 async fn check_alive(peer: Peer<RoleClient>, settings: SessionSettings) -> Result<(), Ended> {
     let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
     match tokio::time::timeout(settings.timeout, ping).await {
-        Ok(Ok(_) | Err(ServiceError::McpError(_))) => Ok(()),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(ServiceError::McpError(error))) if error.code == ErrorCode::METHOD_NOT_FOUND => {
+            Ok(())
+        }
         Ok(Err(e)) => {
             let failure = Failure::from_service(&e, settings.mode);
             if settings.auth.is_some() && failure.kind == ErrorKind::Unauthorized {

@@ -719,7 +719,9 @@ impl ServerAuth {
         }
         let listener = bind(configured_port).await?;
         self.http.take_last_refusal();
-        self.http.take_registered_auth_method();
+        if let Some(endpoint) = &found.metadata.registration_endpoint {
+            self.http.watch_registration(endpoint);
+        }
         let registered = manager
             .register_client(CLIENT_NAME, &listener.redirect_uri(), scopes)
             .await
@@ -827,6 +829,13 @@ impl ServerAuth {
             (OAuthGrant::JwtBearer, _, Some(file)) => {
                 Credential::Assertion(read_assertion(file, "the workload's identity token").await?)
             }
+            // Validation refuses these; never fall back to another grant.
+            (OAuthGrant::JwtBearer | OAuthGrant::EnterpriseManaged, _, None) => {
+                return Err(AuthorizationError::Unattended(format!(
+                    "the {} grant needs oauth.assertion_file",
+                    grant.grant_type()
+                )));
+            }
             (_, Some(key), _) => Credential::Key(
                 self.resolve("client_key", key).await?,
                 settings.client_key_algorithm.unwrap_or_default(),
@@ -841,8 +850,13 @@ impl ServerAuth {
                 }
             },
         };
+        // Kept with the grant: signing out revokes with it.
         let client_secret = match &credential {
             Credential::Secret(secret) => Some(secret.expose_secret().to_owned()),
+            Credential::Enterprise(enterprise) => enterprise
+                .client_secret
+                .as_ref()
+                .map(|secret| secret.expose_secret().to_owned()),
             _ => None,
         };
         let obtained = PendingCredentials::default();

@@ -29,6 +29,10 @@ pub(crate) struct Exchange {
     pub(crate) get: bool,
 }
 
+/// A registration endpoint being asked for a client, and the
+/// `token_endpoint_auth_method` its answer named.
+type Registration = (Url, Option<String>);
+
 /// See the module documentation.
 #[derive(Clone)]
 pub(crate) struct SafeOAuthHttp {
@@ -45,9 +49,10 @@ pub(crate) struct SafeOAuthHttp {
     /// The last request the policy refused (rmcp turns a registration's
     /// cause into text).
     last_refusal: Arc<Mutex<Option<UnsafeAddress>>>,
-    /// The `token_endpoint_auth_method` of the last client registration
-    /// answered (rmcp keeps only the id and the secret).
-    registered_auth_method: Arc<Mutex<Option<String>>>,
+    /// The registration endpoint being asked for a client, and the
+    /// `token_endpoint_auth_method` its answer named (rmcp keeps only the
+    /// id and the secret).
+    registration: Arc<Mutex<Option<Registration>>>,
 }
 
 impl SafeOAuthHttp {
@@ -79,7 +84,7 @@ impl SafeOAuthHttp {
             log: Arc::new(Mutex::new(Vec::new())),
             last_failure: Arc::new(Mutex::new(None)),
             last_refusal: Arc::new(Mutex::new(None)),
-            registered_auth_method: Arc::new(Mutex::new(None)),
+            registration: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -113,13 +118,23 @@ impl SafeOAuthHttp {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    /// How the client registered last must send its secret, as the
-    /// authorization server's answer said (once).
+    /// Notes how the client about to be registered at `endpoint` must send
+    /// its secret, from the registration's answer (answers from anywhere
+    /// else are not looked at).
+    pub(crate) fn watch_registration(&self, endpoint: &str) {
+        *self.registration.lock().unwrap_or_else(|e| e.into_inner()) =
+            Url::parse(endpoint).ok().map(|url| (url, None));
+    }
+
+    /// How the client just registered must send its secret
+    /// (`client_secret_basic` or `client_secret_post`), if the
+    /// registration's answer said; once.
     pub(crate) fn take_registered_auth_method(&self) -> Option<String> {
-        self.registered_auth_method
+        self.registration
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+            .and_then(|(_, method)| method)
     }
 
     /// Why the last failed request failed, once.
@@ -234,16 +249,18 @@ impl SafeOAuthHttp {
         }
         let status = response.status().as_u16();
         tracing::debug!(url = %redacted(&url), status, "oauth request");
+        if !get {
+            let mut registration = self.registration.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((endpoint, method)) = registration.as_mut()
+                && *endpoint == url
+            {
+                *method = registered_auth_method(status, &body);
+            }
+        }
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Exchange { url, status, get });
-        if !get && let Some(method) = registered_auth_method(status, &body) {
-            *self
-                .registered_auth_method
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(method);
-        }
         Ok(builder.body(numeric_expires_in(body))?)
     }
 }
@@ -273,12 +290,8 @@ fn registered_auth_method(status: u16, body: &[u8]) -> Option<String> {
     }
     let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
     answer.get("client_id")?;
-    Some(
-        answer
-            .get("token_endpoint_auth_method")?
-            .as_str()?
-            .to_owned(),
-    )
+    let method = answer.get("token_endpoint_auth_method")?.as_str()?;
+    matches!(method, "client_secret_basic" | "client_secret_post").then(|| method.to_owned())
 }
 
 fn too_large(url: &Url) -> OAuthHttpClientError {
@@ -388,6 +401,27 @@ pub(crate) fn strip_resource_param(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_registrations_answer_names_how_its_secret_is_sent() {
+        let answer = |method: &str| {
+            format!(
+                r#"{{"client_id":"c","client_secret":"s","token_endpoint_auth_method":"{method}"}}"#
+            )
+        };
+        let post = answer("client_secret_post");
+        assert_eq!(
+            super::registered_auth_method(201, post.as_bytes()).as_deref(),
+            Some("client_secret_post")
+        );
+        // A refusal, a method Gatehouse does not send secrets with, an
+        // answer that registered nothing: nothing to follow.
+        assert_eq!(super::registered_auth_method(400, post.as_bytes()), None);
+        let jwt = answer("private_key_jwt");
+        assert_eq!(super::registered_auth_method(201, jwt.as_bytes()), None);
+        let token = br#"{"access_token":"a","token_endpoint_auth_method":"client_secret_post"}"#;
+        assert_eq!(super::registered_auth_method(200, token), None);
+    }
+
     #[test]
     fn a_string_expires_in_is_read_as_the_number_it_means() {
         let fixed = numeric_expires_in(

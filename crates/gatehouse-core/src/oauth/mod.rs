@@ -124,6 +124,10 @@ pub enum AuthorizationError {
     Exchange(String),
     #[error("the authorization server issued no token: {0}")]
     Unattended(String),
+    /// Enterprise-managed authorization failed for good: an answer rmcp
+    /// refuses (bindings, token types), or settings it cannot use.
+    #[error("enterprise-managed authorization failed: {0}")]
+    Enterprise(String),
     #[error(
         "the authorization server does not offer the {grant} grant this server is set up for (it offers {offered})"
     )]
@@ -182,7 +186,9 @@ impl AuthorizationError {
             Self::Registration(_) => ErrorCode::RegistrationFailed,
             Self::PortInUse { .. } => ErrorCode::PortInUse,
             Self::Listener(_) => ErrorCode::ListenerFailed,
-            Self::Exchange(_) | Self::Unattended(_) => ErrorCode::TokenExchangeFailed,
+            Self::Exchange(_) | Self::Unattended(_) | Self::Enterprise(_) => {
+                ErrorCode::TokenExchangeFailed
+            }
             Self::GrantUnsupported { .. } => ErrorCode::GrantUnsupported,
             Self::NeedsPerson => ErrorCode::NeedsConsent,
             Self::ScopeNotGranted(_) | Self::MorePermissionsNeeded { .. } => {

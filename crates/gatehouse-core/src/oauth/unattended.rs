@@ -344,55 +344,93 @@ async fn idp_token_endpoint(
                 short(document["issuer"].as_str().unwrap_or("(none)"))
             )));
         }
-        return document["token_endpoint"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                AuthorizationError::Discovery(
-                    "the identity provider's metadata names no token endpoint".into(),
-                )
-            });
+        let endpoint = document["token_endpoint"].as_str().ok_or_else(|| {
+            AuthorizationError::Discovery(
+                "the identity provider's metadata names no token endpoint".into(),
+            )
+        })?;
+        // The ID token and the client's secret go no less protected than
+        // the issuer is reached.
+        let scheme = Url::parse(endpoint).map(|url| url.scheme().to_owned());
+        if scheme.as_deref() != Ok(base.scheme()) {
+            return Err(AuthorizationError::Enterprise(format!(
+                "the identity provider's token endpoint {:?} is not an {} URL like its issuer",
+                short(endpoint),
+                base.scheme()
+            )));
+        }
+        return Ok(endpoint.to_owned());
     }
     Err(AuthorizationError::Discovery(format!(
         "the identity provider {issuer} publishes no metadata"
     )))
 }
 
-/// rmcp's enterprise-managed errors (sanitized: no answer bodies): a
-/// refusal by either server is a refusal, said with where it happened.
+/// rmcp's enterprise-managed errors (sanitized: no answer bodies), by
+/// what they mean for the grant: a refusal ends it (named by the server
+/// that refused), an outage or a late redemption is tried again, an answer
+/// or a request rmcp will not accept ends it too (retrying would only send
+/// the ID token again).
 fn enterprise_error(error: EmaError) -> AuthorizationError {
-    let refused = |stage: &EmaExchangeStage, error: &str, description: Option<String>| {
-        let error = error.to_owned();
-        match stage {
-            EmaExchangeStage::IdentityProvider => {
-                AuthorizationError::IdentityProviderRefused { error, description }
-            }
-            _ => AuthorizationError::Refused { error, description },
+    let from_idp = |stage: &EmaExchangeStage| matches!(stage, EmaExchangeStage::IdentityProvider);
+    let server = |stage: &EmaExchangeStage| {
+        if from_idp(stage) {
+            "the identity provider"
+        } else {
+            "the authorization server"
+        }
+    };
+    let refused = |stage: &EmaExchangeStage, error: &str, description: String| {
+        let (error, description) = (error.to_owned(), Some(description));
+        if from_idp(stage) {
+            AuthorizationError::IdentityProviderRefused { error, description }
+        } else {
+            AuthorizationError::Refused { error, description }
         }
     };
     match &error {
+        EmaError::InvalidGrant(stage) if from_idp(stage) => refused(
+            stage,
+            "invalid_grant",
+            "sign in to the identity provider again".into(),
+        ),
         EmaError::InvalidGrant(stage) => refused(
             stage,
             "invalid_grant",
-            Some("sign in to the identity provider again".into()),
+            "the identity assertion was refused".into(),
         ),
         EmaError::InsufficientUserAuthentication(stage) => refused(
             stage,
             "insufficient_user_authentication",
-            Some("a stronger sign-in is needed".into()),
+            "a stronger sign-in is needed".into(),
         ),
         EmaError::OAuthRejected {
             stage,
             status,
             code,
-        } => refused(stage, code, Some(format!("HTTP {status}"))),
-        EmaError::RequestFailed(EmaExchangeStage::IdentityProvider) => {
-            AuthorizationError::Unattended("the identity provider could not be reached".into())
+        } if *status >= 500
+            || *status == 429
+            || matches!(*code, "temporarily_unavailable" | "server_error") =>
+        {
+            AuthorizationError::Unattended(format!(
+                "{} is unavailable (HTTP {status})",
+                server(stage)
+            ))
         }
-        EmaError::RequestFailed(_) => {
-            AuthorizationError::Unattended("the authorization server could not be reached".into())
+        EmaError::OAuthRejected {
+            stage,
+            status,
+            code,
+        } => refused(stage, code, format!("HTTP {status}")),
+        EmaError::RequestFailed(stage) => {
+            AuthorizationError::Unattended(format!("{} could not be reached", server(stage)))
         }
-        _ => AuthorizationError::Unattended(error.to_string()),
+        EmaError::InvalidRequest(message) if message.contains("expired before redemption") => {
+            AuthorizationError::Unattended(
+                "the identity assertion expired before it was redeemed".into(),
+            )
+        }
+        _ => AuthorizationError::Enterprise(error.to_string()),
     }
 }
 
@@ -472,6 +510,67 @@ mod tests {
         let text = refusal(502, page).to_string();
         assert!(text.contains("HTTP 502"), "{text}");
         assert!(!text.contains("eyJ"), "{text}");
+    }
+
+    #[test]
+    fn enterprise_errors_end_the_grant_or_are_retried_by_what_they_mean() {
+        use EmaExchangeStage::{IdentityProvider, ResourceAuthorizationServer};
+        let retried = |e: &AuthorizationError| matches!(e, AuthorizationError::Unattended(_));
+        // The provider refuses the ID token: the person signs in again.
+        let expired = enterprise_error(EmaError::InvalidGrant(IdentityProvider));
+        assert!(
+            matches!(&expired, AuthorizationError::IdentityProviderRefused { error, .. } if error == "invalid_grant"),
+            "{expired:?}"
+        );
+        assert!(
+            expired
+                .to_string()
+                .contains("sign in to the identity provider again")
+        );
+        let assertion = enterprise_error(EmaError::InvalidGrant(ResourceAuthorizationServer));
+        assert!(
+            matches!(assertion, AuthorizationError::Refused { .. }),
+            "{assertion:?}"
+        );
+        // Outages are tried again, whoever has them.
+        for (status, code) in [
+            (503, "OAuth token request rejected"),
+            (400, "temporarily_unavailable"),
+            (500, "server_error"),
+            (429, "OAuth token request rejected"),
+        ] {
+            let error = enterprise_error(EmaError::OAuthRejected {
+                stage: IdentityProvider,
+                status,
+                code,
+            });
+            assert!(retried(&error), "{status} {code}: {error:?}");
+        }
+        assert!(retried(&enterprise_error(EmaError::RequestFailed(
+            ResourceAuthorizationServer
+        ))));
+        assert!(retried(&enterprise_error(EmaError::InvalidRequest(
+            "ID-JAG expired before redemption"
+        ))));
+        // A client the server does not know, an answer rmcp will not take:
+        // final, so the ID token is not sent again and again.
+        let client = enterprise_error(EmaError::OAuthRejected {
+            stage: ResourceAuthorizationServer,
+            status: 401,
+            code: "invalid_client",
+        });
+        assert!(
+            matches!(client, AuthorizationError::Refused { .. }),
+            "{client:?}"
+        );
+        let bindings = enterprise_error(EmaError::InvalidResponse {
+            stage: IdentityProvider,
+            message: "ID-JAG type, issuer, audience, client, subject, or JWT ID mismatch",
+        });
+        assert!(
+            matches!(bindings, AuthorizationError::Enterprise(_)),
+            "{bindings:?}"
+        );
     }
 
     #[test]
