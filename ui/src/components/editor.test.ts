@@ -305,6 +305,26 @@ describe("server editor", () => {
     expect(saved.assertionFile).toBeNull();
   });
 
+  test("a grant's own fields show once it is chosen, and a field with a value always shows", async () => {
+    mockBackend({});
+    const { user } = await openNewEditor();
+    await user.click(screen.getByTestId("editor-mode-oauth"));
+    for (const id of ["oauth-client-key", "oauth-assertion-file", "oauth-idp-issuer"]) {
+      expect(screen.queryByTestId(id)).toBeNull();
+    }
+    await user.selectOptions(screen.getByTestId("oauth-grant"), "client_credentials");
+    expect(screen.getByTestId("oauth-client-key")).toBeInTheDocument();
+    expect(screen.queryByTestId("oauth-assertion-file")).toBeNull();
+    await user.type(screen.getByTestId("oauth-client-key"), "${{ROBOT_KEY}");
+    await user.selectOptions(screen.getByTestId("oauth-grant"), "jwt_bearer");
+    expect(screen.getByTestId("oauth-assertion-file")).toBeInTheDocument();
+    expect(screen.getByTestId("oauth-client-key")).toHaveValue("${ROBOT_KEY}");
+    expect(screen.queryByTestId("oauth-idp-issuer")).toBeNull();
+    await user.selectOptions(screen.getByTestId("oauth-grant"), "enterprise_managed");
+    expect(screen.getByTestId("oauth-idp-issuer")).toBeInTheDocument();
+    expect(screen.getByText("ID token file")).toBeInTheDocument();
+  });
+
   test("the company's sign-in: its identity provider, client and ID token file become the settings sent to the backend", async () => {
     const backend = mockBackend({ save_server: () => undefined });
     const { user } = await openNewEditor();

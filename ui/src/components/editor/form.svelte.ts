@@ -107,6 +107,23 @@ export class ServerForm {
   idpClientId = $state("");
   idpClientSecret = $state("");
   clientMetadataUrl = $state("");
+
+  // The fields of one grant show when that grant is chosen, or when they hold a value (so
+  // nothing set is ever hidden).
+  get showsClientKey(): boolean {
+    return this.grant === "client_credentials" || this.clientKey.trim() !== "" || this.clientKeyAlgorithm !== "";
+  }
+
+  get showsTokenFile(): boolean {
+    return this.grant === "jwt_bearer" || this.grant === "enterprise_managed" || this.assertionFile.trim() !== "";
+  }
+
+  get showsIdentityProvider(): boolean {
+    return (
+      this.grant === "enterprise_managed" ||
+      [this.idpIssuer, this.idpClientId, this.idpClientSecret].some((value) => value.trim() !== "")
+    );
+  }
   tokenStorage = $state<OAuthSettings["tokenStorage"]>("vault");
   sendResource = $state(true);
   authTimeout = $state("");
