@@ -14,7 +14,6 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,12 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, http::HeaderMap};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::oauth::random_token;
+use crate::oauth::{basic_credentials, first_param, form_params, random_token, unix_now};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
@@ -134,7 +133,7 @@ impl IdpFixture {
             json!({"alg": "ES256", "typ": "JWT"}),
             json!({
                 "iss": self.idp.issuer, "sub": subject, "aud": self.idp.options.client_id,
-                "iat": now(), "exp": now() + 3600, "jti": random_token("id_", 8),
+                "iat": unix_now(), "exp": unix_now() + 3600, "jti": random_token("id_", 8),
             }),
         );
         self.idp
@@ -168,13 +167,6 @@ impl Drop for IdpFixture {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 /// A compact JWT with a random signature.
 fn jwt(header: Value, claims: Value) -> String {
     let part = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
@@ -194,38 +186,27 @@ async fn metadata(State(idp): State<Arc<Idp>>) -> Response {
     .into_response()
 }
 
-fn form(body: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The client named by `Authorization: Basic`, if its secret is right.
+/// The client named by `Authorization: Basic`: `Some(None)` when there is
+/// no such header, `None` when its credentials are wrong.
 fn basic_client(idp: &Idp, headers: &HeaderMap) -> Option<Option<String>> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Some(None);
     };
-    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    let (id, secret) = (decode(id)?, decode(secret)?);
+    let (id, secret) = basic_credentials(value.as_bytes())?;
     (id == idp.options.client_id && Some(&secret) == idp.options.client_secret.as_ref())
         .then_some(Some(id))
 }
 
 async fn token(State(idp): State<Arc<Idp>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = form(&body);
+    let params = form_params(&body);
     let basic = basic_client(&idp, &headers);
     let outcome = exchange(&idp, &params, basic.as_ref());
     idp.exchanges.lock().unwrap().push(RecordedExchange {
-        subject_token: params.get("subject_token").cloned(),
+        subject_token: first_param(&params, "subject_token").map(str::to_owned),
         basic_client: basic.flatten(),
-        audience: params.get("audience").cloned(),
-        resource: params.get("resource").cloned(),
-        scope: params.get("scope").cloned(),
+        audience: first_param(&params, "audience").map(str::to_owned),
+        resource: first_param(&params, "resource").map(str::to_owned),
+        scope: first_param(&params, "scope").map(str::to_owned),
         status: match &outcome {
             Ok(_) => 200,
             Err((status, _)) => status.as_u16(),
@@ -240,7 +221,7 @@ async fn token(State(idp): State<Arc<Idp>>, headers: HeaderMap, body: Bytes) -> 
 
 fn exchange(
     idp: &Idp,
-    params: &HashMap<String, String>,
+    params: &[(String, String)],
     basic: Option<&Option<String>>,
 ) -> Result<Value, (StatusCode, &'static str)> {
     let refuse = |code| Err((StatusCode::BAD_REQUEST, code));
@@ -248,12 +229,12 @@ fn exchange(
     match (basic, &idp.options.client_secret) {
         (None, _) => return Err((StatusCode::UNAUTHORIZED, "invalid_client")),
         (Some(None), Some(_)) => return Err((StatusCode::UNAUTHORIZED, "invalid_client")),
-        (Some(None), None) if params.get("client_id") != Some(&idp.options.client_id) => {
+        (Some(None), None) if first_param(params, "client_id") != Some(&idp.options.client_id) => {
             return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
         }
         _ => {}
     }
-    let param = |name: &str| params.get(name).map(String::as_str);
+    let param = |name: &str| first_param(params, name);
     if param("grant_type") != Some(TOKEN_EXCHANGE) {
         return refuse("unsupported_grant_type");
     }
@@ -272,11 +253,11 @@ fn exchange(
         return refuse("invalid_grant");
     };
     let scope = param("scope").map(str::to_owned);
-    let expires_at = now() + 300;
+    let expires_at = unix_now() + 300;
     let mut claims = json!({
         "iss": idp.issuer, "sub": subject, "aud": audience,
         "client_id": idp.options.resource_client_id, "resource": resource,
-        "jti": random_token("jag_", 8), "iat": now(), "exp": expires_at,
+        "jti": random_token("jag_", 8), "iat": unix_now(), "exp": expires_at,
     });
     if let Some(scope) = &scope {
         claims["scope"] = scope.clone().into();

@@ -43,7 +43,8 @@ pub use state::{
 
 use crate::mcp::{McpFixture, McpOptions, RecordedRequest};
 use state::AuthServer;
-pub(crate) use state::random_token;
+pub(crate) use state::{first_param, random_token, unix_now};
+pub(crate) use token::{basic_credentials, form_params};
 
 /// A running OAuth-protected MCP server and its authorization server.
 pub struct OAuthFixture {

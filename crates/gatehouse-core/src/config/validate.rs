@@ -103,6 +103,28 @@ impl ServerConfig {
     }
 }
 
+/// A client id's problem, if it has one: it must be one non-empty line.
+fn client_id_issue(field: &'static str, value: Option<&String>) -> Option<(&'static str, String)> {
+    value
+        .filter(|id| id.trim().is_empty() || id.chars().any(char::is_control))
+        .map(|_| (field, "must be a non-empty single line".to_owned()))
+}
+
+/// A client secret's problem, if it has one: it must be a vault reference
+/// (`example` names one in the message), never the secret itself.
+fn secret_issue(
+    field: &'static str,
+    value: Option<&String>,
+    example: &str,
+) -> Option<(&'static str, String)> {
+    value.filter(|secret| !is_vault_reference(secret)).map(|_| {
+        let message = format!(
+            "must be a vault reference such as \"${{{example}}}\", never the secret itself"
+        );
+        (field, message)
+    })
+}
+
 /// Whether `value` is exactly one `${NAME}` vault reference.
 fn is_vault_reference(value: &str) -> bool {
     Template::parse(value)
@@ -252,20 +274,15 @@ impl OAuthConfig {
                 ));
             }
         }
-        if let Some(client_id) = &self.idp_client_id
-            && (client_id.trim().is_empty() || client_id.chars().any(char::is_control))
-        {
-            issues.push(("idp_client_id", "must be a non-empty single line".into()));
-        }
-        if let Some(secret) = &self.idp_client_secret
-            && !is_vault_reference(secret)
-        {
-            issues.push((
-                "idp_client_secret",
-                "must be a vault reference such as \"${MY_IDP_SECRET}\", never the secret itself"
-                    .into(),
-            ));
-        }
+        issues.extend(client_id_issue(
+            "idp_client_id",
+            self.idp_client_id.as_ref(),
+        ));
+        issues.extend(secret_issue(
+            "idp_client_secret",
+            self.idp_client_secret.as_ref(),
+            "MY_IDP_SECRET",
+        ));
     }
 
     /// `(field, message)` for each problem.
@@ -292,25 +309,17 @@ impl OAuthConfig {
                 ));
             }
         }
-        if let Some(client_id) = &self.client_id
-            && (client_id.trim().is_empty() || client_id.chars().any(char::is_control))
-        {
-            issues.push(("client_id", "must be a non-empty single line".into()));
-        }
-        if let Some(secret) = &self.client_secret {
-            if !is_vault_reference(secret) {
-                issues.push((
-                    "client_secret",
-                    "must be a vault reference such as \"${MY_CLIENT_SECRET}\", never the secret itself"
-                        .into(),
-                ));
-            }
-            if self.client_id.is_none() {
-                issues.push((
-                    "client_secret",
-                    "needs client_id: a secret belongs to a pre-registered client".into(),
-                ));
-            }
+        issues.extend(client_id_issue("client_id", self.client_id.as_ref()));
+        issues.extend(secret_issue(
+            "client_secret",
+            self.client_secret.as_ref(),
+            "MY_CLIENT_SECRET",
+        ));
+        if self.client_secret.is_some() && self.client_id.is_none() {
+            issues.push((
+                "client_secret",
+                "needs client_id: a secret belongs to a pre-registered client".into(),
+            ));
         }
         self.validate_grant(&mut issues);
         if let Some(url) = &self.client_metadata_url {

@@ -810,20 +810,16 @@ impl ServerAuth {
                         "enterprise-managed authorization needs oauth.idp_issuer and oauth.idp_client_id".into(),
                     ));
                 };
-                let idp_client_secret = match &settings.idp_client_secret {
-                    Some(secret) => Some(self.resolve("idp_client_secret", secret).await?),
-                    None => None,
-                };
-                let client_secret = match &settings.client_secret {
-                    Some(secret) => Some(self.resolve("client_secret", secret).await?),
-                    None => None,
-                };
                 Credential::Enterprise(Box::new(unattended::Enterprise {
                     id_token: read_assertion(file, "the ID token").await?,
                     idp_issuer: idp_issuer.clone(),
                     idp_client_id: idp_client_id.clone(),
-                    idp_client_secret,
-                    client_secret,
+                    idp_client_secret: self
+                        .resolve_optional("idp_client_secret", &settings.idp_client_secret)
+                        .await?,
+                    client_secret: self
+                        .resolve_optional("client_secret", &settings.client_secret)
+                        .await?,
                 }))
             }
             (OAuthGrant::JwtBearer, _, Some(file)) => {
@@ -911,11 +907,22 @@ impl ServerAuth {
 
     /// The pre-registered client's secret, resolved from the vault.
     async fn client_secret(&self) -> Result<Option<String>, AuthorizationError> {
-        let Some(reference) = &self.settings.client_secret else {
-            return Ok(None);
-        };
-        let secret = self.resolve("client_secret", reference).await?;
-        Ok(Some(secret.expose_secret().to_owned()))
+        let secret = self
+            .resolve_optional("client_secret", &self.settings.client_secret)
+            .await?;
+        Ok(secret.map(|secret| secret.expose_secret().to_owned()))
+    }
+
+    /// [`ServerAuth::resolve`] for a setting that may be absent.
+    async fn resolve_optional(
+        &self,
+        field: &str,
+        reference: &Option<String>,
+    ) -> Result<Option<SecretString>, AuthorizationError> {
+        match reference {
+            Some(reference) => Ok(Some(self.resolve(field, reference).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The setting `field`'s `${NAME}` reference, resolved from the vault.

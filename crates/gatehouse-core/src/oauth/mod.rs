@@ -254,6 +254,18 @@ pub(crate) fn find_unsafe_address(
     None
 }
 
+/// A request of our own that failed on its way: a refusal by the address
+/// policy as the refusal it is, anything else as `failed` words its cause.
+pub(crate) fn failed_request(
+    error: &(dyn std::error::Error + 'static),
+    failed: impl FnOnce(String) -> AuthorizationError,
+) -> AuthorizationError {
+    match find_unsafe_address(error) {
+        Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
+        None => failed(short(&error.to_string())),
+    }
+}
+
 /// Error text from servers, kept short and on one line.
 pub(crate) fn short(text: &str) -> String {
     crate::text::one_line(text, 300)

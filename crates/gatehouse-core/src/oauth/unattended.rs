@@ -187,12 +187,12 @@ async fn jwt_bearer(
     let response = http
         .post_form(&endpoint, &form, None)
         .await
-        .map_err(|error| match super::find_unsafe_address(error.as_ref()) {
-            Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
-            None => AuthorizationError::Unattended(format!(
-                "the token endpoint could not be reached: {}",
-                short(&error.to_string())
-            )),
+        .map_err(|error| {
+            super::failed_request(error.as_ref(), |cause| {
+                AuthorizationError::Unattended(format!(
+                    "the token endpoint could not be reached: {cause}"
+                ))
+            })
         })?;
     if !response.status().is_success() {
         return Err(refusal(response.status().as_u16(), response.body()));
@@ -323,13 +323,11 @@ async fn idp_token_endpoint(
     oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
     for url in [oidc, oauth] {
         let response = http.get(&url).await.map_err(|error| {
-            match super::find_unsafe_address(error.as_ref()) {
-                Some(refusal) => AuthorizationError::UnsafeAddress(refusal),
-                None => AuthorizationError::Discovery(format!(
-                    "the identity provider could not be reached: {}",
-                    short(&error.to_string())
-                )),
-            }
+            super::failed_request(error.as_ref(), |cause| {
+                AuthorizationError::Discovery(format!(
+                    "the identity provider could not be reached: {cause}"
+                ))
+            })
         })?;
         if response.status() != 200 {
             continue;

@@ -2,7 +2,6 @@
 //! metadata into a client id, and a secret for confidential clients.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -139,9 +138,7 @@ fn acceptable_redirect_uri(uri: &str) -> bool {
 /// The client's metadata as received, with what the server decided.
 fn registration_response(received: &Value, client: &RegisteredClient) -> Value {
     let mut response = received.clone();
-    let issued_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let issued_at = super::state::unix_now();
     response["client_id"] = client.client_id.clone().into();
     response["client_id_issued_at"] = issued_at.into();
     response["redirect_uris"] = json!(client.redirect_uris);

@@ -682,6 +682,13 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// An unguessable opaque value: `prefix` + `bytes` random bytes, base64url.
+/// Seconds since the Unix epoch (JWT times).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 pub(crate) fn random_token(prefix: &str, bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::fill(&mut buffer[..]);

@@ -125,11 +125,7 @@ fn redeem_assertion<'a>(
     let issued = trusted
         .and_then(|assertions| assertions.redeem(assertion))
         .ok_or_else(|| TokenError::grant("the assertion is unknown or was used".into()))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    if issued.expires_at <= now {
+    if issued.expires_at <= super::state::unix_now() {
         return Err(TokenError::grant("the assertion has expired".into()));
     }
     if issued.audience != server.issuer() || issued.client_id != client.client_id {
@@ -391,7 +387,7 @@ fn authenticate(
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
     let value = std::str::from_utf8(value).ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -410,7 +406,7 @@ fn form_decode(component: &str) -> String {
         .unwrap_or_default()
 }
 
-fn form_params(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_params(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
