@@ -34,7 +34,7 @@ declare -A STAGE_DESC=(
   [lint]="cargo fmt --all --check; cargo clippy --workspace --all-targets -- -D warnings"
   [rust]="cargo test --workspace, then -- --ignored (TypeScript and Python SDK peers) under Xvfb + D-Bus + keyring"
   [fuzz]="cargo fuzz run, ${FUZZ_SECONDS:-20}s for each of config, callback_request, www_authenticate, template"
-  [conformance]="MCP conformance suites auth, backcompat, draft (0.1.16); --requirements 2025-11-25 and 2026-07-28 and the extensions client credentials, workload identity and enterprise-managed authorization (0.2.0-alpha.12)"
+  [conformance]="MCP conformance suites auth, backcompat, draft (0.1.16); --requirements 2025-11-25 and 2026-07-28 and the extensions client credentials, workload identity, enterprise-managed authorization and DPoP (0.2.0-alpha.12)"
   [e2e]="npm run test:e2e (tauri-driver + WebKitWebDriver) under Xvfb + D-Bus + keyring"
   [package]="scripts/package.sh (release), then the .deb installed, launched and removed under Xvfb + D-Bus"
 )
@@ -43,7 +43,7 @@ REQUIREMENTS=(2025-11-25 2026-07-28)
 # The extension scenarios Gatehouse implements, each run on its own (the
 # suite does not score extensions in a --requirements run): zero failures
 # and zero warnings.
-EXTENSIONS=(auth/client-credentials-basic auth/client-credentials-jwt auth/wif-jwt-bearer auth/enterprise-managed-authorization)
+EXTENSIONS=(auth/client-credentials-basic auth/client-credentials-jwt auth/wif-jwt-bearer auth/enterprise-managed-authorization auth/dpop auth/dpop-nonce)
 # A test run builds each crate once: incremental compilation caches (about
 # 3 GB of target/debug/incremental) would only cost disk and time. A
 # developer's own CARGO_INCREMENTAL is kept.

@@ -187,6 +187,7 @@ mod tests {
                 "clientSecret": null,
                 "clientMetadataUrl": null,
                 "tokenStorage": "vault",
+                "dpop": true,
                 "sendResourceParameter": true,
                 "authorizationTimeout": 120
             },

@@ -206,6 +206,10 @@ pub struct AddArgs {
     /// Its secret there, as a vault reference like '${NAME}'.
     #[arg(long, requires = "idp_client_id")]
     pub idp_client_secret: Option<String>,
+    /// Do not ask for DPoP-bound tokens (RFC 9449), even where the
+    /// authorization server supports them.
+    #[arg(long, requires = "oauth")]
+    pub no_dpop: bool,
     /// Connect and request timeout in seconds.
     #[arg(long)]
     pub timeout: Option<u64>,

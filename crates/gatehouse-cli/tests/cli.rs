@@ -217,6 +217,7 @@ async fn servers_add_takes_the_settings_of_grants_without_a_person() {
         "${IDP_SECRET}",
         "--assertion-file",
         "/run/user/1000/id-token",
+        "--no-dpop",
     ])
     .await;
     let text = std::fs::read_to_string(cli.config()).unwrap();
@@ -229,9 +230,15 @@ async fn servers_add_takes_the_settings_of_grants_without_a_person() {
         "idp_client_id = \"gatehouse-at-idp\"",
         "idp_client_secret = \"${IDP_SECRET}\"",
         "assertion_file = \"/run/user/1000/id-token\"",
+        "dpop = false",
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
+    assert_eq!(
+        text.matches("dpop").count(),
+        1,
+        "DPoP is on unless turned off:\n{text}"
+    );
     let out = cli
         .run(&[
             "servers",

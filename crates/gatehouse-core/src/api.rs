@@ -236,6 +236,8 @@ pub struct OAuthSettings {
     pub idp_client_secret: Option<String>,
     pub client_metadata_url: Option<String>,
     pub token_storage: TokenStorage,
+    /// Ask for DPoP-bound tokens when the authorization server supports them.
+    pub dpop: bool,
     pub send_resource_parameter: bool,
     /// Seconds; `None` for the default.
     #[ts(type = "number | null")]
@@ -324,6 +326,7 @@ impl From<&OAuthConfig> for OAuthSettings {
             idp_client_secret: oauth.idp_client_secret.clone(),
             client_metadata_url: oauth.client_metadata_url.clone(),
             token_storage: oauth.token_storage,
+            dpop: oauth.dpop,
             send_resource_parameter: oauth.send_resource_parameter,
             authorization_timeout: oauth.authorization_timeout,
         }
@@ -347,6 +350,7 @@ impl From<&OAuthSettings> for OAuthConfig {
             idp_client_id: non_empty(&settings.idp_client_id),
             idp_client_secret: non_empty(&settings.idp_client_secret),
             client_metadata_url: non_empty(&settings.client_metadata_url),
+            dpop: settings.dpop,
             send_resource_parameter: settings.send_resource_parameter,
             authorization_timeout: settings.authorization_timeout,
         }

@@ -16,6 +16,7 @@
 mod authorize;
 mod browser;
 mod consent_page;
+mod dpop;
 mod metadata;
 mod options;
 mod registration;
@@ -212,6 +213,16 @@ impl OAuthFixture {
     }
 
     /// Every token issued, with whether it is usable now.
+    /// The tokens bound to a DPoP key, each with its key's thumbprint.
+    pub fn dpop_bound_tokens(&self) -> std::collections::HashMap<String, String> {
+        self.server.dpop.lock().unwrap().bound.clone()
+    }
+
+    /// How often a DPoP proof was presented to the MCP endpoint again.
+    pub fn dpop_replays(&self) -> usize {
+        self.server.dpop.lock().unwrap().replays
+    }
+
     pub fn issued_tokens(&self) -> Vec<IssuedToken> {
         self.server.store.lock().unwrap().issued_tokens()
     }

@@ -31,6 +31,7 @@ const headerServer: ServerSettings = {
     idpClientSecret: null,
     clientMetadataUrl: null,
     tokenStorage: "vault",
+    dpop: true,
     sendResourceParameter: true,
     authorizationTimeout: null,
   },
@@ -174,6 +175,7 @@ describe("server editor", () => {
           idpClientSecret: null,
           clientMetadataUrl: null,
           tokenStorage: "vault",
+          dpop: true,
           sendResourceParameter: true,
           authorizationTimeout: null,
         },
@@ -256,6 +258,7 @@ describe("server editor", () => {
     await user.type(screen.getByTestId("oauth-client-secret"), "${{CLIENT_SECRET}");
     await user.selectOptions(screen.getByTestId("oauth-token-storage"), "memory");
     await user.click(screen.getByTestId("oauth-resource"));
+    await user.click(screen.getByTestId("oauth-dpop"));
     await user.type(screen.getByTestId("oauth-authorization-timeout"), "120");
     await user.type(screen.getByTestId("oauth-client-metadata-url"), "https://example.com/client.json");
     await user.click(screen.getByTestId("editor-save"));
@@ -278,6 +281,7 @@ describe("server editor", () => {
       idpClientSecret: null,
       clientMetadataUrl: "https://example.com/client.json",
       tokenStorage: "memory",
+      dpop: false,
       sendResourceParameter: false,
       authorizationTimeout: 120,
     });

@@ -87,6 +87,7 @@ fn server_from_args(args: AddArgs) -> Result<ServerConfig> {
             idp_issuer: args.idp_issuer,
             idp_client_id: args.idp_client_id,
             idp_client_secret: args.idp_client_secret,
+            dpop: !args.no_dpop,
             ..OAuthConfig::default()
         });
     }

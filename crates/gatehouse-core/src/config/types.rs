@@ -131,6 +131,11 @@ pub struct OAuthConfig {
     /// Our Client ID Metadata Document URL, used when the server supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
+    /// Ask for tokens bound to a key of Gatehouse's (DPoP, RFC 9449) when
+    /// the authorization server supports them; turn off for a server that
+    /// cannot take the DPoP tokens its authorization server issues.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub dpop: bool,
     /// RFC 8707 `resource`; turn off for servers that reject it (Entra).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub send_resource_parameter: bool,
@@ -255,6 +260,7 @@ impl Default for OAuthConfig {
             idp_client_id: None,
             idp_client_secret: None,
             client_metadata_url: None,
+            dpop: true,
             send_resource_parameter: true,
             authorization_timeout: None,
         }

@@ -33,6 +33,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::discovery::{Discovery, discover};
+use super::dpop::DpopKey;
+use super::dpop::transport::BoundHttp;
 use super::http::{SafeOAuthHttp, strip_resource_param};
 use super::loopback::{Callback, CallbackListener, Delivery, ListenerError, Outcome, PasteHandle};
 use super::store::{
@@ -80,7 +82,7 @@ pub(crate) struct ServerAuth {
     vault: Vault,
     http: SafeOAuthHttp,
     store: GrantStore,
-    client: AuthClient<reqwest::Client>,
+    client: AuthClient<BoundHttp>,
     /// The last `WWW-Authenticate` challenge the server sent.
     challenge: Mutex<Option<String>>,
     step_ups: AtomicU32,
@@ -125,6 +127,7 @@ impl ServerAuth {
             settings.token_storage,
             vault.clone(),
         );
+        http.prove_for_grants_of(store.clone());
         let mut manager = new_manager(&url, &http).await?;
         manager.set_credential_store(store.clone());
         Ok(Self {
@@ -133,8 +136,8 @@ impl ServerAuth {
             settings,
             vault,
             http,
+            client: AuthClient::new(BoundHttp::new(mcp_http, store.clone()), manager),
             store,
-            client: AuthClient::new(mcp_http, manager),
             challenge: Mutex::new(None),
             step_ups: AtomicU32::new(0),
             flow: tokio::sync::Mutex::new(()),
@@ -146,8 +149,7 @@ impl ServerAuth {
     pub(crate) fn transport(
         &self,
         config: StreamableHttpClientTransportConfig,
-    ) -> rmcp::transport::StreamableHttpClientTransport<SessionAware<AuthClient<reqwest::Client>>>
-    {
+    ) -> rmcp::transport::StreamableHttpClientTransport<SessionAware<AuthClient<BoundHttp>>> {
         rmcp::transport::StreamableHttpClientTransport::with_client(
             SessionAware(self.client.clone()),
             config,
@@ -339,6 +341,12 @@ impl ServerAuth {
         manager.set_credential_store(obtained.clone());
         let found = discover(&manager, &http, &self.url, challenge.as_deref()).await?;
         manager.set_metadata(found.metadata.clone());
+        // A new grant, a new key: its tokens are bound to nothing older.
+        if self.settings.dpop && super::dpop::supported(&found.metadata) {
+            let key = DpopKey::generate().map_err(AuthorizationError::Exchange)?;
+            http.prove_with(key, &found.metadata.token_endpoint);
+            obtained.expect_dpop();
+        }
         let issuer = found
             .metadata
             .issuer
@@ -394,7 +402,7 @@ impl ServerAuth {
                     stored.as_ref(),
                 )
                 .await?;
-            self.adopt(manager, record)
+            self.adopt(&http, manager, record)
                 .await
                 .map_err(|e| AuthorizationError::Vault(e.to_string()))?;
             self.challenge
@@ -510,8 +518,9 @@ impl ServerAuth {
             resource: Some(self.url.to_string()),
             step_up_challenge: None,
             grant: OAuthGrant::AuthorizationCode,
+            dpop: http.proof_key(),
         };
-        if let Err(error) = self.adopt(manager, record).await {
+        if let Err(error) = self.adopt(&http, manager, record).await {
             let failure = AuthorizationError::Vault(error.to_string());
             answer(Outcome::Failure(capitalized(&failure.to_string()))).await;
             return Err(failure);
@@ -530,6 +539,7 @@ impl ServerAuth {
     /// when the flow started: its refresh token may have been rotated since.
     async fn adopt(
         &self,
+        http: &SafeOAuthHttp,
         mut manager: AuthorizationManager,
         record: GrantRecord,
     ) -> Result<(), AuthError> {
@@ -560,6 +570,9 @@ impl ServerAuth {
                 _ => self.store.grant(),
             };
             self.store.commit(record).await?;
+            // Its refreshes prove with the key of the grant the server holds
+            // (another process may authorize again, with a new key).
+            http.prove_for_grants_of(self.store.clone());
             *live = manager;
             previous
         };
@@ -856,6 +869,9 @@ impl ServerAuth {
             _ => None,
         };
         let obtained = PendingCredentials::default();
+        if http.proof_key().is_some() {
+            obtained.expect_dpop();
+        }
         manager.set_credential_store(obtained.clone());
         let request = unattended::Request {
             grant,
@@ -890,6 +906,7 @@ impl ServerAuth {
             resource: Some(self.url.to_string()),
             step_up_challenge: None,
             grant,
+            dpop: http.proof_key(),
         };
         Ok((manager, record))
     }

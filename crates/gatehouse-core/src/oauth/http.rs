@@ -2,7 +2,9 @@
 //! registration, code exchange, refresh, revocation), plugged into rmcp's
 //! `AuthorizationManager`. It applies the SSRF policy to every URL and every
 //! resolved address, caps response sizes, and can leave out RFC 8707
-//! `resource` for authorization servers that reject it.
+//! `resource` for authorization servers that reject it. Token requests of a
+//! grant bound to a DPoP key carry a proof ([`super::dpop`]), and are sent
+//! again once with the nonce the authorization server asks for.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +15,8 @@ use rmcp::transport::auth::{
 };
 use url::Url;
 
+use super::dpop::{DPOP, DpopKey, Nonces};
+use super::store::GrantStore;
 use crate::ssrf::{ServerPolicy, SsrfPolicy, UnsafeAddress};
 
 /// Largest OAuth response accepted (metadata documents, tokens).
@@ -53,6 +57,20 @@ pub(crate) struct SafeOAuthHttp {
     /// `token_endpoint_auth_method` its answer named (rmcp keeps only the
     /// id and the secret).
     registration: Arc<Mutex<Option<Registration>>>,
+    /// Where the DPoP key token requests prove possession of comes from
+    /// (shared by the clones in an `AuthorizationManager`).
+    dpop: Arc<Mutex<ProofKeys>>,
+    nonces: Nonces,
+}
+
+/// Where the DPoP key of token requests comes from.
+#[derive(Clone)]
+enum ProofKeys {
+    /// A flow's own key, chosen once the flow knows the authorization
+    /// server, and the token endpoint it proves to.
+    Chosen(Option<(DpopKey, Url)>),
+    /// The server's grant's, whichever grant it holds now (refreshes).
+    Grant(GrantStore),
 }
 
 impl SafeOAuthHttp {
@@ -85,7 +103,20 @@ impl SafeOAuthHttp {
             last_failure: Arc::new(Mutex::new(None)),
             last_refusal: Arc::new(Mutex::new(None)),
             registration: Arc::new(Mutex::new(None)),
+            dpop: Arc::new(Mutex::new(ProofKeys::Chosen(None))),
+            nonces: Nonces::default(),
         }
+    }
+
+    fn proof_keys(&self) -> std::sync::MutexGuard<'_, ProofKeys> {
+        self.dpop.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on, token requests prove possession of the key of the
+    /// grant `store` holds, at the token endpoint recorded with it: the
+    /// server's own client, and a flow's once its grant is the server's.
+    pub(crate) fn prove_for_grants_of(&self, store: GrantStore) {
+        *self.proof_keys() = ProofKeys::Grant(store);
     }
 
     /// Learns the server's class again from what its host resolves to now
@@ -105,12 +136,48 @@ impl SafeOAuthHttp {
 
     /// The same client with a request log of its own, so that what one
     /// discovery reads is not mixed with what other requests of the server
-    /// (refreshes, another discovery) do meanwhile.
+    /// (refreshes, another discovery) do meanwhile; and with no DPoP key
+    /// until the flow using it chooses one.
     pub(crate) fn with_own_log(&self) -> Self {
         Self {
             log: Arc::new(Mutex::new(Vec::new())),
+            dpop: Arc::new(Mutex::new(ProofKeys::Chosen(None))),
             ..self.clone()
         }
+    }
+
+    /// A flow's token requests to `token_endpoint` prove possession of
+    /// `key` from now on.
+    pub(crate) fn prove_with(&self, key: DpopKey, token_endpoint: &str) {
+        *self.proof_keys() =
+            ProofKeys::Chosen(Url::parse(token_endpoint).ok().map(|url| (key, url)));
+    }
+
+    /// The key token requests prove possession of, and where.
+    fn proof(&self) -> Option<(DpopKey, Url)> {
+        let keys = self.proof_keys().clone();
+        match keys {
+            ProofKeys::Chosen(chosen) => chosen,
+            ProofKeys::Grant(store) => {
+                let grant = store.grant()?;
+                let endpoint = Url::parse(&grant.metadata?.token_endpoint).ok()?;
+                Some((grant.dpop?, endpoint))
+            }
+        }
+    }
+
+    /// The key token requests prove possession of.
+    pub(crate) fn proof_key(&self) -> Option<DpopKey> {
+        self.proof().map(|(key, _)| key)
+    }
+
+    /// The key to prove with, when `request` is a token request.
+    fn proving(&self, request: &http::Request<Vec<u8>>) -> Option<(DpopKey, Url)> {
+        if request.method() != http::Method::POST {
+            return None;
+        }
+        let url = Url::parse(&request.uri().to_string()).ok()?;
+        self.proof().filter(|(_, endpoint)| *endpoint == url)
     }
 
     /// Forgets the request log.
@@ -197,7 +264,13 @@ impl SafeOAuthHttp {
         timeout: Duration,
     ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
         let url = Url::parse(&request.uri().to_string()).ok();
-        let sent = self.send_checked(request, follow, timeout).await;
+        let sent = match self.proving(&request) {
+            Some((key, endpoint)) => {
+                self.send_proved(&key, &endpoint, request, follow, timeout)
+                    .await
+            }
+            None => self.send_checked(request, follow, timeout).await,
+        };
         if let Err(error) = &sent {
             if let Some(refusal) = error.downcast_ref::<UnsafeAddress>() {
                 *self.last_refusal.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -208,6 +281,40 @@ impl SafeOAuthHttp {
                 Some(super::short(&format!("{at}: {error}")));
         }
         sent
+    }
+
+    /// A token request with a DPoP proof, sent once more with a nonce when
+    /// the authorization server answers `use_dpop_nonce` with a new one.
+    async fn send_proved(
+        &self,
+        key: &DpopKey,
+        endpoint: &Url,
+        request: http::Request<Vec<u8>>,
+        follow: bool,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, OAuthHttpClientError> {
+        let (parts, body) = request.into_parts();
+        let mut retried = false;
+        loop {
+            let nonce = self.nonces.for_url(endpoint);
+            let proof = key.proof("POST", endpoint, None, nonce.as_deref());
+            let mut request = http::Request::post(parts.uri.clone()).body(body.clone())?;
+            *request.headers_mut() = parts.headers.clone();
+            request
+                .headers_mut()
+                .insert(DPOP, http::HeaderValue::try_from(proof)?);
+            let response = self.send_checked(request, follow, timeout).await?;
+            let fresh = self.nonces.learn(endpoint, response.headers());
+            let wants_nonce = super::dpop::token_endpoint_wants_nonce(
+                response.status().as_u16(),
+                response.body(),
+            );
+            if wants_nonce && fresh && !retried {
+                retried = true;
+                continue;
+            }
+            return Ok(response);
+        }
     }
 
     async fn send_checked(

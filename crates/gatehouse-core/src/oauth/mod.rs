@@ -4,10 +4,12 @@
 //! policy on every request ([`http`]), refusals the spec demands that rmcp
 //! leaves to the caller ([`discovery`]), the loopback listener
 //! ([`loopback`]), the vault-backed stores ([`store`]), the flow and the
-//! background refresh ([`authorizer`]) and revocation ([`revoke`]).
+//! background refresh ([`authorizer`]), revocation ([`revoke`]) and
+//! DPoP-bound tokens ([`dpop`]).
 
 mod authorizer;
 mod discovery;
+pub(crate) mod dpop;
 mod http;
 pub mod loopback;
 mod revoke;
@@ -37,6 +39,12 @@ pub(crate) fn is_insufficient_scope(challenge: &str) -> bool {
     // The base URL only resolves `resource_metadata`, which is not read here.
     let base = url::Url::parse("http://localhost/").expect("a valid URL");
     rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).is_insufficient_scope()
+}
+
+/// A challenge's `error` (RFC 6750 §3), whatever its scheme.
+pub(crate) fn challenge_error(challenge: &str) -> Option<String> {
+    let base = url::Url::parse("http://localhost/").expect("a valid URL");
+    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).error
 }
 
 /// Token facts of a server from the vault, without starting anything.

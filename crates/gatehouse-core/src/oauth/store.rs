@@ -117,6 +117,11 @@ pub(crate) struct GrantRecord {
     /// tokens obtained again the same way, instead of refreshed.
     #[serde(default, skip_serializing_if = "is_authorization_code")]
     pub(crate) grant: OAuthGrant,
+    /// The key the tokens were obtained with a DPoP proof of (RFC 9449):
+    /// their refreshes are signed with it, and a bound access token is sent
+    /// only with its proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop: Option<super::dpop::DpopKey>,
 }
 
 fn is_authorization_code(grant: &OAuthGrant) -> bool {
@@ -179,6 +184,17 @@ impl GrantRecord {
         expires_at.saturating_sub(now) <= on_use_refresh_window(lifetime)
     }
 
+    /// The key to prove possession of `access_token` with, when that is the
+    /// grant's access token and the authorization server bound it to the
+    /// grant's key (`token_type` DPoP).
+    fn proof_key_for(&self, access_token: &str) -> Option<&super::dpop::DpopKey> {
+        let token = self.credentials.token_response.as_ref()?;
+        (token.access_token().secret() == access_token
+            && super::dpop::is_bound_type(token.token_type().as_ref()))
+        .then_some(self.dpop.as_ref())
+        .flatten()
+    }
+
     fn access_token(&self) -> Option<&str> {
         self.credentials
             .token_response
@@ -229,9 +245,17 @@ impl GrantBinding {
 #[derive(Clone, Default)]
 pub(crate) struct PendingCredentials {
     obtained: Arc<Mutex<Option<StoredCredentials>>>,
+    /// The flow sends DPoP proofs: a DPoP token is what it asked for.
+    proved: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PendingCredentials {
+    /// The flow's token requests carry DPoP proofs.
+    pub(crate) fn expect_dpop(&self) {
+        self.proved
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The tokens the flow obtained, once.
     pub(crate) fn take(&self) -> Option<StoredCredentials> {
         self.obtained
@@ -252,7 +276,8 @@ impl CredentialStore for PendingCredentials {
     }
 
     async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
-        let credentials = checked(credentials)?;
+        let proved = self.proved.load(std::sync::atomic::Ordering::Relaxed);
+        let credentials = checked(credentials, proved)?;
         *self.obtained.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials);
         Ok(())
     }
@@ -278,20 +303,29 @@ fn on_use_refresh_window(lifetime: u64) -> u64 {
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Checks tokens from the authorization server before they are kept:
-/// Bearer only (RFC 6749 §7.1: a client must not use a token type it does
-/// not understand), of a size and alphabet that fit an HTTP header, and a
+/// Bearer, or DPoP when a proof was sent for them (RFC 6749 §7.1: a client
+/// must not use a token type it does not understand), of a size and alphabet that fit an HTTP header, and a
 /// lifetime that means something (none is believed above ten years; a
 /// lifetime of zero is read as unknown).
-fn checked(mut credentials: StoredCredentials) -> Result<StoredCredentials, AuthError> {
+fn checked(
+    mut credentials: StoredCredentials,
+    proved: bool,
+) -> Result<StoredCredentials, AuthError> {
     let Some(token) = credentials.token_response.as_mut() else {
         return Ok(credentials);
     };
     let refuse = |why: String| Err(AuthError::TokenExchangeFailed(why));
     let token_type = token.token_type().as_ref().to_owned();
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    let bound = proved && super::dpop::is_bound_type(&token_type);
+    if !token_type.eq_ignore_ascii_case("bearer") && !bound {
         return refuse(format!(
-            "the authorization server issued a {:?} token; Gatehouse can only use Bearer tokens",
-            crate::oauth::short(&token_type)
+            "the authorization server issued a {:?} token; Gatehouse can only use Bearer tokens{}",
+            crate::oauth::short(&token_type),
+            if proved {
+                ""
+            } else {
+                " and DPoP tokens it asked for"
+            }
         ));
     }
     let header_safe = |t: &str| {
@@ -421,6 +455,14 @@ impl GrantStore {
         .await
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))
+    }
+
+    /// The key to prove possession of `access_token` with, when it is the
+    /// grant's and bound to the grant's DPoP key.
+    pub(crate) fn proof_key_for(&self, access_token: &str) -> Option<super::dpop::DpopKey> {
+        self.current()
+            .as_ref()
+            .and_then(|g| g.proof_key_for(access_token).cloned())
     }
 
     /// The access token in memory, to tell later whether it was replaced.
@@ -638,7 +680,8 @@ impl CredentialStore for GrantStore {
     }
 
     async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
-        let credentials = checked(credentials)?;
+        let proved = self.current().as_ref().is_some_and(|g| g.dpop.is_some());
+        let credentials = checked(credentials, proved)?;
         let record = {
             let mut current = self.current();
             // Only refreshes arrive here (a new authorization commits its
@@ -661,6 +704,7 @@ impl CredentialStore for GrantStore {
                 resource: Some(self.inner.resource.clone()),
                 step_up_challenge: grant.step_up_challenge.clone(),
                 grant: grant.grant,
+                dpop: grant.dpop.clone(),
             };
             *current = Some(record.clone());
             record
@@ -897,13 +941,14 @@ mod tests {
             resource: None,
             step_up_challenge: None,
             grant: OAuthGrant::AuthorizationCode,
+            dpop: None,
         }
     }
 
     #[test]
     fn absurd_lifetimes_neither_overflow_nor_loop() {
         for expires_in in [u64::MAX, 1 << 62] {
-            let kept = checked(credentials(serde_json::json!({
+            let kept = checked_bearer(credentials(serde_json::json!({
                 "access_token": "at", "token_type": "Bearer",
                 "refresh_token": "rt", "expires_in": expires_in,
             })))
@@ -914,7 +959,7 @@ mod tests {
         }
         // Zero means unknown: no background refresh at all.
         let zero = grant(
-            checked(credentials(serde_json::json!({
+            checked_bearer(credentials(serde_json::json!({
                 "access_token": "at", "token_type": "bearer",
                 "refresh_token": "rt", "expires_in": 0,
             })))
@@ -989,7 +1034,7 @@ mod tests {
 
     #[test]
     fn tokens_gatehouse_cannot_send_are_refused() {
-        let refused = |token: serde_json::Value| checked(credentials(token)).is_err();
+        let refused = |token: serde_json::Value| checked_bearer(credentials(token)).is_err();
         assert!(refused(
             serde_json::json!({"access_token": "at", "token_type": "mac"})
         ));
@@ -1005,5 +1050,13 @@ mod tests {
         assert!(!refused(
             serde_json::json!({"access_token": "a.b-c_d~e+f/g=", "token_type": "Bearer"})
         ));
+        // A DPoP token only when a proof was sent for it.
+        let dpop = serde_json::json!({"access_token": "at", "token_type": "DPoP"});
+        assert!(refused(dpop.clone()));
+        assert!(checked(credentials(dpop), true).is_ok());
+    }
+
+    fn checked_bearer(credentials: StoredCredentials) -> Result<StoredCredentials, AuthError> {
+        checked(credentials, false)
     }
 }

@@ -20,6 +20,7 @@ use gatehouse_core::{AuthorizationError, ErrorCode};
 use gatehouse_fixture::{ConsentMode, OAuthFixture, OAuthOptions, RegisteredClient};
 
 mod browser_flow;
+mod dpop;
 mod hostile;
 mod lifecycle;
 mod refresh;

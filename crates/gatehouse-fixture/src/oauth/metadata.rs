@@ -78,6 +78,9 @@ pub(crate) async fn authorization_server(State(server): State<Arc<AuthServer>>) 
     if options.pkce_advertised {
         fields.insert("code_challenge_methods_supported".into(), json!(["S256"]));
     }
+    if options.dpop {
+        fields.insert("dpop_signing_alg_values_supported".into(), json!(["ES256"]));
+    }
     if options.oversized_metadata {
         pad(&mut document);
     }

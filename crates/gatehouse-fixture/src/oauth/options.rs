@@ -180,6 +180,13 @@ pub struct OAuthOptions {
     /// client redeems with the JWT bearer grant, which is then advertised
     /// (enterprise-managed authorization).
     pub trusted_idp: Option<crate::idp::Assertions>,
+    /// DPoP (RFC 9449): ES256 proofs are advertised, a token request with
+    /// one gets tokens bound to its key, and the MCP endpoint takes a bound
+    /// token only with a proof by that key.
+    pub dpop: bool,
+    /// With `dpop`: the nonce both the token endpoint and the MCP endpoint
+    /// demand in proofs, handed out when a proof lacks it.
+    pub dpop_nonce: Option<String>,
 
     // --- Discovery -------------------------------------------------------
     /// An issuer with a path (`"/tenant"`): the issuer becomes
@@ -247,6 +254,8 @@ impl Default for OAuthOptions {
             client_credentials_grant: false,
             preregistered_clients: Vec::new(),
             trusted_idp: None,
+            dpop: false,
+            dpop_nonce: None,
             issuer_path: None,
             prm_location: PrmLocation::PathAware,
             pkce_advertised: true,

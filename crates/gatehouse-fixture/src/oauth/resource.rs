@@ -1,7 +1,8 @@
 //! The MCP endpoint as an OAuth protected resource (RFC 6750, RFC 9728):
 //! the access check the MCP gate runs on every request, answering 401 with
 //! a challenge that points at the resource metadata, and 403
-//! `insufficient_scope` when a tool needs a scope the token lacks.
+//! `insufficient_scope` when a tool needs a scope the token lacks. A token
+//! bound to a DPoP key is let in only with its proof ([`super::dpop`]).
 
 use std::sync::Arc;
 
@@ -26,9 +27,28 @@ pub(crate) fn bearer_gate(server: Arc<AuthServer>) -> Access {
     reason = "a refusal is the HTTP response itself, as the gate's CallCheck takes it"
 )]
 fn admit(server: &AuthServer, request: &GatedRequest<'_>) -> Result<(), Response> {
-    let Some(token) = bearer_token(request.headers) else {
+    let Some((scheme, token)) = presented_token(request.headers) else {
         return Err(challenge(server, Challenge::Missing));
     };
+    let bound = server.dpop.lock().unwrap().bound.get(token).cloned();
+    match (bound, scheme.eq_ignore_ascii_case("dpop")) {
+        (Some(jkt), true) => {
+            super::dpop::admit_bound(server, request.method, request.headers, token, &jkt)?;
+        }
+        (Some(_), false) => {
+            return Err(challenge(
+                server,
+                Challenge::InvalidToken("the token is bound to a DPoP key"),
+            ));
+        }
+        (None, true) => {
+            return Err(challenge(
+                server,
+                Challenge::InvalidToken("the token is not bound to a DPoP key"),
+            ));
+        }
+        (None, false) => {}
+    }
     let scopes = server
         .presented_token_scopes(token)
         .map_err(|why| challenge(server, Challenge::InvalidToken(why.describe())))?;
@@ -51,11 +71,13 @@ fn admit(server: &AuthServer, request: &GatedRequest<'_>) -> Result<(), Response
     Err(challenge(server, Challenge::InsufficientScope(needed)))
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// A Bearer or DPoP token (RFC 6750 §2.1, RFC 9449 §7.1) and its scheme.
+fn presented_token(headers: &HeaderMap) -> Option<(&str, &str)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop");
+    (known && !token.is_empty()).then_some((scheme, token))
 }
 
 enum Challenge {

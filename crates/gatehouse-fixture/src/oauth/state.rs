@@ -23,6 +23,7 @@ pub(crate) struct AuthServer {
     token_issuers: Mutex<Option<Vec<Arc<AuthServer>>>>,
     pub(crate) store: Mutex<Store>,
     pub(crate) log: Mutex<Log>,
+    pub(crate) dpop: Mutex<super::dpop::DpopState>,
 }
 
 /// The behaviour a test may change while the server runs.
@@ -59,6 +60,7 @@ impl AuthServer {
             origin,
             store: Mutex::new(store),
             log: Mutex::new(Log::default()),
+            dpop: Mutex::default(),
         }
     }
 
@@ -624,6 +626,8 @@ pub struct RecordedTokenRequest {
     pub params: Vec<(String, String)>,
     /// [`token_hash`] of the `refresh_token` parameter.
     pub refresh_token_hash: Option<String>,
+    /// The thumbprint of the key of the request's valid DPoP proof.
+    pub dpop_jkt: Option<String>,
     pub status: u16,
     /// The RFC 6749 error code when refused.
     pub error: Option<String>,

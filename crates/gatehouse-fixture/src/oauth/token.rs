@@ -26,7 +26,20 @@ pub(crate) async fn token(
 ) -> Response {
     let params = form_params(&body);
     let credentials = ClientCredentials::presented(&headers, &params);
-    let outcome = exchange(&server, &params, credentials.as_ref());
+    let (proof, refusal) = match super::dpop::token_request_proof(&server, &headers) {
+        Ok(proof) => (proof, None),
+        Err((code, response)) => (None, Some((code, response))),
+    };
+    let jkt = proof.map(|p| p.jkt);
+    let outcome = match &refusal {
+        Some((code, response)) => Err(TokenError {
+            status: response.status(),
+            code,
+            description: String::new(),
+            basic_challenge: false,
+        }),
+        None => exchange(&server, &params, credentials.as_ref(), jkt.as_deref()),
+    };
     let record = RecordedTokenRequest {
         received: std::time::Instant::now(),
         grant_type: first_param(&params, "grant_type").map(str::to_owned),
@@ -41,6 +54,7 @@ pub(crate) async fn token(
             .and_then(|c| c.as_ref())
             .map(|c| c.client_id.clone()),
         refresh_token_hash: first_param(&params, "refresh_token").map(token_hash),
+        dpop_jkt: jkt.clone(),
         status: match &outcome {
             Ok(_) => 200,
             Err(error) => error.status.as_u16(),
@@ -49,8 +63,19 @@ pub(crate) async fn token(
         params,
     };
     server.log.lock().unwrap().token_requests.push(record);
+    if let Some((_, response)) = refusal {
+        return response;
+    }
     match outcome {
-        Ok(grant) => token_response(grant),
+        Ok(grant) => {
+            if let Some(jkt) = &jkt {
+                let mut dpop = server.dpop.lock().unwrap();
+                for token in std::iter::once(&grant.access_token).chain(&grant.refresh_token) {
+                    dpop.bound.insert(token.clone(), jkt.clone());
+                }
+            }
+            token_response(grant, jkt.is_some())
+        }
         Err(error) => error.into_response(),
     }
 }
@@ -59,6 +84,7 @@ fn exchange(
     server: &AuthServer,
     params: &[(String, String)],
     credentials: Result<&Option<ClientCredentials>, &TokenError>,
+    jkt: Option<&str>,
 ) -> Result<TokenGrant, TokenError> {
     let param = |name: &str| first_param(params, name);
     if let Some(name) = repeated_param(params) {
@@ -98,7 +124,7 @@ fn exchange(
             server.access_token_ttl(),
         ))
     } else {
-        exchange_refresh_token(server, &client, param)
+        exchange_refresh_token(server, &client, param, jkt)
     }
 }
 
@@ -204,9 +230,18 @@ fn exchange_refresh_token<'a>(
     server: &AuthServer,
     client: &RegisteredClient,
     param: impl Fn(&str) -> Option<&'a str>,
+    jkt: Option<&str>,
 ) -> Result<TokenGrant, TokenError> {
     let refresh_token = param("refresh_token")
         .ok_or_else(|| TokenError::request("refresh_token is missing".into()))?;
+    // RFC 9449 §5: a bound refresh token needs a proof by its key.
+    if let Some(bound) = server.dpop.lock().unwrap().bound.get(refresh_token)
+        && Some(bound.as_str()) != jkt
+    {
+        return Err(TokenError::grant(
+            "the refresh token is bound to another DPoP key".into(),
+        ));
+    }
     if server.refresh_rejected() {
         return Err(TokenError::grant(
             "Refresh is refused by this server".into(),
@@ -238,13 +273,13 @@ fn exchange_refresh_token<'a>(
         })
 }
 
-fn token_response(grant: TokenGrant) -> Response {
+fn token_response(grant: TokenGrant, bound: bool) -> Response {
     let ttl = grant.expires_in;
     // Whole seconds, rounded up so a sub-second lifetime is not "0".
     let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
     let mut body = json!({
         "access_token": grant.access_token,
-        "token_type": "Bearer",
+        "token_type": if bound { "DPoP" } else { "Bearer" },
         "expires_in": expires_in,
     });
     if !grant.scopes.is_empty() {

@@ -40,6 +40,7 @@ const OAUTH_FIELDS = [
   "oauth.client_metadata_url",
   "oauth.token_storage",
   "oauth.send_resource_parameter",
+  "oauth.dpop",
   "oauth.authorization_timeout",
 ];
 
@@ -126,6 +127,7 @@ export class ServerForm {
   }
   tokenStorage = $state<OAuthSettings["tokenStorage"]>("vault");
   sendResource = $state(true);
+  dpop = $state(true);
   authTimeout = $state("");
   allowTools = $state("");
   denyTools = $state("");
@@ -177,6 +179,7 @@ export class ServerForm {
     this.clientMetadataUrl = oauth.clientMetadataUrl ?? "";
     this.tokenStorage = oauth.tokenStorage;
     this.sendResource = oauth.sendResourceParameter;
+    this.dpop = oauth.dpop;
     this.authTimeout = oauth.authorizationTimeout === null ? "" : String(oauth.authorizationTimeout);
     this.allowTools = settings.allowTools.join(" ");
     this.denyTools = settings.denyTools.join(" ");
@@ -226,6 +229,7 @@ export class ServerForm {
         idpClientSecret: this.idpClientSecret.trim() || null,
         clientMetadataUrl: this.clientMetadataUrl.trim() || null,
         tokenStorage: this.tokenStorage,
+        dpop: this.dpop,
         sendResourceParameter: this.sendResource,
         authorizationTimeout: parseWhole(this.authTimeout).value,
       },

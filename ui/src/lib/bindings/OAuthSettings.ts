@@ -31,7 +31,11 @@ idpIssuer: string | null, idpClientId: string | null,
 /**
  * A `${NAME}` reference to the client's secret at the identity provider.
  */
-idpClientSecret: string | null, clientMetadataUrl: string | null, tokenStorage: TokenStorage, sendResourceParameter: boolean, 
+idpClientSecret: string | null, clientMetadataUrl: string | null, tokenStorage: TokenStorage, 
+/**
+ * Ask for DPoP-bound tokens when the authorization server supports them.
+ */
+dpop: boolean, sendResourceParameter: boolean, 
 /**
  * Seconds; `None` for the default.
  */
