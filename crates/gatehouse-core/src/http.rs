@@ -28,6 +28,15 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .tls_certs_merge(bundled)
 }
 
+/// The client for MCP requests that follow redirects themselves (a DPoP
+/// proof names the URL it is for: each hop needs one of its own).
+pub(crate) fn mcp_client_without_redirects() -> reqwest::Client {
+    client_builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("the TLS backend and trust roots are built in")
+}
+
 /// The client for MCP traffic to configured servers. Redirects are followed
 /// only within the same origin, so configured headers (which may carry
 /// secrets) never travel to a host the person did not name.

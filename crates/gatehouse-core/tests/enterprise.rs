@@ -23,6 +23,11 @@ const IDP_SECRET: &str = "idp-client-secret-93c1";
 /// The company's identity provider, and the MCP server's authorization
 /// server that trusts it and knows Gatehouse as the client "gatehouse".
 async fn company() -> (IdpFixture, OAuthFixture) {
+    company_with(OAuthOptions::default()).await
+}
+
+/// [`company`], its authorization server made with `options`.
+async fn company_with(options: OAuthOptions) -> (IdpFixture, OAuthFixture) {
     let idp = IdpFixture::start(IdpOptions {
         client_id: "gatehouse-at-idp".into(),
         client_secret: Some(IDP_SECRET.into()),
@@ -40,7 +45,7 @@ async fn company() -> (IdpFixture, OAuthFixture) {
         dcr_supported: false,
         preregistered_clients: vec![client],
         trusted_idp: Some(idp.assertions()),
-        ..OAuthOptions::default()
+        ..options
     })
     .await;
     (idp, fixture)
@@ -74,6 +79,29 @@ fn jwt_bearer_requests(fixture: &OAuthFixture) -> Vec<(String, u16)> {
         .into_iter()
         .map(|r| (r.grant_type.unwrap_or_default(), r.status))
         .collect()
+}
+
+/// rmcp's exchange takes only Bearer tokens back: where the authorization
+/// server offers DPoP, enterprise-managed authorization goes on without it.
+#[tokio::test]
+async fn enterprise_managed_authorization_works_where_dpop_is_offered() {
+    let s = Setup::new();
+    let (idp, fixture) = company_with(OAuthOptions {
+        dpop: true,
+        ..OAuthOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("id-token");
+    std::fs::write(&token_file, idp.id_token("ada@company.example")).unwrap();
+    add_enterprise(&s, &idp, &fixture, &token_file).await;
+    wait_for(&s.engine, "demo", LONG, is_connected).await;
+    call_echo(&s.engine, "demo").await;
+    let requests = fixture.token_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].status, 200, "{:?}", requests[0].error);
+    assert_eq!(requests[0].dpop_jkt, None, "no proof sent");
+    s.engine.shutdown().await;
 }
 
 #[tokio::test]

@@ -81,6 +81,49 @@ async fn a_machine_client_connects_without_a_person_and_its_tokens_come_again() 
     restarted.shutdown().await;
 }
 
+/// Where the authorization server offers DPoP, a machine client's tokens
+/// are bound to a key of its own too, with the nonce the server demands.
+#[tokio::test]
+async fn a_machine_clients_tokens_are_dpop_bound_where_offered() {
+    let s = Setup::new();
+    let robot =
+        RegisteredClient::confidential("robot", SECRET, ClientAuthMethod::ClientSecretPost, vec![]);
+    let fixture = start(OAuthOptions {
+        dcr_supported: false,
+        client_credentials_grant: true,
+        preregistered_clients: vec![robot],
+        dpop: true,
+        dpop_nonce: Some("machine-nonce".into()),
+        ..OAuthOptions::default()
+    })
+    .await;
+    add_robot(&s, &fixture, Some(OAuthGrant::ClientCredentials)).await;
+    wait_for(&s.engine, "demo", LONG, is_connected).await;
+    call_echo(&s.engine, "demo").await;
+    let requests = fixture.token_requests();
+    let issued = requests.last().unwrap();
+    assert_eq!(issued.status, 200, "{:?}", issued.error);
+    assert!(issued.dpop_jkt.is_some(), "a proof came with it");
+    assert_eq!(fixture.dpop_bound_tokens().len(), 1, "the access token");
+    let schemes: Vec<String> = fixture
+        .mcp_requests()
+        .iter()
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .map(|value| value.split(' ').next().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !schemes.is_empty() && schemes.iter().all(|s| s == "DPoP"),
+        "{schemes:?}"
+    );
+    s.engine.shutdown().await;
+}
+
 #[tokio::test]
 async fn without_a_grant_setting_a_secret_uses_the_grant_the_server_offers() {
     let s = Setup::new();

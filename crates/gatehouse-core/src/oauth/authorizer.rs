@@ -341,12 +341,6 @@ impl ServerAuth {
         manager.set_credential_store(obtained.clone());
         let found = discover(&manager, &http, &self.url, challenge.as_deref()).await?;
         manager.set_metadata(found.metadata.clone());
-        // A new grant, a new key: its tokens are bound to nothing older.
-        if self.settings.dpop && super::dpop::supported(&found.metadata) {
-            let key = DpopKey::generate().map_err(AuthorizationError::Exchange)?;
-            http.prove_with(key, &found.metadata.token_endpoint);
-            obtained.expect_dpop();
-        }
         let issuer = found
             .metadata
             .issuer
@@ -390,6 +384,17 @@ impl ServerAuth {
         let grant = self
             .settings
             .grant_for(super::discovery::grant_types(&found.metadata).as_deref());
+        // A new grant, a new key: its tokens are bound to nothing older.
+        // Not for enterprise-managed authorization: rmcp's exchange takes
+        // only Bearer tokens back.
+        if self.settings.dpop
+            && super::dpop::supported(&found.metadata)
+            && grant != OAuthGrant::EnterpriseManaged
+        {
+            let key = DpopKey::generate().map_err(AuthorizationError::Exchange)?;
+            http.prove_with(key, &found.metadata.token_endpoint);
+            obtained.expect_dpop();
+        }
         if grant.is_unattended() {
             let (manager, record) = self
                 .unattended(

@@ -404,14 +404,14 @@ impl Inner {
     }
 }
 
-/// The string values under keys that name a token or a secret
-/// (`access_token`, `refresh_token`, `client_secret`, …), anywhere in
-/// `value`.
+/// The string values under keys that name a token, a secret or a DPoP
+/// key (`access_token`, `refresh_token`, `client_secret`, `dpop`, …),
+/// anywhere in `value`.
 fn collect_secret_strings(value: &serde_json::Value, out: &mut Vec<SecretString>) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, inner) in map {
-                let secret_key = key.contains("token") || key.contains("secret");
+                let secret_key = key.contains("token") || key.contains("secret") || key == "dpop";
                 match inner {
                     serde_json::Value::String(text) if secret_key => {
                         out.push(SecretString::from(text.as_str()));

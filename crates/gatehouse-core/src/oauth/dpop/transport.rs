@@ -10,8 +10,8 @@
 //! here, the way rmcp's client reads them.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
 use http::{HeaderName, HeaderValue, StatusCode, header};
@@ -21,6 +21,7 @@ use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpClient,
     StreamableHttpError, StreamableHttpPostResponse, StreamableHttpResponseLimits,
 };
+use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::{DPOP, DpopKey, Nonces, resource_wants_nonce};
@@ -36,10 +37,25 @@ const JSON: &str = "application/json";
 /// See the module documentation.
 #[derive(Clone)]
 pub(crate) struct BoundHttp {
+    /// rmcp's client's, for Bearer tokens.
     http: reqwest::Client,
+    /// Follows no redirects: each hop needs a proof of its own.
+    bound_http: reqwest::Client,
     store: GrantStore,
     nonces: Nonces,
+    /// The bound tokens sent last and their keys (by the token's hash): a
+    /// request that took its token just before a refresh or a new grant
+    /// replaced it still goes with its proof, never as a Bearer token.
+    recent: Arc<Mutex<VecDeque<Recent>>>,
 }
+
+/// A bound token sent lately (its SHA-256) and its key.
+type Recent = (Vec<u8>, DpopKey);
+
+/// Bound tokens remembered beyond the grant's current one.
+const RECENT: usize = 4;
+/// Redirects followed within the server's origin.
+const MAX_REDIRECTS: usize = 5;
 
 /// A request whose token is bound: the key and the token.
 struct Bound {
@@ -51,21 +67,38 @@ impl BoundHttp {
     pub(crate) fn new(http: reqwest::Client, store: GrantStore) -> Self {
         Self {
             http,
+            bound_http: crate::http::mcp_client_without_redirects(),
             store,
             nonces: Nonces::default(),
+            recent: Arc::default(),
         }
     }
 
     fn bound(&self, token: Option<&String>) -> Option<Bound> {
         let token = token?;
+        let hash = Sha256::digest(token.as_bytes()).to_vec();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let key = match self.store.proof_key_for(token) {
+            Some(key) => {
+                if !recent.iter().any(|(h, _)| *h == hash) {
+                    if recent.len() == RECENT {
+                        recent.pop_front();
+                    }
+                    recent.push_back((hash, key.clone()));
+                }
+                key
+            }
+            None => recent.iter().find(|(h, _)| *h == hash)?.1.clone(),
+        };
         Some(Bound {
-            key: self.store.proof_key_for(token)?,
+            key,
             token: token.clone(),
         })
     }
 
-    /// Sends the request `build` makes, with the token and a proof, and
-    /// again with the nonce the server asks for.
+    /// Sends the request `build` makes, with the token and a proof: again
+    /// with the nonce the server asks for, and along a redirect within the
+    /// server's origin (307 and 308 only, which keep the method and body).
     async fn send(
         &self,
         bound: &Bound,
@@ -74,19 +107,21 @@ impl BoundHttp {
         custom_headers: &HashMap<HeaderName, HeaderValue>,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Failure> {
-        let url = Url::parse(uri).map_err(|e| {
-            StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
-                "the server URL cannot be parsed: {e}"
-            )))
-        })?;
-        let mut retried = false;
+        let unexpected =
+            |why: String| StreamableHttpError::UnexpectedServerResponse(Cow::Owned(why));
+        let mut url = Url::parse(uri)
+            .map_err(|e| unexpected(format!("the server URL cannot be parsed: {e}")))?;
+        let mut authorization = HeaderValue::try_from(format!("DPoP {}", bound.token))
+            .map_err(|_| unexpected("the access token cannot be sent in a header".into()))?;
+        authorization.set_sensitive(true);
+        let (mut retried, mut hops) = (false, 0);
         loop {
             let nonce = self.nonces.for_url(&url);
             let proof =
                 bound
                     .key
                     .proof(method.as_str(), &url, Some(&bound.token), nonce.as_deref());
-            let mut request = self.http.request(method.clone(), uri);
+            let mut request = self.bound_http.request(method.clone(), url.as_str());
             for (name, value) in custom_headers {
                 if [SESSION_ID, LAST_EVENT_ID, "accept"].contains(&name.as_str()) {
                     return Err(StreamableHttpError::ReservedHeaderConflict(
@@ -99,15 +134,31 @@ impl BoundHttp {
                 }
             }
             let response = build(request)
-                .header(header::AUTHORIZATION, format!("DPoP {}", bound.token))
+                .header(header::AUTHORIZATION, authorization.clone())
                 .header(DPOP, proof)
                 .send()
                 .await?;
-            let fresh = self.nonces.learn(&url, response.headers());
+            self.nonces.learn(&url, response.headers());
+            // Another request may have learnt the new nonce first: what
+            // counts is that this one was sent without it.
+            let fresh_nonce = self.nonces.for_url(&url).is_some_and(|n| nonce != Some(n));
             let wants_nonce = response.status() == StatusCode::UNAUTHORIZED
-                && www_authenticate(&response).is_some_and(resource_wants_nonce);
-            if wants_nonce && fresh && !retried {
+                && www_authenticate_all(&response).any(resource_wants_nonce);
+            if wants_nonce && fresh_nonce && !retried {
                 retried = true;
+                continue;
+            }
+            if matches!(
+                response.status(),
+                StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+            ) && let Some(next) = same_origin_location(&url, &response)
+            {
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(unexpected("the server redirects too many times".into()));
+                }
+                tracing::debug!(from = %url.path(), to = %next.path(), "following the server's redirect");
+                url = next;
                 continue;
             }
             return Ok(response);
@@ -149,8 +200,7 @@ impl BoundHttp {
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let is = |media: &str| {
             content_type
                 .as_deref()
@@ -158,47 +208,15 @@ impl BoundHttp {
         };
         let awaits_no_response = !matches!(message, ClientJsonRpcMessage::Request(_));
         if !status.is_success() {
-            let limit = if is(JSON) {
-                limits.max_json_response_size
-            } else {
-                limits.max_error_response_size
-            };
-            let body = read_prefix(response, limit).await;
-            let error = serde_json::from_slice::<ServerJsonRpcMessage>(&body)
-                .ok()
-                .filter(|m| matches!(m, ServerJsonRpcMessage::Error(_)));
-            // A 2026-07-28 `server/discover` an older server refused: the
-            // refusal, as the answer to that request (what rmcp's own
-            // client does), so the handshake falls back to `initialize`.
-            if let ClientJsonRpcMessage::Request(request) = &message
-                && matches!(request.request, ClientRequest::DiscoverRequest(_))
-                && session_id.is_none()
-                && status.is_client_error()
-            {
-                let error = match error {
-                    Some(ServerJsonRpcMessage::Error(e)) => e.error,
-                    _ => ErrorData::invalid_request(
-                        format!(
-                            "server/discover rejected with HTTP {status}: {}",
-                            String::from_utf8_lossy(&body)
-                        ),
-                        None,
-                    ),
-                };
-                return Ok(StreamableHttpPostResponse::Json(
-                    ServerJsonRpcMessage::error(error, Some(request.id.clone())),
-                    None,
-                ));
-            }
-            if let Some(error) = error {
-                return Ok(StreamableHttpPostResponse::Json(error, new_session));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                return Err(HttpStatusError::new(status.as_u16(), None).into());
-            }
-            return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
-                format!("HTTP {status}: {}", String::from_utf8_lossy(&body)),
-            )));
+            return self::failed(
+                response,
+                &message,
+                session_id.is_some(),
+                new_session,
+                is(JSON),
+                limits,
+            )
+            .await;
         }
         if is(EVENT_STREAM) {
             return Ok(StreamableHttpPostResponse::Sse(
@@ -247,16 +265,14 @@ impl BoundHttp {
             return Err(StreamableHttpError::ServerDoesNotSupportSse);
         }
         challenged(&response)?;
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(HttpStatusError::new(status.as_u16(), None).into());
+        if let Some(error) = status_error(response.status(), retry_after(&response)) {
+            return Err(error.into());
         }
         let response = response.error_for_status()?;
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match content_type.as_deref() {
             Some(ct) if is_media(ct, EVENT_STREAM) || is_media(ct, JSON) => {
                 Ok(event_stream(response, max_sse_event_size))
@@ -289,12 +305,116 @@ impl BoundHttp {
     }
 }
 
+/// A POST's failure, read as rmcp's client reads it: a rate limit, or a
+/// server error without a JSON body, by its status; a JSON-RPC error in the
+/// body as the server's answer (a refused `server/discover` as the answer
+/// to it, so the handshake falls back to `initialize`); anything else as
+/// the status and the start of the body.
+async fn failed(
+    response: reqwest::Response,
+    message: &ClientJsonRpcMessage,
+    in_session: bool,
+    new_session: Option<String>,
+    json: bool,
+    limits: StreamableHttpResponseLimits,
+) -> Result<StreamableHttpPostResponse, Failure> {
+    let status = response.status();
+    let retry_after = retry_after(&response);
+    let status_error = || status_error(status, retry_after.clone());
+    if let Some(error) = status_error()
+        && (!json || status == StatusCode::TOO_MANY_REQUESTS)
+    {
+        return Err(error.into());
+    }
+    // A 401 or 403 without a challenge keeps its status.
+    let auth_failure = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    let limit = if json && !auth_failure {
+        limits.max_json_response_size
+    } else {
+        limits.max_error_response_size
+    };
+    let body = read_prefix(response, limit).await;
+    let error = (json && !auth_failure)
+        .then(|| serde_json::from_slice::<ServerJsonRpcMessage>(&body).ok())
+        .flatten()
+        .filter(|m| matches!(m, ServerJsonRpcMessage::Error(_)));
+    if let ClientJsonRpcMessage::Request(request) = message
+        && matches!(request.request, ClientRequest::DiscoverRequest(_))
+        && !in_session
+        && status.is_client_error()
+        && !auth_failure
+    {
+        let error = match error {
+            Some(ServerJsonRpcMessage::Error(e)) => e.error,
+            _ => ErrorData::invalid_request(
+                format!(
+                    "server/discover rejected with HTTP {status}: {}",
+                    shown(&body, limits.max_error_response_size)
+                ),
+                None,
+            ),
+        };
+        return Ok(StreamableHttpPostResponse::Json(
+            ServerJsonRpcMessage::error(error, Some(request.id.clone())),
+            None,
+        ));
+    }
+    if let Some(error) = error {
+        return Ok(StreamableHttpPostResponse::Json(error, new_session));
+    }
+    if let Some(error) = status_error() {
+        return Err(error.into());
+    }
+    Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
+        format!(
+            "HTTP {status}: {}",
+            shown(&body, limits.max_error_response_size)
+        ),
+    )))
+}
+
+/// At most `limit` bytes of a body, as text.
+fn shown(body: &[u8], limit: usize) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(limit)]).into_owned()
+}
+
+/// A rate limit or a server error, with its `Retry-After`.
+fn status_error(status: StatusCode, retry_after: Option<String>) -> Option<HttpStatusError> {
+    (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+        .then(|| HttpStatusError::new(status.as_u16(), retry_after))
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 fn www_authenticate(response: &reqwest::Response) -> Option<&str> {
     response
         .headers()
         .get(header::WWW_AUTHENTICATE)?
         .to_str()
         .ok()
+}
+
+/// Every `WWW-Authenticate` header: a server may send its `Bearer` and
+/// `DPoP` challenges apart.
+fn www_authenticate_all(response: &reqwest::Response) -> impl Iterator<Item = &str> {
+    response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+}
+
+/// Where a redirect points, when it stays within `from`'s origin.
+fn same_origin_location(from: &Url, response: &reqwest::Response) -> Option<Url> {
+    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+    let next = from.join(location).ok()?;
+    (next.origin() == from.origin()).then_some(next)
 }
 
 /// A 401 or 403 with a challenge, as rmcp's `AuthClient` expects it.
@@ -358,42 +478,62 @@ async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
 /// The response's events, each held to `max_event_size` bytes: a server
 /// that never ends an event fails the stream instead of filling memory.
 fn event_stream(response: reqwest::Response, max_event_size: usize) -> BoxedSseResponse {
-    // The state: bytes of the event not yet ended; `None` once failed.
+    // `None` once failed: the stream ends after its error.
     let bytes = response
         .bytes_stream()
-        .scan(Some(0usize), move |state, chunk| {
-            let item = state.map(|pending| {
-                let checked = chunk.map_err(std::io::Error::other).and_then(|chunk| {
-                    let pending = match last_event_end(&chunk) {
-                        Some(end) => chunk.len() - end,
-                        None => pending + chunk.len(),
-                    };
-                    if pending > max_event_size {
-                        return Err(std::io::Error::other(format!(
-                            "an event of the server's stream is larger than {max_event_size} bytes"
-                        )));
-                    }
-                    Ok((chunk, pending))
-                });
-                *state = checked.as_ref().ok().map(|(_, pending)| *pending);
-                checked.map(|(chunk, _)| chunk)
+        .scan(Some(EventSize::default()), move |state, chunk| {
+            let checked = state.as_mut().map(|size| {
+                let chunk = chunk.map_err(std::io::Error::other)?;
+                if size.observe(&chunk, max_event_size) {
+                    Ok(chunk)
+                } else {
+                    Err(std::io::Error::other(format!(
+                        "an event of the server's stream is larger than {max_event_size} bytes"
+                    )))
+                }
             });
-            futures::future::ready(item)
+            if checked.as_ref().is_some_and(Result::is_err) {
+                *state = None;
+            }
+            futures::future::ready(checked)
         });
     sse_stream::SseStream::from_bytes_stream(bytes).boxed()
 }
 
-/// Where the last event in `chunk` ends (after its blank line).
-fn last_event_end(chunk: &[u8]) -> Option<usize> {
-    [&b"\n\n"[..], b"\r\n\r\n", b"\r\r"]
-        .iter()
-        .filter_map(|end| {
-            chunk
-                .windows(end.len())
-                .rposition(|w| w == *end)
-                .map(|at| at + end.len())
-        })
-        .max()
+/// The size of the event being received, across chunks: an event ends at
+/// an empty line, and lines end at CR, LF or CRLF (the SSE format).
+#[derive(Default)]
+struct EventSize {
+    event: usize,
+    line: usize,
+    after_cr: bool,
+}
+
+impl EventSize {
+    /// Takes in `chunk`; false once an event grows past `max`.
+    fn observe(&mut self, chunk: &[u8], max: usize) -> bool {
+        for &byte in chunk {
+            match byte {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\r' | b'\n' => {
+                    self.after_cr = byte == b'\r';
+                    if self.line == 0 {
+                        self.event = 0;
+                    }
+                    self.line = 0;
+                }
+                _ => {
+                    self.after_cr = false;
+                    self.line += 1;
+                    self.event += 1;
+                    if self.event > max {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
 }
 
 impl StreamableHttpClient for BoundHttp {
@@ -542,5 +682,55 @@ impl StreamableHttpClient for BoundHttp {
                     .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_ends_at_an_empty_line_whatever_the_chunks_and_line_endings() {
+        // Events of 12 bytes against a limit of 16: never too large, however
+        // the blank line between them is split.
+        for chunks in [
+            vec!["data: {\"x\":1}\n", "\n"],
+            vec!["data: {\"x\":1}\r\n", "\r\n"],
+            vec!["data: {\"x\":1}\r", "\r"],
+            vec!["data: {\"x\":1}\n\n"],
+            vec!["data: {\"x\":", "1}\n", "\n"],
+        ] {
+            let mut size = EventSize::default();
+            for _ in 0..100 {
+                for chunk in &chunks {
+                    assert!(size.observe(chunk.as_bytes(), 16), "{chunks:?}");
+                }
+            }
+        }
+        // Lines of one event add up; a CR LF split across chunks is one
+        // line end, not an empty line.
+        let mut size = EventSize::default();
+        assert!(size.observe(b"data: aaaa\r", 20));
+        assert!(size.observe(b"\ndata: bb", 20));
+        assert!(!size.observe(b"bbbb\n", 20), "one event of 22 bytes");
+    }
+
+    #[test]
+    fn a_redirect_is_followed_only_within_the_origin() {
+        let from = Url::parse("https://mcp.example.com/mcp").unwrap();
+        let answer = |location: &str| {
+            let response = http::Response::builder()
+                .status(307)
+                .header(header::LOCATION, location)
+                .body(Vec::new())
+                .unwrap();
+            same_origin_location(&from, &reqwest::Response::from(response))
+        };
+        assert_eq!(
+            answer("/mcp/").map(String::from).as_deref(),
+            Some("https://mcp.example.com/mcp/")
+        );
+        assert!(answer("https://elsewhere.example/mcp").is_none());
+        assert!(answer("http://mcp.example.com/mcp").is_none());
     }
 }
