@@ -24,6 +24,7 @@ pub mod oauth;
 pub mod paths;
 pub mod permissions;
 pub mod ssrf;
+mod stand_in;
 pub mod template;
 pub mod text;
 pub mod vault;

@@ -700,26 +700,11 @@ async fn a_server_that_answers_discover_with_an_empty_result_gets_initialize() {
     );
 }
 
-/// In the app the gateway runs beside the window, so every server's
-/// connection has a front end (the gateway's clients) in front of it. A
-/// question about a call the person made (in the window, or `gatehouse
-/// call`) still reaches the person: as an input request of 2026-07-28, and
-/// as a session's elicitation of 2025-11-25 while no gateway client has a
-/// request in flight.
-#[tokio::test]
+/// An interactive server of 2025-11-25: `server/discover` is a method it
+/// does not know, so its client sessions begin with `initialize`.
 #[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
-async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
-    use gatehouse_core::gateway::host::GatewayHost;
-    use gatehouse_core::gateway::http::GatewayOptions;
-
-    let current = McpFixture::start(McpOptions {
-        interactive: true,
-        ..McpOptions::default()
-    })
-    .await
-    .unwrap();
-    // An older server: `server/discover` is a method it does not know.
-    let older = McpFixture::start(McpOptions {
+async fn older_interactive_fixture() -> McpFixture {
+    McpFixture::start(McpOptions {
         interactive: true,
         access: Access::CustomCall(Arc::new(|request| {
             match request.calls.iter().find(|c| c.method == "server/discover") {
@@ -739,7 +724,111 @@ async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
         ..McpOptions::default()
     })
     .await
+    .unwrap()
+}
+
+/// Writes the model's reply and names one folder, remembering what it
+/// was shown.
+struct StandIn {
+    folder: std::path::PathBuf,
+    shown: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl gatehouse_core::elicitation::ElicitationSink for StandIn {
+    async fn fill_form(
+        &self,
+        request: gatehouse_core::elicitation::FormRequest,
+    ) -> gatehouse_core::elicitation::Answer {
+        self.shown.lock().unwrap().push(request.message.clone());
+        let fields = &request.schema["properties"];
+        let mut values = serde_json::Map::new();
+        if fields.get("reply").is_some() {
+            values.insert("reply".into(), "Hello from a person".into());
+        }
+        if fields.get("folders").is_some() {
+            values.insert("folders".into(), self.folder.to_string_lossy().into());
+        }
+        gatehouse_core::elicitation::Answer::Accept(values)
+    }
+    async fn open_url(
+        &self,
+        _request: gatehouse_core::elicitation::UrlRequest,
+    ) -> gatehouse_core::elicitation::Answer {
+        gatehouse_core::elicitation::Answer::Decline
+    }
+}
+
+/// A server asking for a model's reply (sampling) or the client's folders
+/// (roots) during the person's own call asks the person, on 2026-07-28
+/// (an input request) and on 2025-11-25 (a request within the session).
+#[tokio::test]
+async fn sampling_and_roots_reach_the_person_on_both_revisions() {
+    let current = McpFixture::start(McpOptions {
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
     .unwrap();
+    let older = older_interactive_fixture().await;
+    let folder = tempfile::tempdir().unwrap();
+    let s = setup();
+    let person = Arc::new(StandIn {
+        folder: folder.path().to_owned(),
+        shown: Default::default(),
+    });
+    s.engine.set_elicitation_sink(person.clone());
+    for (id, fixture) in [("current", &current), ("older", &older)] {
+        s.engine
+            .add_server(ServerConfig::new(id, fixture.url()))
+            .await
+            .unwrap();
+        assert!(
+            matches!(settled(&s.engine, id).await, ServerStatus::Connected { .. }),
+            "{id}"
+        );
+        let text = |result: gatehouse_core::mcp::CallToolResult| {
+            serde_json::to_value(&result.content[0]).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let sampled = s.engine.call_tool(id, "ask_model", None).await.unwrap();
+        assert_eq!(
+            text(sampled),
+            "a person, through Gatehouse said: Hello from a person",
+            "{id}"
+        );
+        let roots = text(s.engine.call_tool(id, "ask_roots", None).await.unwrap());
+        let uri = url::Url::from_directory_path(folder.path()).unwrap();
+        assert_eq!(roots, format!("roots: {uri}"), "{id}");
+    }
+    let shown = person.shown.lock().unwrap().clone();
+    assert_eq!(shown.len(), 4, "{shown:?}");
+    assert!(shown[0].contains("User: Say hello"), "{shown:?}");
+    assert!(shown[1].contains("which folders"), "{shown:?}");
+    s.engine.shutdown().await;
+}
+
+/// In the app the gateway runs beside the window, so every server's
+/// connection has a front end (the gateway's clients) in front of it. A
+/// question about a call the person made (in the window, or `gatehouse
+/// call`) still reaches the person: as an input request of 2026-07-28, and
+/// as a session's elicitation of 2025-11-25 while no gateway client has a
+/// request in flight.
+#[tokio::test]
+#[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
+async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
+    use gatehouse_core::gateway::host::GatewayHost;
+    use gatehouse_core::gateway::http::GatewayOptions;
+
+    let current = McpFixture::start(McpOptions {
+        interactive: true,
+        ..McpOptions::default()
+    })
+    .await
+    .unwrap();
+    let older = older_interactive_fixture().await;
 
     // As the app starts: the servers in the config, the person's sink set,
     // then the gateway, which puts itself in front of every server.

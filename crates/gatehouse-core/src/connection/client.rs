@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+#[allow(deprecated)] // sampling and roots: still asked by servers
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
-    Implementation, ProtocolVersion,
+    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequestParams, ElicitResult, ElicitationAction, Implementation, ListRootsResult,
+    ProtocolVersion,
 };
 use rmcp::service::{
     ClientInitializeError, ClientLifecycleMode, ClientServiceExt as _, NotificationContext,
@@ -87,6 +89,8 @@ impl ClientHandler for GatehouseClient {
         let mut capabilities = ClientCapabilities::default();
         if self.person.is_some() {
             capabilities.elicitation = Some(crate::elicitation::capability());
+            capabilities.sampling = Some(crate::stand_in::sampling_capability());
+            capabilities.roots = Some(crate::stand_in::roots_capability());
         }
         // The version named in an `initialize`: the newest that has one
         // (2026-07-28 is reached through `server/discover`, see `connect`).
@@ -105,6 +109,31 @@ impl ClientHandler for GatehouseClient {
         Ok(match &self.person {
             Some(person) => crate::elicitation::answer(person, &self.server, request).await,
             None => ElicitResult::new(ElicitationAction::Decline),
+        })
+    }
+
+    #[allow(deprecated)]
+    async fn create_message(
+        &self,
+        request: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        match &self.person {
+            Some(person) => crate::stand_in::sample(person, &self.server, request).await,
+            None => Err(ErrorData::method_not_found::<
+                rmcp::model::CreateMessageRequestMethod,
+            >()),
+        }
+    }
+
+    #[allow(deprecated)]
+    async fn list_roots(
+        &self,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        Ok(match &self.person {
+            Some(person) => crate::stand_in::roots(person, &self.server).await,
+            None => ListRootsResult::default(),
         })
     }
 
