@@ -26,8 +26,11 @@ use crate::elicitation::{Answer, ElicitationSink, FormRequest};
 
 /// The model a person's reply is said to come from.
 pub(crate) const MODEL: &str = "a person, through Gatehouse";
-/// Longest conversation shown; a longer one is cut at its end.
-const MAX_SHOWN: usize = 8000;
+/// Most of the last message shown (the one the reply answers).
+const MAX_LAST: usize = 4000;
+/// Most of the instructions and the earlier messages shown, together; the
+/// oldest go first.
+const MAX_EARLIER: usize = 3000;
 
 /// What Gatehouse tells servers when a person can be asked.
 pub(crate) fn sampling_capability() -> SamplingCapability {
@@ -37,6 +40,15 @@ pub(crate) fn sampling_capability() -> SamplingCapability {
 /// Roots are asked each time: no `list_changed` to announce.
 pub(crate) fn roots_capability() -> RootsCapabilities {
     RootsCapabilities::default()
+}
+
+/// The refusal of a sampling request no call of the person's is waiting on.
+pub(crate) fn nobody_to_ask() -> ErrorData {
+    ErrorData::new(
+        ErrorCode(-1),
+        "no one to ask: Gatehouse takes sampling requests to the person only during their own calls",
+        None,
+    )
 }
 
 /// Shows the person the conversation `server` wants a reply to, and
@@ -89,14 +101,14 @@ pub(crate) async fn sample(
     .with_stop_reason(CreateMessageResult::STOP_REASON_END_TURN))
 }
 
-/// The request as the person reads it: what is asked, the instructions,
-/// each message with who said it, and the length asked for.
+/// The request as the person reads it: Gatehouse's own words, then what
+/// the server sent, each of its lines quoted (`> `) so none passes for
+/// Gatehouse's: the instructions for the model, each message with who said
+/// it (the last one whole, the oldest dropped first), the length asked for.
 fn conversation(request: &CreateMessageRequestParams) -> String {
-    let mut text = String::from(
-        "The server asks for a model's reply to this conversation. Gatehouse has no model: write the reply yourself, or decline.\n",
-    );
+    let mut quoted: Vec<String> = Vec::new();
     if let Some(system) = request.system_prompt.as_deref().filter(|s| !s.is_empty()) {
-        text.push_str(&format!("\nInstructions for the model: {system}\n"));
+        quoted.push(format!("Instructions for the model: {system}"));
     }
     for message in &request.messages {
         let who = match message.role {
@@ -117,16 +129,49 @@ fn conversation(request: &CreateMessageRequestParams) -> String {
                 _ => "[content of a kind Gatehouse does not know]".into(),
             })
             .collect();
-        text.push_str(&format!("\n{who}: {}\n", parts.join(" ")));
+        quoted.push(format!("{who}: {}", parts.join(" ")));
+    }
+    let last = quoted.pop().map(|l| cut(&l, MAX_LAST));
+    // The earlier parts, newest first, while they fit.
+    let mut earlier: Vec<String> = Vec::new();
+    let mut room = MAX_EARLIER;
+    let mut left_out = 0;
+    for part in quoted.iter().rev() {
+        let length = part.chars().count();
+        if length <= room {
+            room -= length;
+            earlier.push(part.clone());
+        } else {
+            left_out += 1;
+        }
+    }
+    earlier.reverse();
+    let mut text = String::from(
+        "The server asks for a model's reply to the conversation below. Gatehouse has no model: write the reply yourself, or decline. The server reads what you write: never type a password or a key.\n\nWhat the server sent:\n",
+    );
+    if left_out > 0 {
+        text.push_str(&format!("({left_out} earlier parts not shown)\n"));
+    }
+    for part in earlier.iter().chain(&last) {
+        for line in part.lines() {
+            text.push_str("> ");
+            text.push_str(line);
+            text.push('\n');
+        }
     }
     text.push_str(&format!(
-        "\n(At most {} tokens are asked for.)",
+        "\nAt most {} tokens are asked for.",
         request.max_tokens
     ));
-    if text.chars().count() > MAX_SHOWN {
-        text = text.chars().take(MAX_SHOWN).collect::<String>() + "…";
-    }
     text
+}
+
+/// `text` to at most `limit` characters.
+fn cut(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    text.chars().take(limit).collect::<String>() + "…"
 }
 
 /// Asks the person which folders `server` may work in.
@@ -139,7 +184,7 @@ pub(crate) async fn roots(sink: &Arc<dyn ElicitationSink>, server: &str) -> List
                 "type": "string",
                 "title": "Folders",
                 "description": format!(
-                    "Absolute paths, separated by '{separator}' as in PATH; empty for none"
+                    "Existing folders as absolute paths, separated by '{separator}' as in PATH; empty for none"
                 ),
             },
         },
@@ -163,16 +208,21 @@ pub(crate) async fn roots(sink: &Arc<dyn ElicitationSink>, server: &str) -> List
     ListRootsResult::new(roots_of(&folders))
 }
 
-/// The folders of a PATH-like list as roots; what is not an absolute path
-/// is left out.
+/// The folders of a PATH-like list as roots; what is not an existing
+/// folder's absolute path is left out.
 fn roots_of(folders: &str) -> Vec<Root> {
     let mut roots: Vec<Root> = Vec::new();
-    for path in std::env::split_paths(folders.trim()) {
-        let Ok(uri) = url::Url::from_directory_path(&path) else {
-            if !path.as_os_str().is_empty() {
-                tracing::info!(path = %path.display(), "left out a root that is not an absolute path");
-            }
+    for entry in std::env::split_paths(folders.trim()) {
+        let path = std::path::PathBuf::from(entry.to_string_lossy().trim());
+        if path.as_os_str().is_empty() {
             continue;
+        }
+        let uri = match url::Url::from_directory_path(&path) {
+            Ok(uri) if path.is_dir() => uri,
+            _ => {
+                tracing::warn!(path = %path.display(), "left out a root that is not an existing folder's absolute path");
+                continue;
+            }
         };
         let root = match path.file_name() {
             Some(name) => Root::new(uri.as_str()).with_name(name.to_string_lossy()),
@@ -246,13 +296,40 @@ mod tests {
         assert_eq!(asked[0].server, "demo");
         let shown = &asked[0].message;
         for part in [
-            "Instructions for the model: Be brief",
-            "User: Say hello",
-            "Assistant: Hi [an image]",
+            "never type a password or a key",
+            "\n> Instructions for the model: Be brief\n",
+            "\n> User: Say hello\n",
+            "\n> Assistant: Hi [an image]\n",
             "At most 20 tokens",
         ] {
             assert!(shown.contains(part), "{part:?} not in {shown}");
         }
+    }
+
+    #[test]
+    fn the_servers_words_are_quoted_and_the_last_message_is_shown_whole() {
+        // A line that would pass for Gatehouse's is quoted like the rest.
+        let forged: CreateMessageRequestParams = serde_json::from_value(json!({
+            "messages": [
+                {"role": "user", "content": {"type": "text", "text": "old ".repeat(2000)}},
+                {"role": "user", "content": {"type": "text", "text": "Hi\nGatehouse: paste your API key below"}},
+            ],
+            "maxTokens": 5,
+        }))
+        .unwrap();
+        let shown = conversation(&forged);
+        assert!(
+            shown.contains("\n> Gatehouse: paste your API key below\n"),
+            "{shown}"
+        );
+        assert!(
+            !shown.lines().any(|l| l.starts_with("Gatehouse:")),
+            "{shown}"
+        );
+        // The oldest part did not fit; the last message is whole.
+        assert!(shown.contains("(1 earlier parts not shown)"), "{shown}");
+        assert!(!shown.contains("old old"), "{shown}");
+        assert!(shown.contains("> User: Hi\n"), "{shown}");
     }
 
     #[tokio::test]
@@ -269,8 +346,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("project a");
         let b = dir.path().join("b");
-        let list = std::env::join_paths([&a, &b, &a, std::path::Path::new("relative")]).unwrap();
-        let sink: Arc<dyn ElicitationSink> = person(accept("folders", list.to_str().unwrap()));
+        let missing = dir.path().join("missing");
+        for folder in [&a, &b] {
+            std::fs::create_dir(folder).unwrap();
+        }
+        let list =
+            std::env::join_paths([&a, &b, &a, &missing, std::path::Path::new("relative")]).unwrap();
+        // Spaces around an entry are not part of it.
+        let separator = if cfg!(windows) { ";" } else { ":" };
+        let list = list
+            .to_str()
+            .unwrap()
+            .replace(separator, &format!(" {separator} "));
+        let sink: Arc<dyn ElicitationSink> = person(accept("folders", &list));
         let roots = roots(&sink, "demo").await.roots;
         let uris: Vec<&str> = roots.iter().map(|r| r.uri.as_str()).collect();
         assert_eq!(uris.len(), 2, "{uris:?}");

@@ -701,11 +701,13 @@ async fn a_server_that_answers_discover_with_an_empty_result_gets_initialize() {
 }
 
 /// An interactive server of 2025-11-25: `server/discover` is a method it
-/// does not know, so its client sessions begin with `initialize`.
+/// does not know, so its client sessions begin with `initialize` (after
+/// which it lists the client's roots, with `roots_on_connect`).
 #[allow(clippy::result_large_err)] // the fixture's check answers with a whole response
-async fn older_interactive_fixture() -> McpFixture {
+async fn older_interactive_fixture(roots_on_connect: bool) -> McpFixture {
     McpFixture::start(McpOptions {
         interactive: true,
+        roots_on_connect,
         access: Access::CustomCall(Arc::new(|request| {
             match request.calls.iter().find(|c| c.method == "server/discover") {
                 Some(discover) => {
@@ -770,7 +772,7 @@ async fn sampling_and_roots_reach_the_person_on_both_revisions() {
     })
     .await
     .unwrap();
-    let older = older_interactive_fixture().await;
+    let older = older_interactive_fixture(false).await;
     let folder = tempfile::tempdir().unwrap();
     let s = setup();
     let person = Arc::new(StandIn {
@@ -810,6 +812,49 @@ async fn sampling_and_roots_reach_the_person_on_both_revisions() {
     s.engine.shutdown().await;
 }
 
+/// A server that lists the client's roots as soon as it is connected asks
+/// nobody: no call of the person's is waiting on it, so no dialog opens (at
+/// the app's start, every server connecting) and the server hears of no
+/// roots. During the person's own call the same request reaches them.
+#[tokio::test]
+async fn roots_asked_outside_the_persons_call_open_no_dialog() {
+    let older = older_interactive_fixture(true).await;
+    let folder = tempfile::tempdir().unwrap();
+    let s = setup();
+    let person = Arc::new(StandIn {
+        folder: folder.path().to_owned(),
+        shown: Default::default(),
+    });
+    s.engine.set_elicitation_sink(person.clone());
+    s.engine
+        .add_server(ServerConfig::new("older", older.url()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        settled(&s.engine, "older").await,
+        ServerStatus::Connected { .. }
+    ));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while older.roots_on_connect().is_empty() {
+        assert!(Instant::now() < deadline, "the server never heard back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(older.roots_on_connect(), [""], "no roots");
+    assert!(person.shown.lock().unwrap().is_empty(), "no dialog");
+    let answered = s
+        .engine
+        .call_tool("older", "ask_roots", None)
+        .await
+        .unwrap();
+    let uri = url::Url::from_directory_path(folder.path()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered.content[0]).unwrap()["text"],
+        format!("roots: {uri}")
+    );
+    assert_eq!(person.shown.lock().unwrap().len(), 1);
+    s.engine.shutdown().await;
+}
+
 /// In the app the gateway runs beside the window, so every server's
 /// connection has a front end (the gateway's clients) in front of it. A
 /// question about a call the person made (in the window, or `gatehouse
@@ -828,7 +873,7 @@ async fn the_persons_own_call_is_answered_by_them_while_the_gateway_runs() {
     })
     .await
     .unwrap();
-    let older = older_interactive_fixture().await;
+    let older = older_interactive_fixture(false).await;
 
     // As the app starts: the servers in the config, the person's sink set,
     // then the gateway, which puts itself in front of every server.

@@ -22,7 +22,7 @@ use rmcp::model::{
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
     ServerCapabilities, ServerConfig, ServerRequest,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -120,6 +120,10 @@ pub struct McpOptions {
     /// Also offer `payload`, a tool whose result is a text of the size the
     /// call asks for (the benchmark's small and 1 MB results).
     pub payload_tool: bool,
+    /// With `interactive`: ask the client for its roots as soon as a
+    /// session is initialized (as filesystem servers do), outside any call;
+    /// the answers are in [`McpFixture::roots_on_connect`].
+    pub roots_on_connect: bool,
     /// How long the server takes to answer its handshake (`initialize` or
     /// `server/discover`: a slow one, as a remote server far away has).
     pub initialize_delay: std::time::Duration,
@@ -133,6 +137,7 @@ impl Default for McpOptions {
             unknown_session_400: false,
             interactive: false,
             payload_tool: false,
+            roots_on_connect: false,
             initialize_delay: std::time::Duration::ZERO,
         }
     }
@@ -143,6 +148,8 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     /// How many `wait_for_cancel` calls saw their cancellation.
     cancelled_calls: std::sync::atomic::AtomicUsize,
+    /// With `roots_on_connect`: what each session's client answered.
+    roots_on_connect: Mutex<Vec<String>>,
 }
 
 /// A running fixture MCP server on 127.0.0.1.
@@ -208,11 +215,13 @@ impl McpFixture {
         let name = self.options.name.clone();
         let interactive = self.options.interactive.then(|| self.shared.clone());
         let payload_tool = self.options.payload_tool;
+        let roots_on_connect = self.options.roots_on_connect;
         let mcp_cancel = CancellationToken::new();
         let service = StreamableHttpService::new(
             move || {
                 let mcp = match &interactive {
-                    Some(shared) => FixtureMcp::interactive(name.clone(), shared.clone()),
+                    Some(shared) => FixtureMcp::interactive(name.clone(), shared.clone())
+                        .asking_roots_on_connect(roots_on_connect),
                     None => FixtureMcp::new(name.clone()),
                 };
                 Ok(if payload_tool {
@@ -257,6 +266,12 @@ impl McpFixture {
     }
 
     /// How many `wait_for_cancel` calls were cancelled by their client.
+    /// With `roots_on_connect`: each session's client's answer at
+    /// connect (its root URIs, or its error).
+    pub fn roots_on_connect(&self) -> Vec<String> {
+        self.shared.roots_on_connect.lock().unwrap().clone()
+    }
+
     pub fn cancelled_calls(&self) -> usize {
         self.shared
             .cancelled_calls
@@ -417,6 +432,7 @@ fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
 pub struct FixtureMcp {
     name: String,
     shared: Option<Arc<Shared>>,
+    roots_on_connect: bool,
     /// The tools this instance offers (more with `interactive`).
     tool_router: ToolRouter<Self>,
 }
@@ -439,6 +455,7 @@ impl FixtureMcp {
         Self {
             name,
             shared: None,
+            roots_on_connect: false,
             tool_router: Self::tool_router(),
         }
     }
@@ -447,8 +464,14 @@ impl FixtureMcp {
         Self {
             name,
             shared: Some(shared),
+            roots_on_connect: false,
             tool_router: Self::tool_router() + Self::interactive_router(),
         }
+    }
+
+    fn asking_roots_on_connect(mut self, ask: bool) -> Self {
+        self.roots_on_connect = ask;
+        self
     }
 
     #[tool(description = "Returns the text it is given")]
@@ -687,6 +710,26 @@ async fn ask_client(
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for FixtureMcp {
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let Some(shared) = self.shared.clone().filter(|_| self.roots_on_connect) else {
+            return;
+        };
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            #[allow(deprecated)] // roots: still asked by servers
+            let answer = match peer.list_roots().await {
+                Ok(result) => result
+                    .roots
+                    .iter()
+                    .map(|r| r.uri.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Err(error) => format!("error: {error}"),
+            };
+            shared.roots_on_connect.lock().unwrap().push(answer);
+        });
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

@@ -625,6 +625,7 @@ impl Actor {
         let outbox = self.outbox.clone();
         let downstream = self.shared.downstream(&config.id);
         let person = self.shared.elicitation_sink();
+        let person_calls = self.shared.person_calls.clone();
         let protocol = self.protocol.clone();
         self.work = Work::Pending(Box::pin(async move {
             let mut secrets = None;
@@ -640,7 +641,12 @@ impl Actor {
             };
             let mut recovered = false;
             let running = loop {
-                let client = GatehouseClient::new(outbox.clone(), &config.id, person.clone());
+                let client = GatehouseClient::new(
+                    outbox.clone(),
+                    &config.id,
+                    person.clone(),
+                    person_calls.clone(),
+                );
                 let handler = Relay::new(client, downstream.clone());
                 let failure = match super::client::connect(
                     &config,

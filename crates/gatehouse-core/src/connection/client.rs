@@ -57,6 +57,56 @@ pub(crate) struct GatehouseClient {
     connection: Option<mpsc::WeakUnboundedSender<Command>>,
     server: String,
     person: Option<Arc<dyn ElicitationSink>>,
+    /// The person's calls in flight, for a session's handler: sampling and
+    /// roots are asked only during one (none: the handler answers within
+    /// the person's call).
+    person_calls: Option<PersonCalls>,
+}
+
+/// The person's own calls in flight, per server. A session's sampling or
+/// roots request is taken to the person only while one is: the same
+/// request arriving otherwise (a server that lists roots as soon as it is
+/// connected, at the app's start; one asking for a gateway client's call)
+/// is nobody's to answer, and is refused or answered with no roots without
+/// a dialog.
+#[derive(Clone, Default)]
+pub(crate) struct PersonCalls(Arc<std::sync::Mutex<HashMap<String, usize>>>);
+
+impl PersonCalls {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A call of the person's to `server`, until the guard is dropped.
+    pub(crate) fn begin(&self, server: &str) -> PersonCall {
+        *self.calls().entry(server.to_owned()).or_default() += 1;
+        PersonCall {
+            calls: self.clone(),
+            server: server.to_owned(),
+        }
+    }
+
+    fn in_flight(&self, server: &str) -> bool {
+        self.calls().get(server).is_some_and(|n| *n > 0)
+    }
+}
+
+/// See [`PersonCalls::begin`].
+pub(crate) struct PersonCall {
+    calls: PersonCalls,
+    server: String,
+}
+
+impl Drop for PersonCall {
+    fn drop(&mut self) {
+        let mut calls = self.calls.calls();
+        if let Some(n) = calls.get_mut(&self.server) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                calls.remove(&self.server);
+            }
+        }
+    }
 }
 
 impl GatehouseClient {
@@ -64,11 +114,13 @@ impl GatehouseClient {
         connection: mpsc::WeakUnboundedSender<Command>,
         server: &str,
         person: Option<Arc<dyn ElicitationSink>>,
+        person_calls: PersonCalls,
     ) -> Self {
         Self {
             connection: Some(connection),
             server: server.to_owned(),
             person,
+            person_calls: Some(person_calls),
         }
     }
 
@@ -80,7 +132,17 @@ impl GatehouseClient {
             connection: None,
             server: server.to_owned(),
             person,
+            person_calls: None,
         }
+    }
+
+    /// The person, when a sampling or roots request may be taken to them.
+    fn person_for_stand_in(&self) -> Option<&Arc<dyn ElicitationSink>> {
+        let asked_within_a_call = match &self.person_calls {
+            Some(calls) => calls.in_flight(&self.server),
+            None => true,
+        };
+        self.person.as_ref().filter(|_| asked_within_a_call)
     }
 }
 
@@ -118,9 +180,10 @@ impl ClientHandler for GatehouseClient {
         request: CreateMessageRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        match &self.person {
-            Some(person) => crate::stand_in::sample(person, &self.server, request).await,
-            None => Err(ErrorData::method_not_found::<
+        match (&self.person, self.person_for_stand_in()) {
+            (_, Some(person)) => crate::stand_in::sample(person, &self.server, request).await,
+            (Some(_), None) => Err(crate::stand_in::nobody_to_ask()),
+            (None, None) => Err(ErrorData::method_not_found::<
                 rmcp::model::CreateMessageRequestMethod,
             >()),
         }
@@ -131,7 +194,7 @@ impl ClientHandler for GatehouseClient {
         &self,
         _context: RequestContext<RoleClient>,
     ) -> Result<ListRootsResult, ErrorData> {
-        Ok(match &self.person {
+        Ok(match self.person_for_stand_in() {
             Some(person) => crate::stand_in::roots(person, &self.server).await,
             None => ListRootsResult::default(),
         })

@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     consent: RwLock<Option<Arc<dyn ConsentSink>>>,
     /// Where a server's elicitation reaches a person (none: declined).
     elicitation: RwLock<Option<Arc<dyn ElicitationSink>>>,
+    /// The person's own calls in flight, per server.
+    pub(crate) person_calls: client::PersonCalls,
     /// Flips to `true` when servers without OAuth have settled, which lets
     /// OAuth servers start (startup phase two).
     pub(crate) phase_one: watch::Sender<bool>,
@@ -186,6 +188,7 @@ impl ConnectionManager {
                     health_interval: Mutex::new(session::DEFAULT_HEALTH_INTERVAL),
                     consent: RwLock::new(None),
                     elicitation: RwLock::new(None),
+                    person_calls: client::PersonCalls::default(),
                     phase_one: watch::Sender::new(true),
                     downstreams: RwLock::default(),
                 }),
@@ -601,6 +604,8 @@ impl ConnectionManager {
             None,
         );
         let answering = &answering;
+        // A session's sampling and roots requests meanwhile are this call's.
+        let _asking = self.inner.shared.person_calls.begin(id);
         self.request_within(id, Within::Call, |peer| {
             let call = ClientRequest::CallToolRequest(CallToolRequest::new(params.clone()));
             async move {

@@ -5,12 +5,14 @@
 //! the grant's DPoP key goes out as `Authorization: DPoP <token>` with a
 //! fresh proof for that request (RFC 9449 §7), and when the server answers
 //! 401 `use_dpop_nonce` with a new `DPoP-Nonce`, once more with a proof
-//! carrying it (§9). rmcp's client keeps nothing of a 401 but its
+//! carrying it (§9); a same-origin 307 or 308 is followed with a proof for
+//! the new URL. rmcp's client keeps nothing of a 401 but its
 //! `WWW-Authenticate`, so these requests are sent and their answers read
 //! here, the way rmcp's client reads them.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
@@ -47,6 +49,10 @@ pub(crate) struct BoundHttp {
     /// request that took its token just before a refresh or a new grant
     /// replaced it still goes with its proof, never as a Bearer token.
     recent: Arc<Mutex<VecDeque<Recent>>>,
+    /// A stream of the server's sent an event over the limit: its streams
+    /// are not opened again (rmcp would reconnect to it for ever, as it
+    /// takes only its own limit's error for final).
+    overflowed: Arc<AtomicBool>,
 }
 
 /// A bound token sent lately (its SHA-256) and its key.
@@ -71,6 +77,7 @@ impl BoundHttp {
             store,
             nonces: Nonces::default(),
             recent: Arc::default(),
+            overflowed: Arc::default(),
         }
     }
 
@@ -220,7 +227,7 @@ impl BoundHttp {
         }
         if is(EVENT_STREAM) {
             return Ok(StreamableHttpPostResponse::Sse(
-                event_stream(response, limits.max_sse_event_size),
+                event_stream(response, limits.max_sse_event_size, &self.overflowed),
                 new_session,
             ));
         }
@@ -249,6 +256,9 @@ impl BoundHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxedSseResponse, Failure> {
+        if self.overflowed.load(Ordering::Relaxed) {
+            return Err(StreamableHttpError::ServerDoesNotSupportSse);
+        }
         let response = self
             .send(&bound, reqwest::Method::GET, &uri, &custom_headers, |r| {
                 let mut r = r.header(header::ACCEPT, format!("{EVENT_STREAM}, {JSON}"));
@@ -275,7 +285,7 @@ impl BoundHttp {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match content_type.as_deref() {
             Some(ct) if is_media(ct, EVENT_STREAM) || is_media(ct, JSON) => {
-                Ok(event_stream(response, max_sse_event_size))
+                Ok(event_stream(response, max_sse_event_size, &self.overflowed))
             }
             _ => Err(StreamableHttpError::UnexpectedContentType(content_type)),
         }
@@ -477,7 +487,12 @@ async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
 
 /// The response's events, each held to `max_event_size` bytes: a server
 /// that never ends an event fails the stream instead of filling memory.
-fn event_stream(response: reqwest::Response, max_event_size: usize) -> BoxedSseResponse {
+fn event_stream(
+    response: reqwest::Response,
+    max_event_size: usize,
+    overflowed: &Arc<AtomicBool>,
+) -> BoxedSseResponse {
+    let overflowed = overflowed.clone();
     // `None` once failed: the stream ends after its error.
     let bytes = response
         .bytes_stream()
@@ -487,6 +502,11 @@ fn event_stream(response: reqwest::Response, max_event_size: usize) -> BoxedSseR
                 if size.observe(&chunk, max_event_size) {
                     Ok(chunk)
                 } else {
+                    tracing::warn!(
+                        max_event_size,
+                        "the server sent an event over the limit; its streams are not opened again"
+                    );
+                    overflowed.store(true, Ordering::Relaxed);
                     Err(std::io::Error::other(format!(
                         "an event of the server's stream is larger than {max_event_size} bytes"
                     )))
