@@ -29,12 +29,18 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 }
 
 /// The client for MCP requests that follow redirects themselves (a DPoP
-/// proof names the URL it is for: each hop needs one of its own).
+/// proof names the URL it is for: each hop needs one of its own). One per
+/// process, built once and shared: not one per OAuth server.
 pub(crate) fn mcp_client_without_redirects() -> reqwest::Client {
-    client_builder()
-        .redirect(redirect::Policy::none())
-        .build()
-        .expect("the TLS backend and trust roots are built in")
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            client_builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("the TLS backend and trust roots are built in")
+        })
+        .clone()
 }
 
 /// The client for MCP traffic to configured servers. Redirects are followed

@@ -304,13 +304,9 @@ impl SafeOAuthHttp {
                 .headers_mut()
                 .insert(DPOP, http::HeaderValue::try_from(proof)?);
             let response = self.send_checked(request, follow, timeout).await?;
-            self.nonces.learn(endpoint, response.headers());
-            // Another request may have learnt the new nonce first: what
-            // counts is that this one was sent without it.
             let fresh = self
                 .nonces
-                .for_url(endpoint)
-                .is_some_and(|n| nonce != Some(n));
+                .learn_newer(endpoint, response.headers(), nonce.as_deref());
             let wants_nonce = super::dpop::token_endpoint_wants_nonce(
                 response.status().as_u16(),
                 response.body(),

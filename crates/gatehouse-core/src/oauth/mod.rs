@@ -24,10 +24,17 @@ pub(crate) use authorizer::{FlowOrigin, Readiness, Recovery, ServerAuth};
 use crate::error_code::ErrorCode;
 use crate::ssrf::UnsafeAddress;
 
-/// The `scope` a challenge asks for, cleaned for showing.
-pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
+/// A `WWW-Authenticate` challenge's parameters, whatever its scheme. The
+/// base URL only resolves `resource_metadata`, which callers here do not
+/// read.
+pub(crate) fn challenge_params(challenge: &str) -> rmcp::transport::auth::WWWAuthenticateParams {
     let base = url::Url::parse("http://localhost/").expect("a valid URL");
     rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base)
+}
+
+/// The `scope` a challenge asks for, cleaned for showing.
+pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
+    challenge_params(challenge)
         .scope
         .map(|s| short(&s))
         .filter(|s| !s.is_empty())
@@ -36,15 +43,12 @@ pub(crate) fn challenge_scope(challenge: &str) -> Option<String> {
 /// Whether a `WWW-Authenticate` challenge says the token lacks scopes
 /// (RFC 6750 `error="insufficient_scope"`).
 pub(crate) fn is_insufficient_scope(challenge: &str) -> bool {
-    // The base URL only resolves `resource_metadata`, which is not read here.
-    let base = url::Url::parse("http://localhost/").expect("a valid URL");
-    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).is_insufficient_scope()
+    challenge_params(challenge).is_insufficient_scope()
 }
 
 /// A challenge's `error` (RFC 6750 §3), whatever its scheme.
 pub(crate) fn challenge_error(challenge: &str) -> Option<String> {
-    let base = url::Url::parse("http://localhost/").expect("a valid URL");
-    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).error
+    challenge_params(challenge).error
 }
 
 /// Token facts of a server from the vault, without starting anything.

@@ -200,6 +200,23 @@ impl Nonces {
     }
 }
 
+impl Nonces {
+    /// Keeps the nonce a response from `url` carries, and tells whether
+    /// the newest nonce known is not the one the request was `sent` with:
+    /// a refusal for want of a nonce is then worth sending again (another
+    /// request may have learnt the new nonce first).
+    pub(crate) fn learn_newer(
+        &self,
+        url: &Url,
+        headers: &http::HeaderMap,
+        sent: Option<&str>,
+    ) -> bool {
+        self.learn(url, headers);
+        self.for_url(url)
+            .is_some_and(|newest| Some(newest.as_str()) != sent)
+    }
+}
+
 /// RFC 9449 §8.1: `1*NQCHAR` (printable ASCII without `"` and `\`), kept
 /// to a sane length.
 fn is_nonce(value: &str) -> bool {

@@ -19,6 +19,10 @@ use futures::StreamExt as _;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, ErrorData, ServerJsonRpcMessage};
 use rmcp::transport::common::client_side_sse::BoxedSseResponse;
+use rmcp::transport::common::http_header::{
+    EVENT_STREAM_MIME_TYPE as EVENT_STREAM, HEADER_LAST_EVENT_ID as LAST_EVENT_ID,
+    HEADER_SESSION_ID as SESSION_ID, JSON_MIME_TYPE as JSON,
+};
 use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpClient,
     StreamableHttpError, StreamableHttpPostResponse, StreamableHttpResponseLimits,
@@ -30,11 +34,6 @@ use super::{DPOP, DpopKey, Nonces, resource_wants_nonce};
 use crate::oauth::store::GrantStore;
 
 type Failure = StreamableHttpError<reqwest::Error>;
-
-const SESSION_ID: &str = "mcp-session-id";
-const LAST_EVENT_ID: &str = "last-event-id";
-const EVENT_STREAM: &str = "text/event-stream";
-const JSON: &str = "application/json";
 
 /// See the module documentation.
 #[derive(Clone)]
@@ -130,7 +129,11 @@ impl BoundHttp {
                     .proof(method.as_str(), &url, Some(&bound.token), nonce.as_deref());
             let mut request = self.bound_http.request(method.clone(), url.as_str());
             for (name, value) in custom_headers {
-                if [SESSION_ID, LAST_EVENT_ID, "accept"].contains(&name.as_str()) {
+                let reserved = [SESSION_ID, LAST_EVENT_ID, "accept"];
+                if reserved
+                    .iter()
+                    .any(|r| name.as_str().eq_ignore_ascii_case(r))
+                {
                     return Err(StreamableHttpError::ReservedHeaderConflict(
                         name.to_string(),
                     ));
@@ -145,10 +148,9 @@ impl BoundHttp {
                 .header(DPOP, proof)
                 .send()
                 .await?;
-            self.nonces.learn(&url, response.headers());
-            // Another request may have learnt the new nonce first: what
-            // counts is that this one was sent without it.
-            let fresh_nonce = self.nonces.for_url(&url).is_some_and(|n| nonce != Some(n));
+            let fresh_nonce = self
+                .nonces
+                .learn_newer(&url, response.headers(), nonce.as_deref());
             let wants_nonce = response.status() == StatusCode::UNAUTHORIZED
                 && www_authenticate_all(&response).any(resource_wants_nonce);
             if wants_nonce && fresh_nonce && !retried {
@@ -403,11 +405,7 @@ fn retry_after(response: &reqwest::Response) -> Option<String> {
 }
 
 fn www_authenticate(response: &reqwest::Response) -> Option<&str> {
-    response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)?
-        .to_str()
-        .ok()
+    www_authenticate_all(response).next()
 }
 
 /// Every `WWW-Authenticate` header: a server may send its `Bearer` and
@@ -437,8 +435,7 @@ fn challenged(response: &reqwest::Response) -> Result<(), Failure> {
             challenge.to_owned(),
         ))),
         StatusCode::FORBIDDEN => {
-            let base = Url::parse("http://localhost/").expect("a valid URL");
-            let scope = rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base).scope;
+            let scope = crate::oauth::challenge_params(challenge).scope;
             Err(StreamableHttpError::InsufficientScope(
                 InsufficientScopeError::new(challenge.to_owned(), scope),
             ))
