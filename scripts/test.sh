@@ -265,35 +265,35 @@ session_conformance() {
     return 1
   fi
   for s in "${SUITES[@]}"; do
-    conformance_run "$s" "$GH_CONFORMANCE_DIR" --suite "$s" || failed+=("$s")
+    { conformance_run "$s" "$GH_CONFORMANCE_DIR" --suite "$s" && spotless "$s"; } || failed+=("$s")
   done
-  # 0.2.0-alpha.12: every scenario scored for the revision must pass (those
-  # of extensions not yet built are run and listed, not scored).
+  # 0.2.0-alpha.12: every scenario of the revision's requirements must pass
+  # with no failed check and no warning, those the suite runs without
+  # scoring them included.
   for r in "${REQUIREMENTS[@]}"; do
-    conformance_run "$r" "$GH_CONFORMANCE_NEXT_DIR" --requirements "$r" && continue
+    if conformance_run "$r" "$GH_CONFORMANCE_NEXT_DIR" --requirements "$r" && spotless "$r"; then
+      continue
+    fi
     # sse-retry times the client's reconnection while the suite runs its
     # 25+ scenarios at once; on two busy cores the client's first GET
     # stream can open after the tool's stream closed and be timed as the
-    # reconnection. When that is the run's only scored failure (every other
-    # scenario passed), sse-retry runs again, once, on its own, where its
+    # reconnection, or late. When sse-retry is the run's only scenario with
+    # a failure or a warning, it runs again, once, on its own, where its
     # timing measures the client rather than the load (running the whole
-    # suite again loads the cores the same way); it must pass. Any other
-    # failure fails the stage.
-    if [[ $(scored_failures "$LOG_DIR/conformance-$r.log") == sse-retry ]]; then
+    # suite again loads the cores the same way); it must pass spotless. Any
+    # other failure or warning fails the stage.
+    if [[ $(unclean "$LOG_DIR/conformance-$r.log") == sse-retry ]]; then
       mv "$LOG_DIR/conformance-$r.log" "$LOG_DIR/conformance-$r.first.log"
-      gh_warn "conformance run '$r': only sse-retry failed (timing under load); running it again on its own (first log: conformance-$r.first.log)"
-      conformance_run "$r-sse-retry" "$GH_CONFORMANCE_NEXT_DIR" --scenario sse-retry || failed+=("$r")
+      gh_warn "conformance run '$r': only sse-retry failed or warned (timing under load); running it again on its own (first log: conformance-$r.first.log)"
+      { conformance_run "$r-sse-retry" "$GH_CONFORMANCE_NEXT_DIR" --scenario sse-retry &&
+        spotless "$r-sse-retry"; } || failed+=("$r")
     else
       failed+=("$r")
     fi
   done
   for e in "${EXTENSIONS[@]}"; do
-    if ! conformance_run "${e#auth/}" "$GH_CONFORMANCE_NEXT_DIR" --scenario "$e"; then
-      failed+=("$e")
-    elif ! sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/conformance-${e#auth/}.log" | grep -qE '^Passed: .*, 0 failed, 0 warnings'; then
-      gh_err "conformance scenario '$e' passed with failures or warnings (log: conformance-${e#auth/}.log)"
-      failed+=("$e")
-    fi
+    { conformance_run "${e#auth/}" "$GH_CONFORMANCE_NEXT_DIR" --scenario "$e" &&
+      spotless "${e#auth/}"; } || failed+=("$e")
   done
   if ((${#failed[@]} > 0)); then
     reason "conformance run(s) failed: ${failed[*]} (logs in ${LOG_DIR#"$PWD"/})"
@@ -301,15 +301,21 @@ session_conformance() {
   fi
 }
 
-# scored_failures LOG: the failed scenarios of a --requirements run that the
-# suite scores (those it lists under "Not scored" left out), space-separated.
-scored_failures() {
-  local clean
-  clean=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
-  comm -23 \
-    <(grep -oE '^✗ [^:]+' <<<"$clean" | cut -c5- | sort -u) \
-    <(sed -n '/^Not scored/,/^$/p' <<<"$clean" | grep -oE '✗ [^ ]+' | cut -c5- | sort -u) |
-    paste -sd' '
+# spotless NAME: whether conformance run NAME passed with no failed check
+# and no warning (its Total or Passed line says so); says why not.
+spotless() {
+  local log=$LOG_DIR/conformance-$1.log
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -qE '^[[:space:]]*(Total|Passed): .*, 0 failed, 0 warnings' && return 0
+  gh_err "conformance run '$1' passed with failed checks or warnings (log: ${log#"$PWD"/})"
+  return 1
+}
+
+# unclean LOG: the scenarios of a --requirements run with a failed check or
+# a warning, space-separated.
+unclean() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" |
+    grep -E '^[✓✗] [^:]+: .*([1-9][0-9]* failed|[1-9][0-9]* warning)' |
+    sed -E 's/^[✓✗] ([^:]+):.*/\1/' | sort -u | paste -sd' '
 }
 
 # conformance_run NAME DIR ARGS...: the suite installed in DIR against the

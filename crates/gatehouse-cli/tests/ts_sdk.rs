@@ -1,7 +1,8 @@
 //! End to end against an independent peer: the TypeScript MCP SDK's example
-//! OAuth server (`simpleStreamableHttp.js --oauth`), exactly as the README's
-//! walkthrough does it. `scripts/test.sh` installs the SDK and points
-//! `GATEHOUSE_TS_SDK_SERVER` at the example; run with `--ignored`.
+//! server (`simpleStreamableHttp.js`), with OAuth (`--oauth`) exactly as the
+//! README's walkthrough does it, and without. `scripts/test.sh` installs the
+//! SDK and points `GATEHOUSE_TS_SDK_SERVER` at the example; run with
+//! `--ignored`.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -23,14 +24,14 @@ struct TsServer {
     mcp_port: u16,
 }
 
-async fn start_ts_server() -> TsServer {
+async fn start_ts_server(oauth: bool) -> TsServer {
     let script = std::env::var("GATEHOUSE_TS_SDK_SERVER").expect(
         "GATEHOUSE_TS_SDK_SERVER must name the SDK's simpleStreamableHttp.js (scripts/test.sh sets it)",
     );
     let (mcp_port, auth_port) = (free_port(), free_port());
     let mut child = Command::new("node")
         .arg(script)
-        .arg("--oauth")
+        .args(oauth.then_some("--oauth"))
         .env("MCP_PORT", mcp_port.to_string())
         .env("MCP_AUTH_PORT", auth_port.to_string())
         .stdout(Stdio::piped())
@@ -39,7 +40,7 @@ async fn start_ts_server() -> TsServer {
         .spawn()
         .expect("node runs");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut mcp, mut auth) = (false, false);
+    let (mut mcp, mut auth) = (false, !oauth);
     tokio::time::timeout(Duration::from_secs(30), async {
         while !(mcp && auth) {
             let line = lines.next_line().await.unwrap().expect("the server exited");
@@ -83,7 +84,7 @@ async fn ok(dir: &tempfile::TempDir, args: &[&str]) -> String {
 #[tokio::test]
 #[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
 async fn authorizes_against_the_typescript_sdk_example_server() {
-    let server = start_ts_server().await;
+    let server = start_ts_server(true).await;
     let dir = tempfile::tempdir().unwrap();
     // The example's metadata names `localhost`, so that is the URL to use.
     let url = format!("http://localhost:{}/mcp", server.mcp_port);
@@ -144,5 +145,33 @@ async fn authorizes_against_the_typescript_sdk_example_server() {
     let list: serde_json::Value =
         serde_json::from_str(&ok(&dir, &["servers", "list", "--json"]).await).unwrap();
     assert_eq!(list[0]["status"]["protocolVersion"], "2025-11-25", "{list}");
+    assert_tools_described_whole(&dir, "demo").await;
     drop(server);
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
+async fn lists_the_typescript_sdk_example_servers_tools_as_it_describes_them() {
+    let server = start_ts_server(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/mcp", server.mcp_port);
+    ok(&dir, &["servers", "add", "plain", &url]).await;
+    assert_tools_described_whole(&dir, "plain").await;
+    drop(server);
+}
+
+/// `tools --json` keeps what the SDK writes of each tool beyond rmcp's
+/// model of one: `execution` (MCP 2025-11-25) and the schema's `$schema`.
+async fn assert_tools_described_whole(dir: &tempfile::TempDir, id: &str) {
+    let tools: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["tools", id, "--json"]).await).unwrap();
+    let greet = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "greet")
+        .unwrap_or_else(|| panic!("{tools}"));
+    assert_eq!(greet["execution"]["taskSupport"], "forbidden", "{greet}");
+    assert_eq!(greet["title"], "Greeting Tool", "{greet}");
+    assert!(greet["inputSchema"]["$schema"].is_string(), "{greet}");
 }

@@ -161,7 +161,7 @@ async fn run(url: String) -> Result<(), String> {
     engine.add_server(server).await.map_err(|e| e.to_string())?;
 
     let calls = context.get("toolCalls").and_then(|c| c.as_array()).cloned();
-    let result = exercise(&engine, sink, calls).await;
+    let result = exercise(&engine, sink, &scenario, calls).await;
     engine.shutdown().await;
     result
 }
@@ -177,10 +177,13 @@ async fn in_vault(engine: &Engine, name: &str, value: &str) -> Result<String, St
 
 /// Connects (authorizing when asked), lists the tools and calls the ones
 /// the suite names (`toolCalls` in its context, with their arguments), or
-/// else each listed tool, the way a person trying a server out would.
+/// the call in which the scenario has the client report what it listed
+/// ([`report`]), or else each listed tool, the way a person trying a server
+/// out would.
 async fn exercise(
     engine: &Engine,
     sink: Arc<dyn ConsentSink>,
+    scenario: &str,
     named: Option<Vec<serde_json::Value>>,
 ) -> Result<(), String> {
     let mut authorizations = 0;
@@ -206,7 +209,12 @@ async fn exercise(
         "tools: {:?}",
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
     );
+    let described = engine
+        .describe_tools(SERVER)
+        .await
+        .map_err(|e| e.to_string())?;
     let calls: Vec<(String, serde_json::Map<String, serde_json::Value>)> = match named {
+        None if let Some(report) = report(scenario, &described) => vec![report],
         Some(named) => named
             .iter()
             .filter_map(|call| {
@@ -232,6 +240,29 @@ async fn exercise(
         eprintln!("{name} returned {} content block(s)", result.content.len());
     }
     Ok(())
+}
+
+/// The call in which a scenario has the client report what it observed,
+/// where one does: `json-schema-2020-12-preservation` checks that the
+/// client keeps a tool's input schema whole (`$schema`, `$defs`, `$anchor`,
+/// composition and conditionals) by having it send the schema it listed
+/// back through an echo tool. What goes back is the engine's listing of the
+/// tool as the server described it, untouched.
+fn report(
+    scenario: &str,
+    described: &[serde_json::Value],
+) -> Option<(String, serde_json::Map<String, serde_json::Value>)> {
+    match scenario {
+        "json-schema-2020-12-preservation" => {
+            let listed = described
+                .iter()
+                .find(|tool| tool["name"] == "json_schema_2020_12_tool")?;
+            let mut arguments = serde_json::Map::new();
+            arguments.insert("schema".into(), listed["inputSchema"].clone());
+            Some(("json_schema_echo".into(), arguments))
+        }
+        _ => None,
+    }
 }
 
 /// Arguments a tool's input schema accepts, as a person trying the tool

@@ -12,10 +12,11 @@ use crate::output;
 
 pub async fn tools(engine: &Engine, id: &str, json: bool) -> Result<ExitCode> {
     connect_one(engine, id).await?;
-    let tools = engine.list_tools(id).await?;
     if json {
-        output::json(&tools)?;
+        // As the server described them, every field kept.
+        output::json(&engine.describe_tools(id).await?)?;
     } else {
+        let tools = engine.list_tools(id).await?;
         output::listing(
             tools
                 .iter()

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::RoleClient;
-use rmcp::model::{ProtocolVersion, Tool};
+use rmcp::model::ProtocolVersion;
 use rmcp::service::Peer;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -28,6 +28,7 @@ use super::client::GatehouseClient;
 use super::downstream::Relay;
 use super::failure::Failure;
 use super::headers::without_secrets;
+use super::listing::ToolList;
 use super::session::{Opened, Session, SessionEvent, SessionSettings};
 use super::state::{Effect, Ended, Input, Readiness, State};
 use crate::config::{AuthMode, ServerConfig};
@@ -83,7 +84,7 @@ pub(crate) struct Live {
     pub(crate) peer: Peer<RoleClient>,
     /// Its tools, as listed when it connected (or when the server last
     /// announced a change); `tools` answers from here.
-    pub(crate) tools: Option<Arc<Vec<Tool>>>,
+    pub(crate) tools: Option<Arc<ToolList>>,
 }
 
 type AuthSlot = Option<Result<Arc<ServerAuth>, AuthorizationError>>;
@@ -158,7 +159,7 @@ impl ServerHandle {
     }
 
     /// The live session's tools, when they were listed.
-    pub(crate) fn cached_tools(&self) -> Option<Arc<Vec<Tool>>> {
+    pub(crate) fn cached_tools(&self) -> Option<Arc<ToolList>> {
         self.live
             .borrow()
             .as_ref()

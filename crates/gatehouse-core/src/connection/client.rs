@@ -255,7 +255,7 @@ pub(crate) async fn connect(
                 }
                 None => {
                     let transport = StreamableHttpClientTransport::with_client(
-                        super::transport::SessionAware(http),
+                        super::transport::SessionAware(super::transport::McpHttp(http)),
                         config,
                     );
                     handler.serve_with_lifecycle(transport, lifecycle).await

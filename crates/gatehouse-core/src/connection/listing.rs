@@ -9,25 +9,37 @@
 //! one is skipped and logged, the others are listed — and a cursor that
 //! repeats, an empty cursor, or more than `MAX_PAGES` pages end the listing
 //! with an error instead of a loop.
+//!
+//! rmcp's model also drops what it does not know, such as a tool's
+//! `execution` (MCP 2025-11-25). So a page of tools is read from its JSON as
+//! the server wrote it ([`RawPage`]), and what each tool held beyond the
+//! model is kept beside it ([`ToolList`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    ClientRequest, ErrorData, ListPromptsRequest, ListResourceTemplatesRequest,
-    ListResourcesRequest, ListToolsRequest, PaginatedRequestParams, Prompt, Resource,
-    ResourceTemplate, Tool,
+    ClientJsonRpcMessage, ClientRequest, ErrorData, GetExtensions as _, JsonRpcMessage,
+    ListPromptsRequest, ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest,
+    PaginatedRequestParams, Prompt, Resource, ResourceTemplate, Tool,
 };
 use rmcp::service::Peer;
 use rmcp::{RoleClient, ServiceError};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 /// More pages than any server needs; past this the listing is a loop.
 const MAX_PAGES: usize = 1000;
 
 /// What is listed: its request and the result's array field.
-trait Listed: DeserializeOwned {
+trait Listed: DeserializeOwned + Serialize {
     const FIELD: &'static str;
     const NAME: &'static str;
+    /// The field that holds what `key` gives.
+    const KEY: &'static str;
+    /// Whether its pages are read as the server wrote them.
+    const WHOLE: bool = false;
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest;
     /// What must be unique in the list (a tool's name, a resource's URI).
     fn key(&self) -> String;
@@ -36,6 +48,8 @@ trait Listed: DeserializeOwned {
 impl Listed for Tool {
     const FIELD: &'static str = "tools";
     const NAME: &'static str = "tool";
+    const KEY: &'static str = "name";
+    const WHOLE: bool = true;
     fn key(&self) -> String {
         self.name.to_string()
     }
@@ -51,6 +65,7 @@ impl Listed for Tool {
 impl Listed for Resource {
     const FIELD: &'static str = "resources";
     const NAME: &'static str = "resource";
+    const KEY: &'static str = "uri";
     fn key(&self) -> String {
         self.uri.clone()
     }
@@ -66,6 +81,7 @@ impl Listed for Resource {
 impl Listed for ResourceTemplate {
     const FIELD: &'static str = "resourceTemplates";
     const NAME: &'static str = "resource template";
+    const KEY: &'static str = "uriTemplate";
     fn key(&self) -> String {
         self.uri_template.clone()
     }
@@ -81,6 +97,7 @@ impl Listed for ResourceTemplate {
 impl Listed for Prompt {
     const FIELD: &'static str = "prompts";
     const NAME: &'static str = "prompt";
+    const KEY: &'static str = "name";
     fn key(&self) -> String {
         self.name.clone()
     }
@@ -93,26 +110,110 @@ impl Listed for Prompt {
     }
 }
 
-pub(crate) async fn tools(peer: &Peer<RoleClient>) -> Result<Vec<Tool>, ServiceError> {
-    list_all(peer).await
+/// A server's tools as rmcp models them, and what the server wrote of each
+/// beyond that model.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ToolList {
+    pub(crate) tools: Vec<Tool>,
+    /// By tool name, for the tools that held anything more.
+    beyond: HashMap<String, Map<String, Value>>,
+}
+
+impl ToolList {
+    pub(crate) fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    /// Each tool as the server described it: rmcp's reading of it, with
+    /// what it held beyond that put back.
+    pub(crate) fn described(&self) -> Vec<Value> {
+        self.tools
+            .iter()
+            .map(|tool| {
+                let mut value = serde_json::to_value(tool).unwrap_or_default();
+                if let (Value::Object(fields), Some(beyond)) =
+                    (&mut value, self.beyond.get(tool.name.as_ref()))
+                {
+                    put_back(fields, beyond);
+                }
+                value
+            })
+            .collect()
+    }
+}
+
+/// Where the transport keeps the JSON of the answer to a listing request
+/// (in the request's extensions), as the server wrote it.
+#[derive(Clone, Default)]
+pub(crate) struct RawPage(Arc<Mutex<Option<Value>>>);
+
+impl RawPage {
+    /// The page `message` asks to be kept, if any, and the id of the
+    /// request (which its answer carries).
+    pub(crate) fn of(message: &ClientJsonRpcMessage) -> Option<(RawPage, Value)> {
+        let JsonRpcMessage::Request(request) = message else {
+            return None;
+        };
+        let page = request.request.extensions().get::<RawPage>()?.clone();
+        Some((page, serde_json::to_value(&request.id).ok()?))
+    }
+
+    /// Keeps the result in `message` (a JSON-RPC message from the server)
+    /// if it answers the request `id`.
+    pub(crate) fn keep(&self, id: &Value, message: &[u8]) {
+        if let Ok(Value::Object(mut message)) = serde_json::from_slice::<Value>(message)
+            && message.get("id") == Some(id)
+            && let Some(result) = message.remove("result")
+        {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        }
+    }
+
+    /// The kept result, if any.
+    pub(crate) fn take(&self) -> Option<Value> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+pub(crate) async fn tools(peer: &Peer<RoleClient>) -> Result<ToolList, ServiceError> {
+    let mut list = ToolList::default();
+    for (tool, beyond) in list_all::<Tool>(peer).await? {
+        if !beyond.is_empty() {
+            list.beyond.insert(tool.name.to_string(), beyond);
+        }
+        list.tools.push(tool);
+    }
+    Ok(list)
 }
 
 pub(crate) async fn resources(peer: &Peer<RoleClient>) -> Result<Vec<Resource>, ServiceError> {
-    list_all(peer).await
+    list_items(peer).await
 }
 
 pub(crate) async fn resource_templates(
     peer: &Peer<RoleClient>,
 ) -> Result<Vec<ResourceTemplate>, ServiceError> {
-    list_all(peer).await
+    list_items(peer).await
 }
 
 pub(crate) async fn prompts(peer: &Peer<RoleClient>) -> Result<Vec<Prompt>, ServiceError> {
-    list_all(peer).await
+    list_items(peer).await
 }
 
-async fn list_all<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceError> {
-    let mut items: Vec<T> = Vec::new();
+async fn list_items<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceError> {
+    Ok(list_all(peer)
+        .await?
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect())
+}
+
+/// Every entry, with what the server wrote of it beyond rmcp's model (for
+/// the kinds read `WHOLE`).
+async fn list_all<T: Listed>(
+    peer: &Peer<RoleClient>,
+) -> Result<Vec<(T, Map<String, Value>)>, ServiceError> {
+    let mut items = Vec::new();
     let mut keys = HashSet::new();
     let mut seen = HashSet::new();
     let mut cursor: Option<String> = None;
@@ -120,17 +221,28 @@ async fn list_all<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceE
         let params = cursor
             .clone()
             .map(|cursor| PaginatedRequestParams::default().with_cursor(Some(cursor)));
-        let result = peer.send_request(T::request(params)).await?;
+        let mut request = T::request(params);
+        let raw = T::WHOLE.then(RawPage::default);
+        if let Some(raw) = &raw {
+            request.extensions_mut().insert(raw.clone());
+        }
+        let result = peer.send_request(request).await?;
         let page = serde_json::to_value(&result).map_err(|e| bad_page(T::FIELD, &e.to_string()))?;
         let (page_items, next) = read_page::<T>(&page)?;
+        let written = written_entries::<T>(raw.and_then(|raw| raw.take()));
         for item in page_items {
             // Names must be unique; a second entry of one name could not be
             // told apart (or called) anyway.
-            if keys.insert(item.key()) {
-                items.push(item);
-            } else {
-                tracing::warn!(kind = T::NAME, key = %item.key().chars().take(80).collect::<String>(), "skipping a duplicate");
+            let key = item.key();
+            if !keys.insert(key.clone()) {
+                tracing::warn!(kind = T::NAME, key = %key.chars().take(80).collect::<String>(), "skipping a duplicate");
+                continue;
             }
+            let more = written
+                .get(&key)
+                .map(|written| beyond_model(&item, written))
+                .unwrap_or_default();
+            items.push((item, more));
         }
         match next {
             None => return Ok(items),
@@ -150,10 +262,8 @@ async fn list_all<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceE
 }
 
 /// The entries of one page that can be read, and its next cursor.
-fn read_page<T: Listed>(
-    page: &serde_json::Value,
-) -> Result<(Vec<T>, Option<String>), ServiceError> {
-    let Some(entries) = page.get(T::FIELD).and_then(serde_json::Value::as_array) else {
+fn read_page<T: Listed>(page: &Value) -> Result<(Vec<T>, Option<String>), ServiceError> {
+    let Some(entries) = page.get(T::FIELD).and_then(Value::as_array) else {
         return Err(bad_page(
             T::FIELD,
             &format!("the answer has no {} list", T::FIELD),
@@ -183,6 +293,72 @@ fn read_page<T: Listed>(
         Some(_) => return Err(bad_page(T::FIELD, "its nextCursor is not a string")),
     };
     Ok((items, next))
+}
+
+/// The entries of a page as the server wrote it, by key (the first of
+/// each). They are read only for the fields rmcp's model lacks: which
+/// entries are listed is rmcp's reading, as rmcp leaves some out (a tool
+/// with invalid `x-mcp-header` annotations).
+fn written_entries<T: Listed>(page: Option<Value>) -> HashMap<String, Map<String, Value>> {
+    let mut written = HashMap::new();
+    let entries = match page {
+        Some(Value::Object(mut page)) => page.remove(T::FIELD),
+        _ => None,
+    };
+    if let Some(Value::Array(entries)) = entries {
+        for entry in entries {
+            if let Value::Object(entry) = entry
+                && let Some(key) = entry.get(T::KEY).and_then(Value::as_str)
+            {
+                written.entry(key.to_owned()).or_insert(entry);
+            }
+        }
+    }
+    written
+}
+
+/// What `written` (an entry as the server wrote it) holds beyond `item`,
+/// rmcp's reading of it.
+fn beyond_model<T: Listed>(item: &T, written: &Map<String, Value>) -> Map<String, Value> {
+    match serde_json::to_value(item) {
+        Ok(Value::Object(known)) => beyond(written, &known),
+        _ => Map::new(),
+    }
+}
+
+/// What `raw` holds that `known` (its reading by rmcp's model, written out
+/// again) does not: whole fields, and the missing fields of the objects
+/// both have.
+fn beyond(raw: &Map<String, Value>, known: &Map<String, Value>) -> Map<String, Value> {
+    let mut more = Map::new();
+    for (key, value) in raw {
+        match (value, known.get(key)) {
+            (_, None) => {
+                more.insert(key.clone(), value.clone());
+            }
+            (Value::Object(raw), Some(Value::Object(known))) => {
+                let inner = beyond(raw, known);
+                if !inner.is_empty() {
+                    more.insert(key.clone(), Value::Object(inner));
+                }
+            }
+            _ => {}
+        }
+    }
+    more
+}
+
+/// Puts back into `fields` what [`beyond`] found missing from them.
+fn put_back(fields: &mut Map<String, Value>, more: &Map<String, Value>) {
+    for (key, value) in more {
+        match (fields.get_mut(key), value) {
+            (None, _) => {
+                fields.insert(key.clone(), value.clone());
+            }
+            (Some(Value::Object(fields)), Value::Object(more)) => put_back(fields, more),
+            _ => {}
+        }
+    }
 }
 
 fn bad_page(field: &str, why: &str) -> ServiceError {
@@ -215,6 +391,70 @@ mod tests {
         assert!(read_page::<Tool>(&serde_json::json!({"tools": [], "nextCursor": 3})).is_err());
         let (none, end) = read_page::<Prompt>(&serde_json::json!({"prompts": []})).unwrap();
         assert!(none.is_empty() && end.is_none());
+    }
+
+    #[test]
+    fn what_a_tool_holds_beyond_rmcps_model_is_kept_and_put_back() {
+        let described = serde_json::json!({
+            "name": "report",
+            "inputSchema": {"type": "object", "$defs": {"a": {"$anchor": "a"}}},
+            "execution": {"taskSupport": "optional"},
+            "annotations": {"readOnlyHint": true, "costHint": "high"},
+            "x-vendor": [1, 2],
+        });
+        let plain = serde_json::json!({"name": "plain", "inputSchema": {"type": "object"}});
+        let page = serde_json::json!({"tools": [described, plain, {"name": "report", "x": 1}]});
+        // rmcp's reading of the page drops what its model lacks.
+        let parsed: rmcp::model::ServerResult = serde_json::from_value(page.clone()).unwrap();
+        let (tools, _) = read_page::<Tool>(&serde_json::to_value(&parsed).unwrap()).unwrap();
+        assert!(
+            serde_json::to_value(&tools[0])
+                .unwrap()
+                .get("execution")
+                .is_none()
+        );
+
+        let written = written_entries::<Tool>(Some(page));
+        assert_eq!(written.len(), 2, "the first entry of a name");
+        let mut list = ToolList::default();
+        for tool in tools.into_iter().take(2) {
+            let more = beyond_model(&tool, &written[tool.name.as_ref()]);
+            if !more.is_empty() {
+                list.beyond.insert(tool.name.to_string(), more);
+            }
+            list.tools.push(tool);
+        }
+        assert_eq!(
+            Value::Object(list.beyond["report"].clone()),
+            serde_json::json!({
+                "execution": {"taskSupport": "optional"},
+                "annotations": {"costHint": "high"},
+                "x-vendor": [1, 2],
+            })
+        );
+        assert!(!list.beyond.contains_key("plain"));
+        assert_eq!(list.described(), [described, plain]);
+    }
+
+    #[test]
+    fn a_raw_page_keeps_only_the_answer_to_its_request() {
+        let page = RawPage::default();
+        let id = serde_json::json!(7);
+        page.keep(
+            &id,
+            br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#,
+        );
+        page.keep(&id, br#"{"jsonrpc":"2.0","id":6,"result":{"tools":[]}}"#);
+        page.keep(&id, b"not json");
+        assert!(page.take().is_none());
+        page.keep(
+            &id,
+            br#"{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"t"}]}}"#,
+        );
+        assert_eq!(
+            page.take(),
+            Some(serde_json::json!({"tools":[{"name":"t"}]}))
+        );
     }
 
     #[test]

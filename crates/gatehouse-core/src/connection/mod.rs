@@ -3,6 +3,7 @@
 //! tool calls) the front ends make through them.
 
 mod actor;
+pub(crate) mod answer;
 mod backoff;
 mod client;
 mod downstream;
@@ -524,14 +525,25 @@ impl ConnectionManager {
     /// The server's tools (as listed when the session started, or since the
     /// server announced a change).
     pub async fn list_tools(&self, id: &str) -> Result<Vec<Tool>, RequestError> {
+        Ok(self.tool_list(id).await?.tools.clone())
+    }
+
+    /// The server's tools as it described them: with the fields rmcp's
+    /// model does not know (such as `execution`) kept.
+    pub async fn describe_tools(&self, id: &str) -> Result<Vec<serde_json::Value>, RequestError> {
+        Ok(self.tool_list(id).await?.described())
+    }
+
+    async fn tool_list(&self, id: &str) -> Result<Arc<listing::ToolList>, RequestError> {
         if let Ok(runtime) = self.runtime(id)
             && runtime.peer().is_some()
             && let Some(tools) = runtime.cached_tools()
         {
-            return Ok(tools.as_ref().clone());
+            return Ok(tools);
         }
         self.request(id, |peer| async move { listing::tools(&peer).await })
             .await
+            .map(Arc::new)
     }
 
     /// The server's resources (none when it offers none).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use rmcp::model::{ClientRequest, ErrorCode, PingRequest, Tool};
+use rmcp::model::{ClientRequest, ErrorCode, PingRequest};
 use rmcp::service::{Peer, QuitReason, RunningService, RunningServiceCancellationToken};
 use rmcp::transport::auth::AuthError;
 use rmcp::{RoleClient, ServiceError};
@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use super::client::GatehouseClient;
 use super::downstream::Relay;
 use super::failure::Failure;
+use super::listing::ToolList;
 use super::state::Ended;
 use crate::config::AuthMode;
 use crate::events::{ErrorKind, ServerStatus};
@@ -46,14 +47,14 @@ pub(crate) struct SessionSettings {
 pub(crate) struct Opened {
     pub(crate) session: Session,
     pub(crate) status: ServerStatus,
-    pub(crate) tools: Option<Vec<Tool>>,
+    pub(crate) tools: Option<ToolList>,
 }
 
 /// Something that happened to a live session.
 pub(crate) enum SessionEvent {
     Ended(Ended),
     /// The tools were listed again (after the server announced a change).
-    ToolsListed(Vec<Tool>),
+    ToolsListed(ToolList),
 }
 
 /// See the module documentation.
@@ -68,7 +69,7 @@ pub(crate) struct Session {
     refresh_retry_at: Option<tokio::time::Instant>,
     refreshing: Option<BoxFuture<'static, Result<(), AuthError>>>,
     checking: Option<BoxFuture<'static, Result<(), Ended>>>,
-    listing: Option<BoxFuture<'static, Option<Vec<Tool>>>>,
+    listing: Option<BoxFuture<'static, Option<ToolList>>>,
 }
 
 impl Session {
@@ -128,7 +129,7 @@ impl Session {
         let status = ServerStatus::Connected {
             server_name,
             server_version,
-            tool_count: tools.as_ref().map_or(0, Vec::len),
+            tool_count: tools.as_ref().map_or(0, ToolList::len),
             protocol_version,
         };
         let rejections = settings.auth.as_ref().map(|auth| auth.store().rejections());
@@ -266,7 +267,7 @@ impl Session {
                 RefreshDue,
                 Refreshed(Result<(), AuthError>),
                 Checked(Result<(), Ended>),
-                Listed(Option<Vec<Tool>>),
+                Listed(Option<ToolList>),
                 Ping,
             }
             let woke = tokio::select! {
