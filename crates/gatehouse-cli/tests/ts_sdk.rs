@@ -1,96 +1,32 @@
 //! End to end against an independent peer: the TypeScript MCP SDK's example
 //! server (`simpleStreamableHttp.js`), with OAuth (`--oauth`) exactly as the
-//! README's walkthrough does it, and without. `scripts/test.sh` installs the
-//! SDK and points `GATEHOUSE_TS_SDK_SERVER` at the example; run with
-//! `--ignored`.
+//! README's walkthrough does it, and without; its tools, which carry
+//! `execution` (MCP 2025-11-25, unknown to rmcp's model), as `tools --json`
+//! prints them and as a client gets them through `gatehouse proxy`.
+//! `scripts/test.sh` installs the SDK and points
+//! `GATEHOUSE_TS_SDK_SERVER` at the example; run with `--ignored`.
+
+mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The example server, killed on drop.
-struct TsServer {
-    _child: Child,
-    mcp_port: u16,
-}
-
-async fn start_ts_server(oauth: bool) -> TsServer {
-    let script = std::env::var("GATEHOUSE_TS_SDK_SERVER").expect(
-        "GATEHOUSE_TS_SDK_SERVER must name the SDK's simpleStreamableHttp.js (scripts/test.sh sets it)",
-    );
-    let (mcp_port, auth_port) = (free_port(), free_port());
-    let mut child = Command::new("node")
-        .arg(script)
-        .args(oauth.then_some("--oauth"))
-        .env("MCP_PORT", mcp_port.to_string())
-        .env("MCP_AUTH_PORT", auth_port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut mcp, mut auth) = (false, !oauth);
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while !(mcp && auth) {
-            let line = lines.next_line().await.unwrap().expect("the server exited");
-            mcp |= line.contains("MCP Streamable HTTP Server listening");
-            auth |= line.contains("OAuth Authorization Server listening");
-        }
-    })
-    .await
-    .expect("the example server started");
-    // Keep draining its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    TsServer {
-        _child: child,
-        mcp_port,
-    }
-}
-
-fn gatehouse(dir: &tempfile::TempDir, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    command
-        .args(["--config", dir.path().join("config.toml").to_str().unwrap()])
-        .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
-async fn ok(dir: &tempfile::TempDir, args: &[&str]) -> String {
-    let output = gatehouse(dir, args).output().await.unwrap();
-    assert!(
-        output.status.success(),
-        "gatehouse {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use serde_json::{Value, json};
+use support::{Home, start_ts_server};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[tokio::test]
 #[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
 async fn authorizes_against_the_typescript_sdk_example_server() {
     let server = start_ts_server(true).await;
-    let dir = tempfile::tempdir().unwrap();
+    let home = Home::with_keyring();
     // The example's metadata names `localhost`, so that is the URL to use.
     let url = format!("http://localhost:{}/mcp", server.mcp_port);
-    ok(&dir, &["servers", "add", "demo", &url, "--oauth"]).await;
+    home.ok(&["servers", "add", "demo", &url, "--oauth"]).await;
 
-    let mut auth = gatehouse(&dir, &["auth", "demo", "--no-browser"])
+    let mut auth = home
+        .command(&["auth", "demo", "--no-browser"])
+        .stdin(Stdio::null())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(auth.stdout.take().unwrap()).lines();
@@ -136,16 +72,17 @@ async fn authorizes_against_the_typescript_sdk_example_server() {
     assert!(last.starts_with("demo: connected"), "{last}");
 
     // A new process needs no browser.
-    let tools = ok(&dir, &["tools", "demo"]).await;
+    let tools = home.ok(&["tools", "demo"]).await;
     assert!(tools.lines().any(|l| l.starts_with("greet\t")), "{tools}");
-    let greeting = ok(&dir, &["call", "demo", "greet", r#"{"name": "Gatehouse"}"#]).await;
+    let greeting = home
+        .ok(&["call", "demo", "greet", r#"{"name": "Gatehouse"}"#])
+        .await;
     assert_eq!(greeting.trim(), "Hello, Gatehouse!");
     // The example knows no `server/discover`: Gatehouse fell back to the
     // `initialize` handshake of 2025-11-25, and says so.
-    let list: serde_json::Value =
-        serde_json::from_str(&ok(&dir, &["servers", "list", "--json"]).await).unwrap();
+    let list: Value = serde_json::from_str(&home.ok(&["servers", "list", "--json"]).await).unwrap();
     assert_eq!(list[0]["status"]["protocolVersion"], "2025-11-25", "{list}");
-    assert_tools_described_whole(&dir, "demo").await;
+    assert_tools_described_whole(&home, "demo").await;
     drop(server);
 }
 
@@ -153,18 +90,17 @@ async fn authorizes_against_the_typescript_sdk_example_server() {
 #[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
 async fn lists_the_typescript_sdk_example_servers_tools_as_it_describes_them() {
     let server = start_ts_server(false).await;
-    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new();
     let url = format!("http://127.0.0.1:{}/mcp", server.mcp_port);
-    ok(&dir, &["servers", "add", "plain", &url]).await;
-    assert_tools_described_whole(&dir, "plain").await;
+    home.ok(&["servers", "add", "plain", &url]).await;
+    assert_tools_described_whole(&home, "plain").await;
     drop(server);
 }
 
 /// `tools --json` keeps what the SDK writes of each tool beyond rmcp's
 /// model of one: `execution` (MCP 2025-11-25) and the schema's `$schema`.
-async fn assert_tools_described_whole(dir: &tempfile::TempDir, id: &str) {
-    let tools: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["tools", id, "--json"]).await).unwrap();
+async fn assert_tools_described_whole(home: &Home, id: &str) {
+    let tools: Value = serde_json::from_str(&home.ok(&["tools", id, "--json"]).await).unwrap();
     let greet = tools
         .as_array()
         .unwrap()
@@ -174,4 +110,72 @@ async fn assert_tools_described_whole(dir: &tempfile::TempDir, id: &str) {
     assert_eq!(greet["execution"]["taskSupport"], "forbidden", "{greet}");
     assert_eq!(greet["title"], "Greeting Tool", "{greet}");
     assert!(greet["inputSchema"]["$schema"].is_string(), "{greet}");
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
+async fn a_client_of_gatehouse_proxy_gets_the_tools_as_the_server_describes_them() {
+    let server = start_ts_server(false).await;
+    let home = Home::new();
+    let url = format!("http://127.0.0.1:{}/mcp", server.mcp_port);
+    home.ok(&["servers", "add", "plain", &url]).await;
+
+    // As a client that launched `gatehouse proxy` reads them.
+    let mut proxy = home.command(&["proxy", "plain"]).spawn().unwrap();
+    let mut stdin = proxy.stdin.take().unwrap();
+    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
+    for message in [initialize(), initialized(), list_tools()] {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let listed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the proxy answered");
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if message["id"] == 2 {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("tools/list answered through the proxy");
+    assert_described(&listed["result"]);
+
+    drop(server);
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-client", "version": "1"}
+    }})
+}
+
+fn initialized() -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+}
+
+fn list_tools() -> Value {
+    json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+}
+
+/// A tools/list result as the example server wrote it: its `execution`
+/// (MCP 2025-11-25), which rmcp's model of a tool lacks, kept.
+fn assert_described(result: &Value) {
+    let greet = result["tools"]
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["name"] == "greet"))
+        .unwrap_or_else(|| panic!("{result}"));
+    assert_eq!(greet["execution"]["taskSupport"], "forbidden", "{greet}");
+    assert!(
+        greet["inputSchema"]["properties"]["name"].is_object(),
+        "{greet}"
+    );
 }

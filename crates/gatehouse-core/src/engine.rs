@@ -784,9 +784,9 @@ impl Engine {
         self.inner.connections.list_tools(id).await
     }
 
-    /// The server's tools as it described them, each a JSON object with
-    /// every field the server wrote, including those Gatehouse's model of a
-    /// tool does not know (such as `execution`).
+    /// The server's tools as it describes them, listed afresh: each a JSON
+    /// object with every field the server wrote, including those
+    /// Gatehouse's model of a tool does not know (such as `execution`).
     pub async fn describe_tools(&self, id: &str) -> Result<Vec<serde_json::Value>, RequestError> {
         self.inner.connections.describe_tools(id).await
     }

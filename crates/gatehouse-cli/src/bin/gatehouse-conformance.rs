@@ -209,12 +209,8 @@ async fn exercise(
         "tools: {:?}",
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()
     );
-    let described = engine
-        .describe_tools(SERVER)
-        .await
-        .map_err(|e| e.to_string())?;
     let calls: Vec<(String, serde_json::Map<String, serde_json::Value>)> = match named {
-        None if let Some(report) = report(scenario, &described) => vec![report],
+        None if let Some(report) = report(scenario, &tools) => vec![report],
         Some(named) => named
             .iter()
             .filter_map(|call| {
@@ -246,19 +242,20 @@ async fn exercise(
 /// where one does: `json-schema-2020-12-preservation` checks that the
 /// client keeps a tool's input schema whole (`$schema`, `$defs`, `$anchor`,
 /// composition and conditionals) by having it send the schema it listed
-/// back through an echo tool. What goes back is the engine's listing of the
-/// tool as the server described it, untouched.
+/// back through an echo tool. What goes back is the input schema of the
+/// engine's listing of the tool, untouched.
 fn report(
     scenario: &str,
-    described: &[serde_json::Value],
+    tools: &[gatehouse_core::mcp::Tool],
 ) -> Option<(String, serde_json::Map<String, serde_json::Value>)> {
     match scenario {
         "json-schema-2020-12-preservation" => {
-            let listed = described
+            let listed = tools
                 .iter()
-                .find(|tool| tool["name"] == "json_schema_2020_12_tool")?;
+                .find(|tool| tool.name == "json_schema_2020_12_tool")?;
             let mut arguments = serde_json::Map::new();
-            arguments.insert("schema".into(), listed["inputSchema"].clone());
+            let schema = serde_json::Value::Object((*listed.input_schema).clone());
+            arguments.insert("schema".into(), schema);
             Some(("json_schema_echo".into(), arguments))
         }
         _ => None,

@@ -250,3 +250,52 @@ impl Gateway {
         format!("http://127.0.0.1:{}/servers/{id}/mcp", self.port)
     }
 }
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The TypeScript SDK's example server (`simpleStreamableHttp.js`, which
+/// `GATEHOUSE_TS_SDK_SERVER` names), killed on drop.
+pub struct TsServer {
+    _child: Child,
+    pub mcp_port: u16,
+}
+
+pub async fn start_ts_server(oauth: bool) -> TsServer {
+    let script = std::env::var("GATEHOUSE_TS_SDK_SERVER").expect(
+        "GATEHOUSE_TS_SDK_SERVER must name the SDK's simpleStreamableHttp.js (scripts/test.sh sets it)",
+    );
+    let (mcp_port, auth_port) = (free_port(), free_port());
+    let mut child = Command::new("node")
+        .arg(script)
+        .args(oauth.then_some("--oauth"))
+        .env("MCP_PORT", mcp_port.to_string())
+        .env("MCP_AUTH_PORT", auth_port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut mcp, mut auth) = (false, !oauth);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !(mcp && auth) {
+            let line = lines.next_line().await.unwrap().expect("the server exited");
+            mcp |= line.contains("MCP Streamable HTTP Server listening");
+            auth |= line.contains("OAuth Authorization Server listening");
+        }
+    })
+    .await
+    .expect("the example server started");
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    TsServer {
+        _child: child,
+        mcp_port,
+    }
+}

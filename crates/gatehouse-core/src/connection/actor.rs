@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmcp::RoleClient;
-use rmcp::model::ProtocolVersion;
+use rmcp::model::{ProtocolVersion, Tool};
 use rmcp::service::Peer;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -28,7 +28,6 @@ use super::client::GatehouseClient;
 use super::downstream::Relay;
 use super::failure::Failure;
 use super::headers::without_secrets;
-use super::listing::ToolList;
 use super::session::{Opened, Session, SessionEvent, SessionSettings};
 use super::state::{Effect, Ended, Input, Readiness, State};
 use crate::config::{AuthMode, ServerConfig};
@@ -84,7 +83,7 @@ pub(crate) struct Live {
     pub(crate) peer: Peer<RoleClient>,
     /// Its tools, as listed when it connected (or when the server last
     /// announced a change); `tools` answers from here.
-    pub(crate) tools: Option<Arc<ToolList>>,
+    pub(crate) tools: Option<Arc<Vec<Tool>>>,
 }
 
 type AuthSlot = Option<Result<Arc<ServerAuth>, AuthorizationError>>;
@@ -159,7 +158,7 @@ impl ServerHandle {
     }
 
     /// The live session's tools, when they were listed.
-    pub(crate) fn cached_tools(&self) -> Option<Arc<ToolList>> {
+    pub(crate) fn cached_tools(&self) -> Option<Arc<Vec<Tool>>> {
         self.live
             .borrow()
             .as_ref()

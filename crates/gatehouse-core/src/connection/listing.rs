@@ -11,9 +11,11 @@
 //! with an error instead of a loop.
 //!
 //! rmcp's model also drops what it does not know, such as a tool's
-//! `execution` (MCP 2025-11-25). So a page of tools is read from its JSON as
-//! the server wrote it ([`RawPage`]), and what each tool held beyond the
-//! model is kept beside it ([`ToolList`]).
+//! `execution` (MCP 2025-11-25). Where tools are shown or passed on as the
+//! server described them (`tools --json`, the gateway), a page of tools is
+//! also read from its JSON as the server wrote it ([`RawPage`]), and what
+//! each tool held beyond the model is put back ([`described_tools`],
+//! [`described_page`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use rmcp::model::{
     ClientJsonRpcMessage, ClientRequest, ErrorData, GetExtensions as _, JsonRpcMessage,
     ListPromptsRequest, ListResourceTemplatesRequest, ListResourcesRequest, ListToolsRequest,
-    PaginatedRequestParams, Prompt, Resource, ResourceTemplate, Tool,
+    ListToolsResult, PaginatedRequestParams, Prompt, Resource, ResourceTemplate, Tool,
 };
 use rmcp::service::Peer;
 use rmcp::{RoleClient, ServiceError};
@@ -38,8 +40,6 @@ trait Listed: DeserializeOwned + Serialize {
     const NAME: &'static str;
     /// The field that holds what `key` gives.
     const KEY: &'static str;
-    /// Whether its pages are read as the server wrote them.
-    const WHOLE: bool = false;
     fn request(params: Option<PaginatedRequestParams>) -> ClientRequest;
     /// What must be unique in the list (a tool's name, a resource's URI).
     fn key(&self) -> String;
@@ -49,7 +49,6 @@ impl Listed for Tool {
     const FIELD: &'static str = "tools";
     const NAME: &'static str = "tool";
     const KEY: &'static str = "name";
-    const WHOLE: bool = true;
     fn key(&self) -> String {
         self.name.to_string()
     }
@@ -110,38 +109,6 @@ impl Listed for Prompt {
     }
 }
 
-/// A server's tools as rmcp models them, and what the server wrote of each
-/// beyond that model.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ToolList {
-    pub(crate) tools: Vec<Tool>,
-    /// By tool name, for the tools that held anything more.
-    beyond: HashMap<String, Map<String, Value>>,
-}
-
-impl ToolList {
-    pub(crate) fn len(&self) -> usize {
-        self.tools.len()
-    }
-
-    /// Each tool as the server described it: rmcp's reading of it, with
-    /// what it held beyond that put back.
-    pub(crate) fn described(&self) -> Vec<Value> {
-        self.tools
-            .iter()
-            .map(|tool| {
-                let mut value = serde_json::to_value(tool).unwrap_or_default();
-                if let (Value::Object(fields), Some(beyond)) =
-                    (&mut value, self.beyond.get(tool.name.as_ref()))
-                {
-                    put_back(fields, beyond);
-                }
-                value
-            })
-            .collect()
-    }
-}
-
 /// Where the transport keeps the JSON of the answer to a listing request
 /// (in the request's extensions), as the server wrote it.
 #[derive(Clone, Default)]
@@ -175,15 +142,24 @@ impl RawPage {
     }
 }
 
-pub(crate) async fn tools(peer: &Peer<RoleClient>) -> Result<ToolList, ServiceError> {
-    let mut list = ToolList::default();
-    for (tool, beyond) in list_all::<Tool>(peer).await? {
-        if !beyond.is_empty() {
-            list.beyond.insert(tool.name.to_string(), beyond);
-        }
-        list.tools.push(tool);
-    }
-    Ok(list)
+pub(crate) async fn tools(peer: &Peer<RoleClient>) -> Result<Vec<Tool>, ServiceError> {
+    list_items(peer).await
+}
+
+/// The server's tools as it described them: each one as rmcp writes it,
+/// with what the server wrote of it beyond rmcp's model put back.
+pub(crate) async fn described_tools(peer: &Peer<RoleClient>) -> Result<Vec<Value>, ServiceError> {
+    Ok(list_all::<Tool>(peer, true)
+        .await?
+        .into_iter()
+        .map(|(tool, more)| {
+            let mut value = serde_json::to_value(&tool).unwrap_or_default();
+            if let Value::Object(fields) = &mut value {
+                put_back(fields, &more);
+            }
+            value
+        })
+        .collect())
 }
 
 pub(crate) async fn resources(peer: &Peer<RoleClient>) -> Result<Vec<Resource>, ServiceError> {
@@ -201,17 +177,18 @@ pub(crate) async fn prompts(peer: &Peer<RoleClient>) -> Result<Vec<Prompt>, Serv
 }
 
 async fn list_items<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, ServiceError> {
-    Ok(list_all(peer)
+    Ok(list_all(peer, false)
         .await?
         .into_iter()
         .map(|(item, _)| item)
         .collect())
 }
 
-/// Every entry, with what the server wrote of it beyond rmcp's model (for
-/// the kinds read `WHOLE`).
+/// Every entry, and, with its pages read `whole` as the server wrote them,
+/// what the server wrote of it beyond rmcp's model.
 async fn list_all<T: Listed>(
     peer: &Peer<RoleClient>,
+    whole: bool,
 ) -> Result<Vec<(T, Map<String, Value>)>, ServiceError> {
     let mut items = Vec::new();
     let mut keys = HashSet::new();
@@ -222,7 +199,7 @@ async fn list_all<T: Listed>(
             .clone()
             .map(|cursor| PaginatedRequestParams::default().with_cursor(Some(cursor)));
         let mut request = T::request(params);
-        let raw = T::WHOLE.then(RawPage::default);
+        let raw = whole.then(RawPage::default);
         if let Some(raw) = &raw {
             request.extensions_mut().insert(raw.clone());
         }
@@ -293,6 +270,24 @@ fn read_page<T: Listed>(page: &Value) -> Result<(Vec<T>, Option<String>), Servic
         Some(_) => return Err(bad_page(T::FIELD, "its nextCursor is not a string")),
     };
     Ok((items, next))
+}
+
+/// `list` as rmcp writes it, each tool with what the server wrote of it
+/// beyond rmcp's model put back from `raw` (the page as the server wrote it,
+/// kept by a [`RawPage`]): a tool list to pass on to a client.
+pub(crate) fn described_page(list: &ListToolsResult, raw: Option<Value>) -> Value {
+    let written = written_entries::<Tool>(raw);
+    let mut page = serde_json::to_value(list).unwrap_or_default();
+    if let Some(Value::Array(tools)) = page.get_mut(Tool::FIELD) {
+        for (tool, value) in list.tools.iter().zip(tools) {
+            if let (Some(written), Value::Object(fields)) = (written.get(tool.name.as_ref()), value)
+            {
+                let more = beyond(written, fields);
+                put_back(fields, &more);
+            }
+        }
+    }
+    page
 }
 
 /// The entries of a page as the server wrote it, by key (the first of
@@ -394,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn what_a_tool_holds_beyond_rmcps_model_is_kept_and_put_back() {
+    fn what_a_tool_holds_beyond_rmcps_model_is_put_back() {
         let described = serde_json::json!({
             "name": "report",
             "inputSchema": {"type": "object", "$defs": {"a": {"$anchor": "a"}}},
@@ -403,37 +398,43 @@ mod tests {
             "x-vendor": [1, 2],
         });
         let plain = serde_json::json!({"name": "plain", "inputSchema": {"type": "object"}});
-        let page = serde_json::json!({"tools": [described, plain, {"name": "report", "x": 1}]});
+        let page = serde_json::json!({"tools": [described, plain], "nextCursor": "n"});
         // rmcp's reading of the page drops what its model lacks.
-        let parsed: rmcp::model::ServerResult = serde_json::from_value(page.clone()).unwrap();
-        let (tools, _) = read_page::<Tool>(&serde_json::to_value(&parsed).unwrap()).unwrap();
+        let Ok(rmcp::model::ServerResult::ListToolsResult(mut list)) =
+            serde_json::from_value(page.clone())
+        else {
+            panic!("a tool list");
+        };
         assert!(
-            serde_json::to_value(&tools[0])
+            serde_json::to_value(&list.tools[0])
                 .unwrap()
                 .get("execution")
                 .is_none()
         );
-
-        let written = written_entries::<Tool>(Some(page));
-        assert_eq!(written.len(), 2, "the first entry of a name");
-        let mut list = ToolList::default();
-        for tool in tools.into_iter().take(2) {
-            let more = beyond_model(&tool, &written[tool.name.as_ref()]);
-            if !more.is_empty() {
-                list.beyond.insert(tool.name.to_string(), more);
-            }
-            list.tools.push(tool);
-        }
+        assert_eq!(described_page(&list, Some(page.clone())), page);
+        // What rmcp or the tool filter left out stays out; a second entry
+        // of a name is not the first's description.
+        list.tools.remove(1);
+        let mut twice = page.clone();
+        twice["tools"][1] = serde_json::json!({"name": "report", "x-other": 1});
         assert_eq!(
-            Value::Object(list.beyond["report"].clone()),
+            described_page(&list, Some(twice)),
+            serde_json::json!({"tools": [described], "nextCursor": "n"})
+        );
+        // Without the page as written, rmcp's reading as it is.
+        assert_eq!(
+            described_page(&list, None),
+            serde_json::to_value(&list).unwrap()
+        );
+        let written = written_entries::<Tool>(Some(page));
+        assert_eq!(
+            Value::Object(beyond_model(&list.tools[0], &written["report"])),
             serde_json::json!({
                 "execution": {"taskSupport": "optional"},
                 "annotations": {"costHint": "high"},
                 "x-vendor": [1, 2],
             })
         );
-        assert!(!list.beyond.contains_key("plain"));
-        assert_eq!(list.described(), [described, plain]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod downstream;
 mod failure;
 mod headers;
 pub(crate) use headers::without_secrets;
-mod listing;
+pub(crate) mod listing;
 pub(crate) mod rounds;
 mod session;
 mod state;
@@ -525,25 +525,24 @@ impl ConnectionManager {
     /// The server's tools (as listed when the session started, or since the
     /// server announced a change).
     pub async fn list_tools(&self, id: &str) -> Result<Vec<Tool>, RequestError> {
-        Ok(self.tool_list(id).await?.tools.clone())
-    }
-
-    /// The server's tools as it described them: with the fields rmcp's
-    /// model does not know (such as `execution`) kept.
-    pub async fn describe_tools(&self, id: &str) -> Result<Vec<serde_json::Value>, RequestError> {
-        Ok(self.tool_list(id).await?.described())
-    }
-
-    async fn tool_list(&self, id: &str) -> Result<Arc<listing::ToolList>, RequestError> {
         if let Ok(runtime) = self.runtime(id)
             && runtime.peer().is_some()
             && let Some(tools) = runtime.cached_tools()
         {
-            return Ok(tools);
+            return Ok(tools.as_ref().clone());
         }
         self.request(id, |peer| async move { listing::tools(&peer).await })
             .await
-            .map(Arc::new)
+    }
+
+    /// The server's tools as it described them, listed afresh: with the
+    /// fields rmcp's model does not know (such as `execution`) kept.
+    pub async fn describe_tools(&self, id: &str) -> Result<Vec<serde_json::Value>, RequestError> {
+        self.request(
+            id,
+            |peer| async move { listing::described_tools(&peer).await },
+        )
+        .await
     }
 
     /// The server's resources (none when it offers none).

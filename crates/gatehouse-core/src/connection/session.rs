@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use rmcp::model::{ClientRequest, ErrorCode, PingRequest};
+use rmcp::model::{ClientRequest, ErrorCode, PingRequest, Tool};
 use rmcp::service::{Peer, QuitReason, RunningService, RunningServiceCancellationToken};
 use rmcp::transport::auth::AuthError;
 use rmcp::{RoleClient, ServiceError};
@@ -21,7 +21,6 @@ use tokio::sync::watch;
 use super::client::GatehouseClient;
 use super::downstream::Relay;
 use super::failure::Failure;
-use super::listing::ToolList;
 use super::state::Ended;
 use crate::config::AuthMode;
 use crate::events::{ErrorKind, ServerStatus};
@@ -47,14 +46,14 @@ pub(crate) struct SessionSettings {
 pub(crate) struct Opened {
     pub(crate) session: Session,
     pub(crate) status: ServerStatus,
-    pub(crate) tools: Option<ToolList>,
+    pub(crate) tools: Option<Vec<Tool>>,
 }
 
 /// Something that happened to a live session.
 pub(crate) enum SessionEvent {
     Ended(Ended),
     /// The tools were listed again (after the server announced a change).
-    ToolsListed(ToolList),
+    ToolsListed(Vec<Tool>),
 }
 
 /// See the module documentation.
@@ -69,7 +68,7 @@ pub(crate) struct Session {
     refresh_retry_at: Option<tokio::time::Instant>,
     refreshing: Option<BoxFuture<'static, Result<(), AuthError>>>,
     checking: Option<BoxFuture<'static, Result<(), Ended>>>,
-    listing: Option<BoxFuture<'static, Option<ToolList>>>,
+    listing: Option<BoxFuture<'static, Option<Vec<Tool>>>>,
 }
 
 impl Session {
@@ -129,7 +128,7 @@ impl Session {
         let status = ServerStatus::Connected {
             server_name,
             server_version,
-            tool_count: tools.as_ref().map_or(0, ToolList::len),
+            tool_count: tools.as_ref().map_or(0, Vec::len),
             protocol_version,
         };
         let rejections = settings.auth.as_ref().map(|auth| auth.store().rejections());
@@ -267,7 +266,7 @@ impl Session {
                 RefreshDue,
                 Refreshed(Result<(), AuthError>),
                 Checked(Result<(), Ended>),
-                Listed(Option<ToolList>),
+                Listed(Option<Vec<Tool>>),
                 Ping,
             }
             let woke = tokio::select! {

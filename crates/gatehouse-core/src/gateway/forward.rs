@@ -9,8 +9,8 @@
 
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
-    ClientResult, ErrorCode, Implementation, InitializeResult, ProgressToken, ProtocolVersion,
-    ServerRequest, ServerResult,
+    ClientResult, CustomResult, ErrorCode, Implementation, InitializeResult, ProgressToken,
+    ProtocolVersion, ServerRequest, ServerResult,
 };
 use rmcp::service::{Peer, PeerRequestOptions, RequestContext};
 use rmcp::{ErrorData, RoleClient, RoleServer, ServiceError};
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Engine;
 use crate::activity::{ActivityRecord, Caller, Outcome};
 use crate::connection::RequestError;
+use crate::connection::listing::{RawPage, described_page};
 use crate::events::ServerStatus;
 
 use super::proxy::SERVER_NOT_READY;
@@ -224,7 +225,7 @@ impl Upstream {
     /// server timed out).
     async fn forward_filtered(
         &self,
-        request: ClientRequest,
+        mut request: ClientRequest,
         context: RequestContext<RoleServer>,
         routes: &dyn ProgressRoutes,
     ) -> (Result<ServerResult, ErrorData>, Option<Outcome>) {
@@ -241,6 +242,16 @@ impl Upstream {
                 Some(Outcome::Filtered),
             );
         }
+        // A tool list goes to the client as the server wrote it: rmcp's
+        // reading drops what its model lacks (a tool's `execution`).
+        let raw = match &mut request {
+            ClientRequest::ListToolsRequest(list) => {
+                let raw = RawPage::default();
+                list.extensions.insert(raw.clone());
+                Some(raw)
+            }
+            _ => None,
+        };
         // A server of 2026-07-28 asks for input by answering "input
         // required"; the client is asked as the server would have asked it
         // in a session of its own, and the request goes again with its
@@ -264,6 +275,8 @@ impl Upstream {
         };
         if let ServerResult::ListToolsResult(list) = &mut result {
             list.tools.retain(|tool| tools.offers(&tool.name));
+            let page = described_page(list, raw.and_then(|raw| raw.take()));
+            result = ServerResult::CustomResult(CustomResult(page));
         }
         (Ok(result), None)
     }
