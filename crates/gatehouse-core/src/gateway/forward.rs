@@ -242,8 +242,10 @@ impl Upstream {
                 Some(Outcome::Filtered),
             );
         }
-        // A tool list goes to the client as the server wrote it: rmcp's
-        // reading drops what its model lacks (a tool's `execution`).
+        // A tool list goes to the client as the server wrote it, as rmcp's
+        // reading drops what its model lacks (a tool's `execution`): so
+        // through the stdio proxy; the HTTP gateway's session reads it back
+        // into rmcp's model, as rmcp's HTTP server wants.
         let raw = match &mut request {
             ClientRequest::ListToolsRequest(list) => {
                 let raw = RawPage::default();
