@@ -152,10 +152,10 @@ pub(crate) async fn described_tools(peer: &Peer<RoleClient>) -> Result<Vec<Value
     Ok(list_all::<Tool>(peer, true)
         .await?
         .into_iter()
-        .map(|(tool, more)| {
+        .map(|(tool, written)| {
             let mut value = serde_json::to_value(&tool).unwrap_or_default();
-            if let Value::Object(fields) = &mut value {
-                put_back(fields, &more);
+            if let (Value::Object(fields), Some(written)) = (&mut value, &written) {
+                put_back_written(fields, written);
             }
             value
         })
@@ -184,12 +184,12 @@ async fn list_items<T: Listed>(peer: &Peer<RoleClient>) -> Result<Vec<T>, Servic
         .collect())
 }
 
-/// Every entry, and, with its pages read `whole` as the server wrote them,
-/// what the server wrote of it beyond rmcp's model.
+/// Every entry, and, with its pages read `whole`, the entry as the server
+/// wrote it.
 async fn list_all<T: Listed>(
     peer: &Peer<RoleClient>,
     whole: bool,
-) -> Result<Vec<(T, Map<String, Value>)>, ServiceError> {
+) -> Result<Vec<(T, Option<Map<String, Value>>)>, ServiceError> {
     let mut items = Vec::new();
     let mut keys = HashSet::new();
     let mut seen = HashSet::new();
@@ -206,7 +206,7 @@ async fn list_all<T: Listed>(
         let result = peer.send_request(request).await?;
         let page = serde_json::to_value(&result).map_err(|e| bad_page(T::FIELD, &e.to_string()))?;
         let (page_items, next) = read_page::<T>(&page)?;
-        let written = written_entries::<T>(raw.and_then(|raw| raw.take()));
+        let mut written = written_entries::<T>(raw.and_then(|raw| raw.take()));
         for item in page_items {
             // Names must be unique; a second entry of one name could not be
             // told apart (or called) anyway.
@@ -215,11 +215,8 @@ async fn list_all<T: Listed>(
                 tracing::warn!(kind = T::NAME, key = %key.chars().take(80).collect::<String>(), "skipping a duplicate");
                 continue;
             }
-            let more = written
-                .get(&key)
-                .map(|written| beyond_model(&item, written))
-                .unwrap_or_default();
-            items.push((item, more));
+            let entry = written.remove(&key);
+            items.push((item, entry));
         }
         match next {
             None => return Ok(items),
@@ -282,8 +279,7 @@ pub(crate) fn described_page(list: &ListToolsResult, raw: Option<Value>) -> Valu
         for (tool, value) in list.tools.iter().zip(tools) {
             if let (Some(written), Value::Object(fields)) = (written.get(tool.name.as_ref()), value)
             {
-                let more = beyond(written, fields);
-                put_back(fields, &more);
+                put_back_written(fields, written);
             }
         }
     }
@@ -312,13 +308,11 @@ fn written_entries<T: Listed>(page: Option<Value>) -> HashMap<String, Map<String
     written
 }
 
-/// What `written` (an entry as the server wrote it) holds beyond `item`,
-/// rmcp's reading of it.
-fn beyond_model<T: Listed>(item: &T, written: &Map<String, Value>) -> Map<String, Value> {
-    match serde_json::to_value(item) {
-        Ok(Value::Object(known)) => beyond(written, &known),
-        _ => Map::new(),
-    }
+/// Puts into `fields` (an entry as rmcp writes it) what `written` (the
+/// entry as the server wrote it) holds beyond them.
+fn put_back_written(fields: &mut Map<String, Value>, written: &Map<String, Value>) {
+    let more = beyond(written, fields);
+    put_back(fields, &more);
 }
 
 /// What `raw` holds that `known` (its reading by rmcp's model, written out
@@ -428,7 +422,13 @@ mod tests {
         );
         let written = written_entries::<Tool>(Some(page));
         assert_eq!(
-            Value::Object(beyond_model(&list.tools[0], &written["report"])),
+            Value::Object(beyond(
+                &written["report"],
+                serde_json::to_value(&list.tools[0])
+                    .unwrap()
+                    .as_object()
+                    .unwrap()
+            )),
             serde_json::json!({
                 "execution": {"taskSupport": "optional"},
                 "annotations": {"costHint": "high"},
