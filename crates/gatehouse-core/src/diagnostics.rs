@@ -13,6 +13,8 @@
 
 use std::fmt::Write as _;
 
+use futures::future::BoxFuture;
+
 use crate::Engine;
 use crate::events::ServerStatus;
 use crate::vault::VaultStatus;
@@ -22,22 +24,24 @@ pub const RECENT_LOG_LINES: usize = 200;
 
 /// The report, for the front end named `front_end` (`app`, `cli`). The
 /// log files are read on Tokio's blocking pool.
-pub async fn report(engine: &Engine, front_end: &str) -> String {
-    let vault = engine.vault_status().await;
-    let servers = engine.servers().await;
-    let (engine, front_end) = (engine.clone(), front_end.to_owned());
-    tokio::task::spawn_blocking(move || {
-        // A server may echo what it was sent (into its name, an error, a
-        // log line): every value the vault keeps is cut out at the end.
-        let secrets = engine.vault_secret_values();
-        let report = compose(&engine, &front_end, &vault, &servers);
-        // Escape sequences a log line carries (a client's chosen name) are
-        // shown, not obeyed, in a terminal or a bug report.
-        let report = crate::text::for_terminal(&report).into_owned();
-        crate::connection::without_secrets(report, &secrets)
+pub fn report<'a>(engine: &'a Engine, front_end: &'a str) -> BoxFuture<'a, String> {
+    Box::pin(async move {
+        let vault = engine.vault_status().await;
+        let servers = engine.servers().await;
+        let (engine, front_end) = (engine.clone(), front_end.to_owned());
+        tokio::task::spawn_blocking(move || {
+            // A server may echo what it was sent (into its name, an error, a
+            // log line): every value the vault keeps is cut out at the end.
+            let secrets = engine.vault_secret_values();
+            let report = compose(&engine, &front_end, &vault, &servers);
+            // Escape sequences a log line carries (a client's chosen name) are
+            // shown, not obeyed, in a terminal or a bug report.
+            let report = crate::text::for_terminal(&report).into_owned();
+            crate::connection::without_secrets(report, &secrets)
+        })
+        .await
+        .unwrap_or_else(|error| format!("Gatehouse diagnostics could not be gathered: {error}"))
     })
-    .await
-    .unwrap_or_else(|error| format!("Gatehouse diagnostics could not be gathered: {error}"))
 }
 
 fn compose(

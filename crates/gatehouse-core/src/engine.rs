@@ -6,16 +6,28 @@
 //! The blocking boundary is here. Every public method that may touch the
 //! disk or the OS keyring (the config file written under its lock with an
 //! fsync, the vault read or written under its cross-process lock, age's
-//! scrypt, a keyring call over D-Bus) is `async` and does that work on
+//! scrypt, a keyring call over D-Bus) is asynchronous and does that work on
 //! Tokio's blocking pool, so a front end can call any of them from the
 //! async runtime or a UI event handler without stalling it. The synchronous
 //! methods only read what the engine holds in memory. Front ends go through
 //! these methods only; the vault and the connection manager stay inside
 //! the core.
+//!
+//! The asynchronous methods return a [`BoxFuture`] instead of being
+//! `async fn`s, and so do the other entry points the front ends await
+//! (the gateway, the proxy, client files, diagnostics). rustc compiles an
+//! `async fn`'s body, and every body it awaits, again in each crate that
+//! awaits it: its state machine is a closure, which crates never share. So
+//! every program built on the core (the CLI, the app, each test and the
+//! benchmark) compiled the engine's whole asynchronous side once more
+//! (optimised, the `gatehouse` binary took about a minute instead of ten
+//! seconds). A boxed future is compiled once, here, at the cost of one
+//! allocation per call.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::broadcast;
 
@@ -283,24 +295,33 @@ impl Engine {
     }
 
     /// The gateway's clients with a token, by name (never a token).
-    pub async fn gateway_token_list(&self) -> Result<Vec<TokenInfo>, Error> {
-        self.off_runtime(|engine| Ok(engine.gateway_tokens().list()?))
-            .await
+    pub fn gateway_token_list(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, Error>> {
+        Box::pin(async move {
+            self.off_runtime(|engine| Ok(engine.gateway_tokens().list()?))
+                .await
+        })
     }
 
     /// Makes a gateway token for client `name` and returns it: the only
     /// time it is ever seen.
-    pub async fn gateway_token_add(&self, name: &str) -> Result<SecretString, Error> {
-        let name = name.to_owned();
-        self.off_runtime(move |engine| Ok(engine.gateway_tokens().add(&name)?))
-            .await
+    pub fn gateway_token_add<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<SecretString, Error>> {
+        Box::pin(async move {
+            let name = name.to_owned();
+            self.off_runtime(move |engine| Ok(engine.gateway_tokens().add(&name)?))
+                .await
+        })
     }
 
     /// Revokes client `name`'s gateway token; its next request is refused.
-    pub async fn gateway_token_revoke(&self, name: &str) -> Result<(), Error> {
-        let name = name.to_owned();
-        self.off_runtime(move |engine| Ok(engine.gateway_tokens().revoke(&name)?))
-            .await
+    pub fn gateway_token_revoke<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let name = name.to_owned();
+            self.off_runtime(move |engine| Ok(engine.gateway_tokens().revoke(&name)?))
+                .await
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -350,19 +371,21 @@ impl Engine {
 
     /// Waits until every started server has settled (connected, failed,
     /// needs authorization), each within its own timeout.
-    pub async fn wait_settled(&self) {
-        let config = self.config().clone();
-        let waits = config.servers.iter().map(|server| {
-            let limit = server.timeout() + Duration::from_secs(2);
-            self.inner.connections.wait_settled(&server.id, limit)
-        });
-        futures::future::join_all(waits).await;
+    pub fn wait_settled(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let config = self.config().clone();
+            let waits = config.servers.iter().map(|server| {
+                let limit = server.timeout() + Duration::from_secs(2);
+                self.inner.connections.wait_settled(&server.id, limit)
+            });
+            futures::future::join_all(waits).await;
+        })
     }
 
     /// Every configured server with its status. (The vault is read for
     /// the grants of OAuth servers that are not running here.)
-    pub async fn servers(&self) -> Vec<ServerView> {
-        self.off_runtime(|engine| engine.servers_now()).await
+    pub fn servers(&self) -> BoxFuture<'_, Vec<ServerView>> {
+        Box::pin(async move { self.off_runtime(|engine| engine.servers_now()).await })
     }
 
     fn servers_now(&self) -> Vec<ServerView> {
@@ -425,14 +448,18 @@ impl Engine {
 
     /// Saves editor input: adds a server (`replacing` is `None`) or replaces
     /// the server `replacing`, which may be renamed.
-    pub async fn save_settings(
-        &self,
-        settings: &ServerSettings,
-        replacing: Option<&str>,
-    ) -> Result<(), Error> {
-        let (settings, replacing) = (settings.clone(), replacing.map(str::to_owned));
-        self.off_runtime(move |engine| engine.save_settings_now(&settings, replacing.as_deref()))
+    pub fn save_settings<'a>(
+        &'a self,
+        settings: &'a ServerSettings,
+        replacing: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let (settings, replacing) = (settings.clone(), replacing.map(str::to_owned));
+            self.off_runtime(move |engine| {
+                engine.save_settings_now(&settings, replacing.as_deref())
+            })
             .await
+        })
     }
 
     fn save_settings_now(
@@ -464,20 +491,28 @@ impl Engine {
     }
 
     /// Switches a server on or off.
-    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), Error> {
-        let id = id.to_owned();
-        self.off_runtime(move |engine| {
-            let mut server = engine.server_config(&id)?;
-            server.enabled = enabled;
-            engine.update_server_now(&id, server)
+    pub fn set_enabled<'a>(
+        &'a self,
+        id: &'a str,
+        enabled: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let id = id.to_owned();
+            self.off_runtime(move |engine| {
+                let mut server = engine.server_config(&id)?;
+                server.enabled = enabled;
+                engine.update_server_now(&id, server)
+            })
+            .await
         })
-        .await
     }
 
     /// Adds a server to the config file and connects it.
-    pub async fn add_server(&self, server: ServerConfig) -> Result<(), Error> {
-        self.off_runtime(move |engine| engine.add_server_now(server))
-            .await
+    pub fn add_server(&self, server: ServerConfig) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            self.off_runtime(move |engine| engine.add_server_now(server))
+                .await
+        })
     }
 
     fn add_server_now(&self, server: ServerConfig) -> Result<(), Error> {
@@ -490,10 +525,16 @@ impl Engine {
     /// renamed OAuth server keeps its tokens; a server whose address changed,
     /// or whose OAuth was switched off, loses them (they were issued for the
     /// old address and are never sent to another).
-    pub async fn update_server(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
-        let id = id.to_owned();
-        self.off_runtime(move |engine| engine.update_server_now(&id, server))
-            .await
+    pub fn update_server<'a>(
+        &'a self,
+        id: &'a str,
+        server: ServerConfig,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let id = id.to_owned();
+            self.off_runtime(move |engine| engine.update_server_now(&id, server))
+                .await
+        })
     }
 
     fn update_server_now(&self, id: &str, server: ServerConfig) -> Result<(), Error> {
@@ -519,29 +560,31 @@ impl Engine {
     /// Removes a server from the config file and disconnects it. An OAuth
     /// server is signed out first (tokens revoked where the server supports
     /// it, then forgotten).
-    pub async fn remove_server(&self, id: &str) -> Result<(), Error> {
-        let server = self.server_config(id)?;
-        if server.auth_mode() == AuthMode::OAuth
-            && let Err(error) = self.sign_out(id).await
-        {
-            tracing::warn!(server = id, %error, "sign-out before removal failed");
-        }
-        let id = id.to_owned();
-        self.off_runtime(move |engine| {
-            let config = engine.inner.config_file.remove_server(&id)?;
-            // Whatever sign-out managed (or if OAuth was off by now), nothing
-            // of this server's grants outlives it: a new server under the
-            // same id must not inherit them.
-            // (A vault that cannot be read now keeps them, unused: they are
-            // bound to the old address.)
-            let key = crate::config::normalize_id(&id);
-            if let Err(error) = crate::oauth::store::forget_server(&engine.inner.vault, &key) {
-                tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
+    pub fn remove_server<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let server = self.server_config(id)?;
+            if server.auth_mode() == AuthMode::OAuth
+                && let Err(error) = self.sign_out(id).await
+            {
+                tracing::warn!(server = id, %error, "sign-out before removal failed");
             }
-            engine.config_changed(config);
-            Ok(())
+            let id = id.to_owned();
+            self.off_runtime(move |engine| {
+                let config = engine.inner.config_file.remove_server(&id)?;
+                // Whatever sign-out managed (or if OAuth was off by now), nothing
+                // of this server's grants outlives it: a new server under the
+                // same id must not inherit them.
+                // (A vault that cannot be read now keeps them, unused: they are
+                // bound to the old address.)
+                let key = crate::config::normalize_id(&id);
+                if let Err(error) = crate::oauth::store::forget_server(&engine.inner.vault, &key) {
+                    tracing::warn!(server = id, %error, "could not forget the removed server's tokens");
+                }
+                engine.config_changed(config);
+                Ok(())
+            })
+            .await
         })
-        .await
     }
 
     /// Where authorizations the engine starts by itself (step-up) go.
@@ -570,49 +613,55 @@ impl Engine {
     /// Starts authorizing an OAuth server. Returns as soon as the consent
     /// page has a URL (which was handed to `sink`); the ticket resolves when
     /// the authorization ends. Progress arrives as events.
-    pub async fn start_authorization(
-        &self,
-        id: &str,
+    pub fn start_authorization<'a>(
+        &'a self,
+        id: &'a str,
         sink: Arc<dyn ConsentSink>,
-    ) -> Result<AuthorizationTicket, Error> {
-        self.ensure_started(id)?;
-        Ok(self.inner.connections.start_authorization(id, sink).await?)
+    ) -> BoxFuture<'a, Result<AuthorizationTicket, Error>> {
+        Box::pin(async move {
+            self.ensure_started(id)?;
+            Ok(self.inner.connections.start_authorization(id, sink).await?)
+        })
     }
 
     /// Authorizes an OAuth server and waits until it is connected (or the
     /// authorization or the connection failed).
-    pub async fn authorize(
-        &self,
-        id: &str,
+    pub fn authorize<'a>(
+        &'a self,
+        id: &'a str,
         sink: Arc<dyn ConsentSink>,
-    ) -> Result<ServerStatus, Error> {
-        let ticket = self.start_authorization(id, sink).await?;
-        self.finish_authorization(id, ticket).await
+    ) -> BoxFuture<'a, Result<ServerStatus, Error>> {
+        Box::pin(async move {
+            let ticket = self.start_authorization(id, sink).await?;
+            self.finish_authorization(id, ticket).await
+        })
     }
 
     /// Waits for a started authorization to end and then for the server to
     /// connect (or fail to); returns the status it settled in.
-    pub async fn finish_authorization(
-        &self,
-        id: &str,
+    pub fn finish_authorization<'a>(
+        &'a self,
+        id: &'a str,
         ticket: AuthorizationTicket,
-    ) -> Result<ServerStatus, Error> {
-        ticket
-            .done
-            .await
-            .unwrap_or(Err(AuthorizationError::Cancelled))?;
-        let limit = self.server_config(id)?.timeout() + Duration::from_secs(5);
-        let status = self
-            .inner
-            .connections
-            .wait_until(id, limit, |s| {
-                !matches!(
-                    s,
-                    ServerStatus::Connecting | ServerStatus::Authorizing { .. }
-                )
-            })
-            .await;
-        Ok(status.unwrap_or(ServerStatus::Connecting))
+    ) -> BoxFuture<'a, Result<ServerStatus, Error>> {
+        Box::pin(async move {
+            ticket
+                .done
+                .await
+                .unwrap_or(Err(AuthorizationError::Cancelled))?;
+            let limit = self.server_config(id)?.timeout() + Duration::from_secs(5);
+            let status = self
+                .inner
+                .connections
+                .wait_until(id, limit, |s| {
+                    !matches!(
+                        s,
+                        ServerStatus::Connecting | ServerStatus::Authorizing { .. }
+                    )
+                })
+                .await;
+            Ok(status.unwrap_or(ServerStatus::Connecting))
+        })
     }
 
     /// Cancels the authorization of `id` that waits for the browser.
@@ -636,19 +685,21 @@ impl Engine {
     }
 
     /// Completes an authorization with the URL the browser ended on.
-    pub async fn deliver_callback(&self, id: &str, url: String) -> Delivery {
-        self.inner.connections.deliver_callback(id, url).await
+    pub fn deliver_callback<'a>(&'a self, id: &'a str, url: String) -> BoxFuture<'a, Delivery> {
+        Box::pin(async move { self.inner.connections.deliver_callback(id, url).await })
     }
 
     /// Signs out of an OAuth server. Returns a warning when the server could
     /// not revoke the tokens (they are forgotten regardless).
-    pub async fn sign_out(&self, id: &str) -> Result<Option<String>, Error> {
-        let server = self.server_config(id)?;
-        if self.inner.connections.status(id).is_none() {
-            // Not running here: no reason to connect just to sign out.
-            return Ok(self.inner.connections.sign_out_idle(&server).await?);
-        }
-        Ok(self.inner.connections.sign_out(id).await?)
+    pub fn sign_out<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, Error>> {
+        Box::pin(async move {
+            let server = self.server_config(id)?;
+            if self.inner.connections.status(id).is_none() {
+                // Not running here: no reason to connect just to sign out.
+                return Ok(self.inner.connections.sign_out_idle(&server).await?);
+            }
+            Ok(self.inner.connections.sign_out(id).await?)
+        })
     }
 
     fn config_changed(&self, config: Config) {
@@ -674,63 +725,79 @@ impl Engine {
     }
 
     /// Stores or replaces a secret, then retries the servers that use it.
-    pub async fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
-        let (name, value) = (name.to_owned(), value.clone());
-        self.off_runtime(move |engine| {
-            engine.inner.vault.set_secret(&name, &value)?;
-            engine.secrets_changed(&name);
-            Ok(())
+    pub fn set_secret<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a SecretString,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let (name, value) = (name.to_owned(), value.clone());
+            self.off_runtime(move |engine| {
+                engine.inner.vault.set_secret(&name, &value)?;
+                engine.secrets_changed(&name);
+                Ok(())
+            })
+            .await
         })
-        .await
     }
 
     /// Deletes a secret, then restarts the servers that used it (they will
     /// report it missing).
-    pub async fn delete_secret(&self, name: &str) -> Result<(), Error> {
-        let name = name.to_owned();
-        self.off_runtime(move |engine| {
-            engine.inner.vault.delete_secret(&name)?;
-            engine.secrets_changed(&name);
-            Ok(())
+    pub fn delete_secret<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let name = name.to_owned();
+            self.off_runtime(move |engine| {
+                engine.inner.vault.delete_secret(&name)?;
+                engine.secrets_changed(&name);
+                Ok(())
+            })
+            .await
         })
-        .await
     }
 
     /// The names of the stored secrets, sorted.
-    pub async fn secret_names(&self) -> Result<Vec<String>, Error> {
-        self.off_runtime(|engine| Ok(engine.inner.vault.secret_names()?))
-            .await
+    pub fn secret_names(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+        Box::pin(async move {
+            self.off_runtime(|engine| Ok(engine.inner.vault.secret_names()?))
+                .await
+        })
     }
 
     /// What the vault can do now (reading it, or asking the keyring, if
     /// it has not been read yet).
-    pub async fn vault_status(&self) -> VaultStatus {
-        self.off_runtime(|engine| engine.inner.vault.status()).await
+    pub fn vault_status(&self) -> BoxFuture<'_, VaultStatus> {
+        Box::pin(async move { self.off_runtime(|engine| engine.inner.vault.status()).await })
     }
 
     /// Unlocks a passphrase vault, or makes a new vault use a passphrase.
-    pub async fn use_passphrase(&self, passphrase: SecretString) -> Result<(), Error> {
-        self.off_runtime(move |engine| {
-            engine.inner.vault.use_passphrase(passphrase)?;
-            let _ = engine.inner.events.send(Event::VaultChanged);
-            engine.inner.connections.retry_waiting();
-            Ok(())
+    pub fn use_passphrase(&self, passphrase: SecretString) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            self.off_runtime(move |engine| {
+                engine.inner.vault.use_passphrase(passphrase)?;
+                let _ = engine.inner.events.send(Event::VaultChanged);
+                engine.inner.connections.retry_waiting();
+                Ok(())
+            })
+            .await
         })
-        .await
     }
 
     /// Fails unless the vault can be written now (created if need be): a
     /// command about to authorize checks this before sending anyone to a
     /// browser whose tokens could not be kept.
-    pub async fn ensure_vault_writable(&self) -> Result<(), Error> {
-        self.off_runtime(|engine| Ok(engine.inner.vault.ensure_writable()?))
-            .await
+    pub fn ensure_vault_writable(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            self.off_runtime(|engine| Ok(engine.inner.vault.ensure_writable()?))
+                .await
+        })
     }
 
     /// The vault's age identity, for a backup (keyring vaults only).
-    pub async fn export_vault_identity(&self) -> Result<SecretString, Error> {
-        self.off_runtime(|engine| Ok(engine.inner.vault.export_identity()?))
-            .await
+    pub fn export_vault_identity(&self) -> BoxFuture<'_, Result<SecretString, Error>> {
+        Box::pin(async move {
+            self.off_runtime(|engine| Ok(engine.inner.vault.export_identity()?))
+                .await
+        })
     }
 
     fn secrets_changed(&self, name: &str) {
@@ -750,8 +817,12 @@ impl Engine {
     }
 
     /// Waits up to `limit` for one running server to settle.
-    pub async fn wait_server_settled(&self, id: &str, limit: Duration) -> Option<ServerStatus> {
-        self.inner.connections.wait_settled(id, limit).await
+    pub fn wait_server_settled<'a>(
+        &'a self,
+        id: &'a str,
+        limit: Duration,
+    ) -> BoxFuture<'a, Option<ServerStatus>> {
+        Box::pin(async move { self.inner.connections.wait_settled(id, limit).await })
     }
 
     /// Waits up to `limit` for a running server's status to satisfy `done`.
@@ -780,62 +851,73 @@ impl Engine {
     }
 
     /// A connected server's tools.
-    pub async fn list_tools(&self, id: &str) -> Result<Vec<crate::mcp::Tool>, RequestError> {
-        self.inner.connections.list_tools(id).await
+    pub fn list_tools<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::mcp::Tool>, RequestError>> {
+        Box::pin(async move { self.inner.connections.list_tools(id).await })
     }
 
     /// The server's tools as it describes them, listed afresh: each a JSON
     /// object with every field the server wrote, including those
     /// Gatehouse's model of a tool does not know (such as `execution`).
-    pub async fn describe_tools(&self, id: &str) -> Result<Vec<serde_json::Value>, RequestError> {
-        self.inner.connections.describe_tools(id).await
+    pub fn describe_tools<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<serde_json::Value>, RequestError>> {
+        Box::pin(async move { self.inner.connections.describe_tools(id).await })
     }
 
     /// A connected server's resources.
-    pub async fn list_resources(
-        &self,
-        id: &str,
-    ) -> Result<Vec<crate::mcp::Resource>, RequestError> {
-        self.inner.connections.list_resources(id).await
+    pub fn list_resources<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::mcp::Resource>, RequestError>> {
+        Box::pin(async move { self.inner.connections.list_resources(id).await })
     }
 
     /// A connected server's resource templates.
-    pub async fn list_resource_templates(
-        &self,
-        id: &str,
-    ) -> Result<Vec<crate::mcp::ResourceTemplate>, RequestError> {
-        self.inner.connections.list_resource_templates(id).await
+    pub fn list_resource_templates<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::mcp::ResourceTemplate>, RequestError>> {
+        Box::pin(async move { self.inner.connections.list_resource_templates(id).await })
     }
 
     /// A connected server's prompts.
-    pub async fn list_prompts(&self, id: &str) -> Result<Vec<crate::mcp::Prompt>, RequestError> {
-        self.inner.connections.list_prompts(id).await
+    pub fn list_prompts<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::mcp::Prompt>, RequestError>> {
+        Box::pin(async move { self.inner.connections.list_prompts(id).await })
     }
 
     /// Calls a tool of a connected server.
-    pub async fn call_tool(
-        &self,
-        id: &str,
-        tool: &str,
+    pub fn call_tool<'a>(
+        &'a self,
+        id: &'a str,
+        tool: &'a str,
         arguments: Option<crate::mcp::JsonObject>,
-    ) -> Result<crate::mcp::CallToolResult, RequestError> {
-        self.call_tool_within(id, tool, arguments, None).await
+    ) -> BoxFuture<'a, Result<crate::mcp::CallToolResult, RequestError>> {
+        Box::pin(async move { self.call_tool_within(id, tool, arguments, None).await })
     }
 
     /// [`Engine::call_tool`], giving the server `wait` (instead of its
     /// configured timeout) to answer, counted again from each progress
     /// notification it sends about the call.
-    pub async fn call_tool_within(
-        &self,
-        id: &str,
-        tool: &str,
+    pub fn call_tool_within<'a>(
+        &'a self,
+        id: &'a str,
+        tool: &'a str,
         arguments: Option<crate::mcp::JsonObject>,
         wait: Option<std::time::Duration>,
-    ) -> Result<crate::mcp::CallToolResult, RequestError> {
-        self.inner
-            .connections
-            .call_tool(id, tool, arguments, wait)
-            .await
+    ) -> BoxFuture<'a, Result<crate::mcp::CallToolResult, RequestError>> {
+        Box::pin(async move {
+            self.inner
+                .connections
+                .call_tool(id, tool, arguments, wait)
+                .await
+        })
     }
 
     /// The Activity record's file (in the data folder).
@@ -845,28 +927,34 @@ impl Engine {
 
     /// The newest `limit` calls that `filter` matches, oldest first, as
     /// every process recorded them.
-    pub async fn activity(
+    pub fn activity(
         &self,
         filter: ActivityFilter,
         limit: usize,
-    ) -> Result<Vec<ActivityRecord>, Error> {
-        let log = self.activity_log();
-        self.off_runtime(move |_| {
-            log.recent(&filter, limit)
-                .map_err(|source| Error::activity_unreadable(&log, source))
+    ) -> BoxFuture<'_, Result<Vec<ActivityRecord>, Error>> {
+        Box::pin(async move {
+            let log = self.activity_log();
+            self.off_runtime(move |_| {
+                log.recent(&filter, limit)
+                    .map_err(|source| Error::activity_unreadable(&log, source))
+            })
+            .await
         })
-        .await
     }
 
     /// What the Activity record holds now (oldest first), and a feed of the
     /// calls any process records after.
-    pub async fn follow_activity(&self) -> Result<(Vec<ActivityRecord>, ActivityFeed), Error> {
-        let log = self.activity_log();
-        self.off_runtime(move |_| {
-            log.follow()
-                .map_err(|source| Error::activity_unreadable(&log, source))
+    pub fn follow_activity(
+        &self,
+    ) -> BoxFuture<'_, Result<(Vec<ActivityRecord>, ActivityFeed), Error>> {
+        Box::pin(async move {
+            let log = self.activity_log();
+            self.off_runtime(move |_| {
+                log.follow()
+                    .map_err(|source| Error::activity_unreadable(&log, source))
+            })
+            .await
         })
-        .await
     }
 
     /// Announces every call any process records as an [`Event::Activity`]
@@ -875,44 +963,50 @@ impl Engine {
     /// (the app's Authorize prompt), until the engine is dropped. The file
     /// is watched by the operating system: nothing runs while no call is
     /// made.
-    pub async fn publish_activity(&self) -> Result<(), Error> {
-        let (_, mut feed) = self.follow_activity().await?;
-        let engine = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            let mut wanted = crate::activity::AuthorizationWanted::default();
-            while let Some(read) = feed.next().await {
-                let Some(inner) = engine.upgrade() else {
-                    return;
-                };
-                match read {
-                    Ok(records) => {
-                        for event in wanted.events(&records, std::time::Instant::now()) {
-                            let _ = inner.events.send(event);
+    pub fn publish_activity(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let (_, mut feed) = self.follow_activity().await?;
+            let engine = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                let mut wanted = crate::activity::AuthorizationWanted::default();
+                while let Some(read) = feed.next().await {
+                    let Some(inner) = engine.upgrade() else {
+                        return;
+                    };
+                    match read {
+                        Ok(records) => {
+                            for event in wanted.events(&records, std::time::Instant::now()) {
+                                let _ = inner.events.send(event);
+                            }
+                            let _ = inner.events.send(Event::Activity { records });
                         }
-                        let _ = inner.events.send(Event::Activity { records });
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "the activity record could not be read")
+                        Err(error) => {
+                            tracing::debug!(%error, "the activity record could not be read")
+                        }
                     }
                 }
-            }
-        });
-        Ok(())
+            });
+            Ok(())
+        })
     }
 
     /// Appends `record` to the Activity record. A failure is logged, never
     /// the caller's: a call is not failed for its record.
-    pub(crate) async fn record_activity(&self, record: ActivityRecord) {
-        let log = self.activity_log();
-        let written = self.off_runtime(move |_| log.append(&record)).await;
-        if let Err(error) = written {
-            tracing::debug!(%error, "a call could not be recorded in the activity file");
-        }
+    pub(crate) fn record_activity(&self, record: ActivityRecord) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let log = self.activity_log();
+            let written = self.off_runtime(move |_| log.append(&record)).await;
+            if let Err(error) = written {
+                tracing::debug!(%error, "a call could not be recorded in the activity file");
+            }
+        })
     }
 
     /// Stops every connection.
-    pub async fn shutdown(&self) {
-        self.inner.connections.shutdown().await;
+    pub fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.inner.connections.shutdown().await;
+        })
     }
 }
 

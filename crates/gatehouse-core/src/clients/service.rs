@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use futures::future::BoxFuture;
 use serde::Serialize;
 
 use super::backup::{self, BackupRecord};
@@ -333,31 +334,33 @@ impl Engine {
     /// project's `.mcp.json`), with its entries and whether each goes
     /// through Gatehouse. A client with no file found is listed once, at
     /// its documented place.
-    pub async fn detect_clients(
+    pub fn detect_clients(
         &self,
         discovery: Discovery,
         only: Option<ClientKind>,
-    ) -> Vec<DetectedClient> {
-        let config = self.current_config();
-        let data_dir = self.paths().data_dir().to_path_buf();
-        self.off_runtime(move |_| {
-            ClientKind::ALL
-                .into_iter()
-                .filter(|kind| only.is_none_or(|only| only == *kind))
-                .flat_map(|client| {
-                    let running = is_running(client);
-                    let files: Vec<Option<ClientFile>> = match discovery.files(client) {
-                        Some(files) => files.into_iter().map(Some).collect(),
-                        None => vec![None],
-                    };
-                    files
-                        .into_iter()
-                        .map(|file| detect_file(&config, &data_dir, client, running, file))
-                        .collect::<Vec<_>>()
-                })
-                .collect()
+    ) -> BoxFuture<'_, Vec<DetectedClient>> {
+        Box::pin(async move {
+            let config = self.current_config();
+            let data_dir = self.paths().data_dir().to_path_buf();
+            self.off_runtime(move |_| {
+                ClientKind::ALL
+                    .into_iter()
+                    .filter(|kind| only.is_none_or(|only| only == *kind))
+                    .flat_map(|client| {
+                        let running = is_running(client);
+                        let files: Vec<Option<ClientFile>> = match discovery.files(client) {
+                            Some(files) => files.into_iter().map(Some).collect(),
+                            None => vec![None],
+                        };
+                        files
+                            .into_iter()
+                            .map(|file| detect_file(&config, &data_dir, client, running, file))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            })
+            .await
         })
-        .await
     }
 
     /// Plans (and unless `dry_run`, carries out) the import of the given
@@ -366,174 +369,183 @@ impl Engine {
     /// its documented places (Claude Code: also each project's `.mcp.json`);
     /// a file named twice is read once. A file that cannot be read (or a
     /// project folder that is gone) is reported and skipped.
-    pub async fn import_clients(
+    pub fn import_clients(
         &self,
         clients: Vec<(ClientKind, Option<PathBuf>)>,
         dry_run: bool,
-    ) -> Result<ImportOutcome, ClientError> {
-        let (sources, reports) = self
-            .off_runtime(move |_| {
-                let mut sources = Vec::new();
-                let mut reports = Vec::new();
-                let mut seen = BTreeSet::new();
-                let files = clients.into_iter().flat_map(|(client, path)| {
-                    let files = match path {
-                        Some(path) => vec![ClientFile::at(path)],
-                        None => discover(client, &[]).unwrap_or_default(),
-                    };
-                    files.into_iter().map(move |file| (client, file))
-                });
-                for (client, file) in files {
-                    if !seen.insert((client, file.identity())) {
-                        continue;
-                    }
-                    let path = file.path;
-                    if let Some(problem) = file.problem {
-                        reports.push(ClientReport {
-                            client,
-                            path,
-                            entries: 0,
-                            problem: Some(problem),
-                        });
-                        continue;
-                    }
-                    match read_document(client, &path) {
-                        Ok(Some(document)) => {
-                            let entries = document.entries();
+    ) -> BoxFuture<'_, Result<ImportOutcome, ClientError>> {
+        Box::pin(async move {
+            let (sources, reports) = self
+                .off_runtime(move |_| {
+                    let mut sources = Vec::new();
+                    let mut reports = Vec::new();
+                    let mut seen = BTreeSet::new();
+                    let files = clients.into_iter().flat_map(|(client, path)| {
+                        let files = match path {
+                            Some(path) => vec![ClientFile::at(path)],
+                            None => discover(client, &[]).unwrap_or_default(),
+                        };
+                        files.into_iter().map(move |file| (client, file))
+                    });
+                    for (client, file) in files {
+                        if !seen.insert((client, file.identity())) {
+                            continue;
+                        }
+                        let path = file.path;
+                        if let Some(problem) = file.problem {
                             reports.push(ClientReport {
                                 client,
-                                path: path.clone(),
-                                entries: entries.len(),
-                                problem: None,
+                                path,
+                                entries: 0,
+                                problem: Some(problem),
                             });
-                            sources.push(ImportSource {
+                            continue;
+                        }
+                        match read_document(client, &path) {
+                            Ok(Some(document)) => {
+                                let entries = document.entries();
+                                reports.push(ClientReport {
+                                    client,
+                                    path: path.clone(),
+                                    entries: entries.len(),
+                                    problem: None,
+                                });
+                                sources.push(ImportSource {
+                                    client,
+                                    path,
+                                    entries,
+                                });
+                            }
+                            Ok(None) => {}
+                            Err(error) => reports.push(ClientReport {
                                 client,
                                 path,
-                                entries,
-                            });
+                                entries: 0,
+                                problem: Some(error.to_string()),
+                            }),
                         }
-                        Ok(None) => {}
-                        Err(error) => reports.push(ClientReport {
-                            client,
-                            path,
-                            entries: 0,
-                            problem: Some(error.to_string()),
-                        }),
+                    }
+                    (sources, reports)
+                })
+                .await;
+            let secret_names = self.secret_names().await?;
+            let plan = import::plan_import(&sources, &self.current_config(), &secret_names);
+            if !dry_run {
+                for secret in &plan.secrets {
+                    if let Some(value) = &secret.value {
+                        self.set_secret(&secret.name, value).await?;
                     }
                 }
-                (sources, reports)
-            })
-            .await;
-        let secret_names = self.secret_names().await?;
-        let plan = import::plan_import(&sources, &self.current_config(), &secret_names);
-        if !dry_run {
-            for secret in &plan.secrets {
-                if let Some(value) = &secret.value {
-                    self.set_secret(&secret.name, value).await?;
+                for planned in &plan.servers {
+                    self.add_server(planned.server.clone()).await?;
                 }
             }
-            for planned in &plan.servers {
-                self.add_server(planned.server.clone()).await?;
-            }
-        }
-        Ok(ImportOutcome {
-            dry_run,
-            clients: reports,
-            plan,
+            Ok(ImportOutcome {
+                dry_run,
+                clients: reports,
+                plan,
+            })
         })
     }
 
     /// Rewrites `client`'s entries for Gatehouse's servers to go through
     /// Gatehouse, after a backup. `proxy_command` is what a stdio entry
     /// runs (`gatehouse`, or a full path).
-    pub async fn connect_client(
+    pub fn connect_client(
         &self,
         client: ClientKind,
         path: Option<PathBuf>,
         dry_run: bool,
         proxy_command: String,
-    ) -> Result<ConnectOutcome, ClientError> {
-        let path = location(client, path.as_deref())?;
-        let config = self.current_config();
-        let port = config.gateway.port();
-        let data_dir = self.paths().data_dir().to_path_buf();
-        let tokens = self.gateway_tokens();
-        // The gateway with a token where the client speaks HTTP, except in
-        // a file a project shares (its token would go into the repository).
-        let http = client.speaks_http() && !discovery::is_shared_project_file(client, &path);
-        self.off_runtime(move |_| {
-            let document = read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
-                client,
-                path: path.clone(),
-            })?;
-            let target_with = |token: String| {
-                let command = proxy_command.clone();
-                move |id: &str| {
-                    if http {
-                        GatewayTarget::Http {
-                            id: id.to_owned(),
-                            url: crate::gateway::http::server_url(port, id),
-                            token: token.clone(),
-                        }
-                    } else {
-                        GatewayTarget::Proxy {
-                            command: command.clone(),
-                            id: id.to_owned(),
-                        }
-                    }
-                }
-            };
-            let shown =
-                connect::plan_connect(&document, &config, &target_with(token_placeholder(client)))
-                    .map_err(|source| ClientError::Parse {
+    ) -> BoxFuture<'_, Result<ConnectOutcome, ClientError>> {
+        Box::pin(async move {
+            let path = location(client, path.as_deref())?;
+            let config = self.current_config();
+            let port = config.gateway.port();
+            let data_dir = self.paths().data_dir().to_path_buf();
+            let tokens = self.gateway_tokens();
+            // The gateway with a token where the client speaks HTTP, except in
+            // a file a project shares (its token would go into the repository).
+            let http = client.speaks_http() && !discovery::is_shared_project_file(client, &path);
+            self.off_runtime(move |_| {
+                let document =
+                    read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
                         client,
                         path: path.clone(),
-                        source,
                     })?;
-            let diff = connect::redacted_diff(
-                &path.display().to_string(),
-                document.text(),
-                &shown.new_text,
-                &connect::secret_values(&document),
-            );
-            let mut outcome = ConnectOutcome {
-                client,
-                path: path.clone(),
-                dry_run,
-                changes: shown.changes.clone(),
-                diff,
-                backup: None,
-                written: false,
-                running: is_running(client),
-            };
-            if dry_run || !shown.changes_anything() {
-                return Ok(outcome);
-            }
-            let token_name = http
-                .then(|| backup::token_name(client, &path, default_location(client).as_deref()));
-            let token = match &token_name {
-                Some(name) => {
-                    // Its value cannot be read back, so connecting again
-                    // makes a new one (and rewrites every entry that
-                    // carried the old one).
-                    match tokens.revoke(name) {
-                        Ok(()) | Err(TokenError::NotFound { .. }) => {}
-                        Err(error) => return Err(error.into()),
+                let target_with = |token: String| {
+                    let command = proxy_command.clone();
+                    move |id: &str| {
+                        if http {
+                            GatewayTarget::Http {
+                                id: id.to_owned(),
+                                url: crate::gateway::http::server_url(port, id),
+                                token: token.clone(),
+                            }
+                        } else {
+                            GatewayTarget::Proxy {
+                                command: command.clone(),
+                                id: id.to_owned(),
+                            }
+                        }
                     }
-                    secrecy::ExposeSecret::expose_secret(&tokens.add(name)?).to_owned()
-                }
-                None => String::new(),
-            };
-            let plan = connect::plan_connect(&document, &config, &target_with(token)).map_err(
-                |source| ClientError::Parse {
+                };
+                let shown = connect::plan_connect(
+                    &document,
+                    &config,
+                    &target_with(token_placeholder(client)),
+                )
+                .map_err(|source| ClientError::Parse {
                     client,
                     path: path.clone(),
                     source,
-                },
-            )?;
-            let original = document.text().as_bytes();
-            let mut record =
-                match backup::load_record(&data_dir, client, &path).map_err(io_error(&path))? {
+                })?;
+                let diff = connect::redacted_diff(
+                    &path.display().to_string(),
+                    document.text(),
+                    &shown.new_text,
+                    &connect::secret_values(&document),
+                );
+                let mut outcome = ConnectOutcome {
+                    client,
+                    path: path.clone(),
+                    dry_run,
+                    changes: shown.changes.clone(),
+                    diff,
+                    backup: None,
+                    written: false,
+                    running: is_running(client),
+                };
+                if dry_run || !shown.changes_anything() {
+                    return Ok(outcome);
+                }
+                let token_name = http.then(|| {
+                    backup::token_name(client, &path, default_location(client).as_deref())
+                });
+                let token = match &token_name {
+                    Some(name) => {
+                        // Its value cannot be read back, so connecting again
+                        // makes a new one (and rewrites every entry that
+                        // carried the old one).
+                        match tokens.revoke(name) {
+                            Ok(()) | Err(TokenError::NotFound { .. }) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                        secrecy::ExposeSecret::expose_secret(&tokens.add(name)?).to_owned()
+                    }
+                    None => String::new(),
+                };
+                let plan = connect::plan_connect(&document, &config, &target_with(token)).map_err(
+                    |source| ClientError::Parse {
+                        client,
+                        path: path.clone(),
+                        source,
+                    },
+                )?;
+                let original = document.text().as_bytes();
+                let mut record = match backup::load_record(&data_dir, client, &path)
+                    .map_err(io_error(&path))?
+                {
                     Some(mut record) => {
                         // Connected before: keep the first backup; it stays an
                         // exact undo only if nobody changed the file since.
@@ -557,116 +569,120 @@ impl Engine {
                         }
                     }
                 };
-            for original in plan.originals {
-                if !record
-                    .entries
-                    .iter()
-                    .any(|(table, name, _)| *table == original.0 && *name == original.1)
-                {
-                    record.entries.push(original);
+                for original in plan.originals {
+                    if !record
+                        .entries
+                        .iter()
+                        .any(|(table, name, _)| *table == original.0 && *name == original.1)
+                    {
+                        record.entries.push(original);
+                    }
                 }
-            }
-            record.token = token_name;
-            if record.connected_sha256.is_some() {
-                record.connected_sha256 = Some(backup::sha256(plan.new_text.as_bytes()));
-            }
-            // The record first: a crash between the two leaves an undo that
-            // finds the file unchanged and does nothing harmful.
-            backup::save_record(&data_dir, &record).map_err(io_error(&data_dir))?;
-            if record.token.is_some() {
-                backup::write_client_file_with_token(&path, plan.new_text.as_bytes())
-            } else {
-                backup::write_client_file(&path, plan.new_text.as_bytes())
-            }
-            .map_err(io_error(&path))?;
-            outcome.written = true;
-            Ok(outcome)
+                record.token = token_name;
+                if record.connected_sha256.is_some() {
+                    record.connected_sha256 = Some(backup::sha256(plan.new_text.as_bytes()));
+                }
+                // The record first: a crash between the two leaves an undo that
+                // finds the file unchanged and does nothing harmful.
+                backup::save_record(&data_dir, &record).map_err(io_error(&data_dir))?;
+                if record.token.is_some() {
+                    backup::write_client_file_with_token(&path, plan.new_text.as_bytes())
+                } else {
+                    backup::write_client_file(&path, plan.new_text.as_bytes())
+                }
+                .map_err(io_error(&path))?;
+                outcome.written = true;
+                Ok(outcome)
+            })
+            .await
         })
-        .await
     }
 
     /// Undoes [`Engine::connect_client`]: the backup back in place when the
     /// file is as Gatehouse left it, otherwise only Gatehouse's entries put
     /// back as they were. Revokes the gateway token that file carried.
-    pub async fn disconnect_client(
+    pub fn disconnect_client(
         &self,
         client: ClientKind,
         path: Option<PathBuf>,
-    ) -> Result<DisconnectOutcome, ClientError> {
-        let path = location(client, path.as_deref())?;
-        let data_dir = self.paths().data_dir().to_path_buf();
-        let tokens = self.gateway_tokens();
-        self.off_runtime(move |_| {
-            let record = backup::load_record(&data_dir, client, &path)
-                .map_err(io_error(&data_dir))?
-                .ok_or_else(|| ClientError::NotConnected {
-                    client,
-                    path: path.clone(),
-                })?;
-            let current = match std::fs::read(&path) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(io_error(&path)(e)),
-            };
-            let unchanged = current
-                .as_deref()
-                .is_some_and(|c| record.connected_sha256.as_deref() == Some(&backup::sha256(c)));
-            let restored_from = match (&record.backup, unchanged) {
-                (Some(backup), true) => {
-                    let original = std::fs::read(backup).map_err(io_error(backup))?;
-                    backup::write_client_file(&path, &original).map_err(io_error(&path))?;
-                    "backup"
-                }
-                _ => {
-                    let document =
-                        read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
-                            client,
-                            path: path.clone(),
-                        })?;
-                    // Only entries that still go through Gatehouse: one the
-                    // person changed since is theirs now.
-                    let ours: Vec<_> = record
-                        .entries
-                        .iter()
-                        .filter(|(table, name, _)| {
-                            document.entries().iter().any(|e| {
-                                e.table == *table
-                                    && e.name == *name
-                                    && matches!(import::reach(e), Reach::Gatehouse(_))
-                            })
-                        })
-                        .cloned()
-                        .collect();
-                    let text =
-                        document
-                            .edited(&connect::restore_edits(&ours))
-                            .map_err(|source| ClientError::Parse {
+    ) -> BoxFuture<'_, Result<DisconnectOutcome, ClientError>> {
+        Box::pin(async move {
+            let path = location(client, path.as_deref())?;
+            let data_dir = self.paths().data_dir().to_path_buf();
+            let tokens = self.gateway_tokens();
+            self.off_runtime(move |_| {
+                let record = backup::load_record(&data_dir, client, &path)
+                    .map_err(io_error(&data_dir))?
+                    .ok_or_else(|| ClientError::NotConnected {
+                        client,
+                        path: path.clone(),
+                    })?;
+                let current = match std::fs::read(&path) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(io_error(&path)(e)),
+                };
+                let unchanged = current.as_deref().is_some_and(|c| {
+                    record.connected_sha256.as_deref() == Some(&backup::sha256(c))
+                });
+                let restored_from = match (&record.backup, unchanged) {
+                    (Some(backup), true) => {
+                        let original = std::fs::read(backup).map_err(io_error(backup))?;
+                        backup::write_client_file(&path, &original).map_err(io_error(&path))?;
+                        "backup"
+                    }
+                    _ => {
+                        let document =
+                            read_document(client, &path)?.ok_or_else(|| ClientError::Missing {
                                 client,
                                 path: path.clone(),
-                                source,
                             })?;
-                    backup::write_client_file(&path, text.as_bytes()).map_err(io_error(&path))?;
-                    "rewrite"
+                        // Only entries that still go through Gatehouse: one the
+                        // person changed since is theirs now.
+                        let ours: Vec<_> = record
+                            .entries
+                            .iter()
+                            .filter(|(table, name, _)| {
+                                document.entries().iter().any(|e| {
+                                    e.table == *table
+                                        && e.name == *name
+                                        && matches!(import::reach(e), Reach::Gatehouse(_))
+                                })
+                            })
+                            .cloned()
+                            .collect();
+                        let text =
+                            document
+                                .edited(&connect::restore_edits(&ours))
+                                .map_err(|source| ClientError::Parse {
+                                    client,
+                                    path: path.clone(),
+                                    source,
+                                })?;
+                        backup::write_client_file(&path, text.as_bytes())
+                            .map_err(io_error(&path))?;
+                        "rewrite"
+                    }
+                };
+                backup::remove_record(&data_dir, client, &path).map_err(io_error(&data_dir))?;
+                let mut token_revoked = false;
+                if let Some(name) = &record.token {
+                    match tokens.revoke(name) {
+                        Ok(()) => token_revoked = true,
+                        Err(TokenError::NotFound { .. }) => {}
+                        Err(error) => return Err(error.into()),
+                    }
                 }
-            };
-            backup::remove_record(&data_dir, client, &path).map_err(io_error(&data_dir))?;
-            let mut token_revoked = false;
-            if let Some(name) = &record.token {
-                match tokens.revoke(name) {
-                    Ok(()) => token_revoked = true,
-                    Err(TokenError::NotFound { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            Ok(DisconnectOutcome {
-                client,
-                path,
-                restored_from,
-                token_revoked,
-                running: is_running(client),
+                Ok(DisconnectOutcome {
+                    client,
+                    path,
+                    restored_from,
+                    token_revoked,
+                    running: is_running(client),
+                })
             })
+            .await
         })
-        .await
     }
 
     /// [`Engine::connect_client`] for every file of `client` that
@@ -675,38 +691,40 @@ impl Engine {
     /// client that speaks HTTP, its own gateway token. A file that cannot
     /// be read, parsed or written is reported and left as it was; the
     /// others are connected all the same.
-    pub async fn connect_client_files(
+    pub fn connect_client_files(
         &self,
         client: ClientKind,
         discovery: Discovery,
         dry_run: bool,
         proxy_command: String,
-    ) -> Result<ConnectReport, ClientError> {
-        let files = self
-            .off_runtime(move |_| discovery.files(client))
-            .await
-            .ok_or(ClientError::NoLocation { client })?;
-        let main = files[0].path.clone();
-        let paths: Vec<PathBuf> = files
-            .into_iter()
-            .filter(|file| file.problem.is_none() && file.path.exists())
-            .map(|file| file.path)
-            .collect();
-        if paths.is_empty() {
-            return Err(ClientError::Missing { client, path: main });
-        }
-        let mut results = Vec::new();
-        for path in paths {
-            let result = self
-                .connect_client(client, Some(path.clone()), dry_run, proxy_command.clone())
-                .await;
-            results.push((path, result));
-        }
-        let (files, problems) = gather(results)?;
-        Ok(ConnectReport {
-            client,
-            files,
-            problems,
+    ) -> BoxFuture<'_, Result<ConnectReport, ClientError>> {
+        Box::pin(async move {
+            let files = self
+                .off_runtime(move |_| discovery.files(client))
+                .await
+                .ok_or(ClientError::NoLocation { client })?;
+            let main = files[0].path.clone();
+            let paths: Vec<PathBuf> = files
+                .into_iter()
+                .filter(|file| file.problem.is_none() && file.path.exists())
+                .map(|file| file.path)
+                .collect();
+            if paths.is_empty() {
+                return Err(ClientError::Missing { client, path: main });
+            }
+            let mut results = Vec::new();
+            for path in paths {
+                let result = self
+                    .connect_client(client, Some(path.clone()), dry_run, proxy_command.clone())
+                    .await;
+                results.push((path, result));
+            }
+            let (files, problems) = gather(results)?;
+            Ok(ConnectReport {
+                client,
+                files,
+                problems,
+            })
         })
     }
 
@@ -714,32 +732,34 @@ impl Engine {
     /// Gatehouse connected (its backup records say which), wherever it
     /// is. A file that cannot be restored is reported; the others are
     /// restored all the same.
-    pub async fn disconnect_client_files(
+    pub fn disconnect_client_files(
         &self,
         client: ClientKind,
-    ) -> Result<DisconnectReport, ClientError> {
-        let data_dir = self.paths().data_dir().to_path_buf();
-        let paths = self
-            .off_runtime(move |_| {
-                backup::connected_files(&data_dir, client).map_err(io_error(&data_dir))
-            })
-            .await?;
-        if paths.is_empty() {
-            return Err(ClientError::NotConnected {
+    ) -> BoxFuture<'_, Result<DisconnectReport, ClientError>> {
+        Box::pin(async move {
+            let data_dir = self.paths().data_dir().to_path_buf();
+            let paths = self
+                .off_runtime(move |_| {
+                    backup::connected_files(&data_dir, client).map_err(io_error(&data_dir))
+                })
+                .await?;
+            if paths.is_empty() {
+                return Err(ClientError::NotConnected {
+                    client,
+                    path: location(client, None)?,
+                });
+            }
+            let mut results = Vec::new();
+            for path in paths {
+                let result = self.disconnect_client(client, Some(path.clone())).await;
+                results.push((path, result));
+            }
+            let (files, problems) = gather(results)?;
+            Ok(DisconnectReport {
                 client,
-                path: location(client, None)?,
-            });
-        }
-        let mut results = Vec::new();
-        for path in paths {
-            let result = self.disconnect_client(client, Some(path.clone())).await;
-            results.push((path, result));
-        }
-        let (files, problems) = gather(results)?;
-        Ok(DisconnectReport {
-            client,
-            files,
-            problems,
+                files,
+                problems,
+            })
         })
     }
 }

@@ -16,6 +16,7 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::Mutex;
 use ts_rs::TS;
@@ -82,50 +83,54 @@ impl GatewayHost {
     }
 
     /// Serves the gateway on the config's port (see [`start`](Self::start)).
-    pub async fn start_from_config(&self) -> Result<u16, GatewayProblem> {
-        self.start(GatewayOptions::from_config(&self.engine, None))
-            .await
+    pub fn start_from_config(&self) -> BoxFuture<'_, Result<u16, GatewayProblem>> {
+        Box::pin(async move {
+            self.start(GatewayOptions::from_config(&self.engine, None))
+                .await
+        })
     }
 
     /// Serves the gateway with `options`, stopping the one this host runs
     /// first. Returns the port, or why it could not start (also kept for
     /// [`status`](Self::status)). Must run inside a Tokio runtime.
-    pub async fn start(&self, options: GatewayOptions) -> Result<u16, GatewayProblem> {
-        let mut state = self.state.lock().await;
-        // After a first start (served or failed), servers may be connected
-        // already without this gateway's routers.
-        let again = match std::mem::replace(&mut *state, HostState::Stopped) {
-            HostState::Running(handle) => {
-                handle.shutdown().await;
-                true
-            }
-            HostState::Failed { .. } => true,
-            HostState::Stopped => false,
-        };
-        match http::serve(self.engine.clone(), options).await {
-            Ok(handle) => {
-                let port = handle.port();
-                *state = HostState::Running(handle);
-                if again {
-                    // A live session relays what its server sends (sampling,
-                    // elicitation, progress…) to the gateway that ran when it
-                    // connected, if any: connect them again to this one.
-                    for server in self.engine.current_config().servers {
-                        self.engine.restart(&server.id);
-                    }
+    pub fn start(&self, options: GatewayOptions) -> BoxFuture<'_, Result<u16, GatewayProblem>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            // After a first start (served or failed), servers may be connected
+            // already without this gateway's routers.
+            let again = match std::mem::replace(&mut *state, HostState::Stopped) {
+                HostState::Running(handle) => {
+                    handle.shutdown().await;
+                    true
                 }
-                Ok(port)
+                HostState::Failed { .. } => true,
+                HostState::Stopped => false,
+            };
+            match http::serve(self.engine.clone(), options).await {
+                Ok(handle) => {
+                    let port = handle.port();
+                    *state = HostState::Running(handle);
+                    if again {
+                        // A live session relays what its server sends (sampling,
+                        // elicitation, progress…) to the gateway that ran when it
+                        // connected, if any: connect them again to this one.
+                        for server in self.engine.current_config().servers {
+                            self.engine.restart(&server.id);
+                        }
+                    }
+                    Ok(port)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the app does not serve the HTTP gateway");
+                    let problem = problem(&error);
+                    *state = HostState::Failed {
+                        port: options.port,
+                        error,
+                    };
+                    Err(problem)
+                }
             }
-            Err(error) => {
-                tracing::warn!(%error, "the app does not serve the HTTP gateway");
-                let problem = problem(&error);
-                *state = HostState::Failed {
-                    port: options.port,
-                    error,
-                };
-                Err(problem)
-            }
-        }
+        })
     }
 
     /// Restarts the gateway when the config names another port than the
@@ -167,33 +172,37 @@ impl GatewayHost {
 
     /// Where the gateway is, whether this process serves it, and each
     /// server's URL on it.
-    pub async fn status(&self) -> HostStatus {
-        let (port, served_here, problem) = match &*self.state.lock().await {
-            HostState::Running(handle) => (handle.port(), true, None),
-            HostState::Failed { port, error } => (*port, false, Some(problem(error))),
-            HostState::Stopped => (
-                GatewayOptions::from_config(&self.engine, None).port,
-                false,
-                None,
-            ),
-        };
-        let status = http::status(&self.engine, port).await;
-        HostStatus {
-            port,
-            listening: served_here || status.listening,
-            served_here,
-            servers: status.servers,
-            problem,
-        }
+    pub fn status(&self) -> BoxFuture<'_, HostStatus> {
+        Box::pin(async move {
+            let (port, served_here, problem) = match &*self.state.lock().await {
+                HostState::Running(handle) => (handle.port(), true, None),
+                HostState::Failed { port, error } => (*port, false, Some(problem(error))),
+                HostState::Stopped => (
+                    GatewayOptions::from_config(&self.engine, None).port,
+                    false,
+                    None,
+                ),
+            };
+            let status = http::status(&self.engine, port).await;
+            HostStatus {
+                port,
+                listening: served_here || status.listening,
+                served_here,
+                servers: status.servers,
+                problem,
+            }
+        })
     }
 
     /// Stops the gateway, ending every client's session. Safe to call when
     /// it does not run.
-    pub async fn shutdown(&self) {
-        let mut state = self.state.lock().await;
-        if let HostState::Running(handle) = std::mem::replace(&mut *state, HostState::Stopped) {
-            handle.shutdown().await;
-        }
+    pub fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            if let HostState::Running(handle) = std::mem::replace(&mut *state, HostState::Stopped) {
+                handle.shutdown().await;
+            }
+        })
     }
 }
 

@@ -22,6 +22,7 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
 use http::{HeaderValue, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -109,9 +110,11 @@ impl GatewayHandle {
     }
 
     /// Stops listening and ends every session.
-    pub async fn shutdown(self) {
-        self.stop.cancel();
-        let _ = self.task.await;
+    pub fn shutdown(self) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            self.stop.cancel();
+            let _ = self.task.await;
+        })
     }
 }
 
@@ -133,54 +136,59 @@ async fn bind_loopback(address: SocketAddr) -> Result<tokio::net::TcpListener, G
 
 /// Starts the gateway for `engine`'s servers, connecting each enabled one.
 /// Must run inside a Tokio runtime.
-pub async fn serve(engine: Engine, options: GatewayOptions) -> Result<GatewayHandle, GatewayError> {
-    let listener = bind_loopback(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port))).await?;
-    let port = listener
-        .local_addr()
-        .map_err(|source| GatewayError::Bind {
-            port: options.port,
-            source,
-        })?
-        .port();
-    let stop = CancellationToken::new();
-    let state = Arc::new(GatewayState {
-        tokens: engine.gateway_tokens(),
-        engine: engine.clone(),
-        port,
-        stop: stop.clone(),
-        services: Mutex::default(),
-        routers: Mutex::default(),
-    });
-    // Each server's router is its connection's downstream before it
-    // connects, so the connection advertises what the gateway relays.
-    for server in engine.current_config().servers {
-        state.router(&server.id, false);
-    }
-    engine.start();
-
-    let app = axum::Router::new()
-        .route("/servers/{id}/mcp", axum::routing::any(mcp))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            check_request,
-        ))
-        .with_state(state);
-    let shutdown = stop.clone();
-    let task = tokio::spawn(async move {
-        // At most MAX_CONNECTIONS at once, idle ones closed, TCP_NODELAY
-        // (Nagle's algorithm would hold each small answer's last segment
-        // until the client's delayed ACK, 40 ms on Linux).
-        let listener = GuardedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT);
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(error) = served {
-            tracing::warn!(%error, "the gateway stopped");
+pub fn serve(
+    engine: Engine,
+    options: GatewayOptions,
+) -> BoxFuture<'static, Result<GatewayHandle, GatewayError>> {
+    Box::pin(async move {
+        let listener = bind_loopback(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port))).await?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| GatewayError::Bind {
+                port: options.port,
+                source,
+            })?
+            .port();
+        let stop = CancellationToken::new();
+        let state = Arc::new(GatewayState {
+            tokens: engine.gateway_tokens(),
+            engine: engine.clone(),
+            port,
+            stop: stop.clone(),
+            services: Mutex::default(),
+            routers: Mutex::default(),
+        });
+        // Each server's router is its connection's downstream before it
+        // connects, so the connection advertises what the gateway relays.
+        for server in engine.current_config().servers {
+            state.router(&server.id, false);
         }
-    });
-    tracing::info!(port, "the HTTP gateway is listening on 127.0.0.1");
-    Ok(GatewayHandle { port, stop, task })
+        engine.start();
+
+        let app = axum::Router::new()
+            .route("/servers/{id}/mcp", axum::routing::any(mcp))
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                check_request,
+            ))
+            .with_state(state);
+        let shutdown = stop.clone();
+        let task = tokio::spawn(async move {
+            // At most MAX_CONNECTIONS at once, idle ones closed, TCP_NODELAY
+            // (Nagle's algorithm would hold each small answer's last segment
+            // until the client's delayed ACK, 40 ms on Linux).
+            let listener = GuardedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT);
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::warn!(%error, "the gateway stopped");
+            }
+        });
+        tracing::info!(port, "the HTTP gateway is listening on 127.0.0.1");
+        Ok(GatewayHandle { port, stop, task })
+    })
 }
 
 type McpService = StreamableHttpService<GatewaySession, LocalSessionManager>;
@@ -395,28 +403,30 @@ pub struct GatewayServer {
 
 /// The gateway's port and each server's URL on it, and whether a gateway
 /// is listening there now.
-pub async fn status(engine: &Engine, port: u16) -> GatewayStatus {
-    let listening = tokio::time::timeout(
-        Duration::from_millis(500),
-        tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)),
-    )
-    .await
-    .is_ok_and(|connected| connected.is_ok());
-    let servers = engine
-        .current_config()
-        .servers
-        .into_iter()
-        .map(|server| GatewayServer {
-            url: server_url(port, &server.id),
-            id: server.id,
-            enabled: server.enabled,
-        })
-        .collect();
-    GatewayStatus {
-        port,
-        listening,
-        servers,
-    }
+pub fn status<'a>(engine: &'a Engine, port: u16) -> BoxFuture<'a, GatewayStatus> {
+    Box::pin(async move {
+        let listening = tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)),
+        )
+        .await
+        .is_ok_and(|connected| connected.is_ok());
+        let servers = engine
+            .current_config()
+            .servers
+            .into_iter()
+            .map(|server| GatewayServer {
+                url: server_url(port, &server.id),
+                id: server.id,
+                enabled: server.enabled,
+            })
+            .collect();
+        GatewayStatus {
+            port,
+            listening,
+            servers,
+        }
+    })
 }
 
 #[cfg(test)]

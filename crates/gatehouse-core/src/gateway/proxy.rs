@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use futures::future::BoxFuture;
 use rmcp::model::{
     ClientCapabilities, ClientNotification, ClientRequest, ClientResult, ErrorCode, Implementation,
     InitializeRequestParams, InitializeResult, ProgressToken, ServerNotification, ServerRequest,
@@ -57,8 +58,8 @@ pub enum ProxyError {
 
 /// Serves server `id` to the MCP client on this process's stdin and stdout
 /// until the client goes away.
-pub async fn serve_stdio(engine: Engine, id: &str) -> Result<(), ProxyError> {
-    serve(engine, id, rmcp::transport::io::stdio_pipes()).await
+pub fn serve_stdio<'a>(engine: Engine, id: &'a str) -> BoxFuture<'a, Result<(), ProxyError>> {
+    Box::pin(async move { serve(engine, id, rmcp::transport::io::stdio_pipes()).await })
 }
 
 /// Serves server `id` to the MCP client on `transport` until it goes away.
