@@ -349,7 +349,7 @@ pub fn tables(r: &Results) -> String {
     }
     let _ = writeln!(
         w,
-        "\n### Desktop (the app in the same profile, {} servers, under Xvfb)\n\nFrom starting `gatehouse-app` until its window has painted the server list (the window reports the frame, the app logs it), one launch after another with the same config; then, with every server connected and the app idle for 10 s, the memory of the app and its WebKit processes. WebKit renders in software under Xvfb.\n\n| launches | launch → first painted server list: median | p99 | idle memory (PSS) | RSS | processes |\n|---|---|---|---|---|---|",
+        "\n### Desktop (the app in the same profile, {} servers, under Xvfb)\n\nThe app is built in the benchmark's profile: the engine it runs optimised, its own Rust (Tauri, the GTK and WebKit bindings, the app) unoptimised. From starting `gatehouse-app` until its window has painted the server list (the window reports the frame, the app logs it), one launch after another with the same config; then, with every server connected and the app idle for 10 s, the memory of the app and its WebKit processes. WebKit renders in software under Xvfb.\n\n| launches | launch → first painted server list: median | p99 | idle memory (PSS) | RSS | processes |\n|---|---|---|---|---|---|",
         desktop::SERVERS
     );
     match &r.desktop {
@@ -596,7 +596,7 @@ pub fn write(out: &Path, r: &Results) -> Result<()> {
 This file is written by `scripts/bench.sh`{}; do not edit it by hand. Every figure on this page comes from one run,\n\
 against fixture MCP servers (rmcp, Streamable HTTP) that the benchmark starts on 127.0.0.1; the client is rmcp's, spawning\n\
 `gatehouse proxy` and mcp-remote over stdio exactly as an AI client does. Medians and 99th percentiles.\n\n\
-- Machine: {}\n- Gatehouse: `{}` profile (release optimisation without LTO; crates on no measured path — TLS, D-Bus, the tray host, diffs, AI clients' files — or run once per process on a few bytes — arguments, the config file — unoptimised: see `Cargo.toml`), {}\n- Anchor: mcp-remote {} (npm) on Node {}\n- Run took {:.0} s (plus the build); command: `{}`\n",
+- Machine: {}\n- Gatehouse: `{}` profile (release optimisation without LTO; built unoptimised, see `Cargo.toml`: crates on no measured path — TLS, D-Bus, the tray host, diffs, AI clients' files; crates run once per process on a few bytes — arguments, the config file; and the desktop app's own Rust — Tauri, the GTK and WebKit bindings, the app — whose figures are WebKit's), {}\n- Anchor: mcp-remote {} (npm) on Node {}\n- Run took {:.0} s (plus the build); command: `{}`\n",
         if r.quick {
             " in its `--quick` mode (few iterations, N ≤ 10)"
         } else {
