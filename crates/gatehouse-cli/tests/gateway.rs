@@ -5,12 +5,14 @@
 //!   real HTTP — 401 without or with a bad or revoked token (also inside an
 //!   open session), 403 for a foreign `Origin` or `Host`, 404 for an
 //!   unknown server; a port in use; `gatehouse gateway token add|list|revoke`
-//!   and `gatehouse gateway status --json`.
+//!   and `gatehouse gateway status --json`; a client of an earlier revision
+//!   than the server's given answers in its own revision's shape.
 //! - With the real clients from the package registries — the TypeScript
 //!   SDK's `StreamableHTTPClientTransport` (npm `@modelcontextprotocol/sdk`)
 //!   and the Python SDK's Streamable HTTP client (PyPI `mcp` 2.x) —
 //!   initialize, tools/list, tools/call, progress, cancellation and
-//!   elicitation through the gateway; refused without a token (401) and
+//!   elicitation through the gateway; a structured output that is not an
+//!   object (MCP 2026-07-28) passed on as its revision has it; refused without a token (401) and
 //!   with a foreign `Origin` (403); a never-authorized server (an error
 //!   naming `gatehouse auth`, no hang). Those need the SDKs that
 //!   `scripts/test.sh` installs and are run with `--ignored`.
@@ -391,11 +393,13 @@ fn check_full_round(peer: Peer, out: &Value, server_name: &str) {
         "ask_name",
         "count",
         "echo",
+        "primes",
         "wait_for_cancel",
     ] {
         assert!(tools.contains(&tool), "{peer:?}: {tool} missing: {tools:?}");
     }
     assert_eq!(out["echo"], "hello through the gateway", "{peer:?}: {out}");
+    support::check_primes_for_an_earlier_revision(&format!("{peer:?}"), &out["primes"]);
     assert_eq!(out["count"], "counted to 3", "{peer:?}: {out}");
     let mut progress: Vec<(f64, f64, String)> = out["progress"]
         .as_array()
@@ -429,6 +433,63 @@ fn check_full_round(peer: Peer, out: &Value, server_name: &str) {
         "{peer:?}: {out}"
     );
     assert_eq!(out["after"], "5", "{peer:?}: {out}");
+}
+
+/// A client of a revision before 2026-07-28, speaking plain HTTP, of a
+/// server that speaks 2026-07-28 to the engine: answers in the shape of the
+/// client's revision (no `resultType`; `primes`, whose output is an array,
+/// without its output schema and with its value as text).
+#[tokio::test]
+async fn answers_reach_a_client_in_the_shape_of_its_revision() {
+    let fixture = header_server().await;
+    let home = Home::new();
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
+    let token = home.token("raw").await;
+    let gateway = home.serve().await;
+    let url = gateway.url("internal");
+    let bearer = format!("Bearer {token}");
+    let answer = post(&url, &[("authorization", &bearer)], &initialize_body()).await;
+    assert_eq!(answer.status(), 200);
+    let session = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let in_session = [
+        ("authorization", bearer.as_str()),
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(post(&url, &in_session, &initialized).await.status(), 202);
+    let ask = |id: u32, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+
+    let list = post(&url, &in_session, &ask(2, "tools/list", json!({}))).await;
+    let list = support::json_rpc_answer(&list.text().await.unwrap());
+    let tools = &list["result"]["tools"];
+    assert!(list["result"].get("resultType").is_none(), "{list}");
+    let listed = |name: &str| {
+        tools
+            .as_array()
+            .and_then(|tools| tools.iter().find(|t| t["name"] == name))
+            .unwrap_or_else(|| panic!("{name} missing: {list}"))
+            .clone()
+    };
+    assert!(listed("primes").get("outputSchema").is_none(), "{list}");
+    assert_eq!(listed("echo")["inputSchema"]["type"], "object", "{list}");
+
+    let call = ask(
+        3,
+        "tools/call",
+        json!({"name": "primes", "arguments": {"count": 4}}),
+    );
+    let call =
+        support::json_rpc_answer(&post(&url, &in_session, &call).await.text().await.unwrap());
+    let result = &call["result"];
+    assert!(result.get("resultType").is_none(), "{call}");
+    assert!(result.get("structuredContent").is_none(), "{call}");
+    assert_eq!(result["content"][0]["text"], "[2,3,5,7]", "{call}");
+    drop(gateway);
 }
 
 async fn through_a_header_server(peer: Peer) {

@@ -6,6 +6,10 @@
 //! elicitation, sampling and roots round trips; a never-authorized server
 //! (and the running app asked to show Authorize); a dropped session.
 //!
+//! A structured output that is not an object (MCP 2026-07-28) reaches
+//! them as their earlier revision has it; so it does a client writing
+//! JSON-RPC by hand (run by plain `cargo test`).
+//!
 //! The client scripts are in `tests/peers/`. `scripts/test.sh` installs the
 //! SDKs and names them (`GATEHOUSE_TS_SDK_SERVER`, `GATEHOUSE_PYTHON_MCP`);
 //! run with `--ignored`.
@@ -17,7 +21,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use gatehouse_fixture::{Access, ConsentMode, McpFixture, McpOptions, OAuthFixture, OAuthOptions};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{Home, PASSPHRASE};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -119,6 +123,7 @@ async fn full_round(peer: Peer, home: &Home, id: &str, server_name: &str) -> Val
         "ask_roots",
         "count",
         "echo",
+        "primes",
         "wait_for_cancel",
         "whoami",
     ] {
@@ -128,6 +133,7 @@ async fn full_round(peer: Peer, home: &Home, id: &str, server_name: &str) -> Val
         );
     }
     assert_eq!(out["echo"], "hello through the proxy", "{peer:?}: {out}");
+    support::check_primes_for_an_earlier_revision(&format!("{peer:?}"), &out["primes"]);
     assert_eq!(out["count"], "counted to 3", "{peer:?}: {out}");
     // Every step, under the client's token. (rmcp hands each notification
     // to its own task, so two may pass each other.)
@@ -203,6 +209,72 @@ async fn oauth_server() -> OAuthFixture {
     })
     .await
     .unwrap()
+}
+
+/// A client of a revision before 2026-07-28, writing JSON-RPC by hand, of
+/// a server that speaks 2026-07-28 to the engine: answers in the shape of
+/// the client's revision (no `resultType`; `primes`, whose output is an
+/// array, without its output schema and with its value as text).
+#[tokio::test]
+async fn answers_reach_a_client_in_the_shape_of_its_revision() {
+    let fixture = header_server().await;
+    let home = Home::new();
+    home.add_header_server("internal", &fixture.url(), SECRET)
+        .await;
+    let mut proxy = home.command(&["proxy", "internal"]).spawn().unwrap();
+    let mut stdin = proxy.stdin.take().unwrap();
+    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-client", "version": "1"}
+        }}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "primes", "arguments": {"count": 4}}}),
+    ];
+    for message in messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let (mut list, mut call) = (Value::Null, Value::Null);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while list.is_null() || call.is_null() {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the proxy answered");
+            let message: Value = serde_json::from_str(&line).unwrap();
+            match message["id"].as_u64() {
+                Some(2) => list = message,
+                Some(3) => call = message,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("tools/list and tools/call answered through the proxy");
+
+    assert!(list["result"].get("resultType").is_none(), "{list}");
+    let primes = list["result"]["tools"]
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["name"] == "primes"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(primes.get("outputSchema").is_none(), "{list}");
+    assert!(
+        primes["inputSchema"]["properties"]["count"].is_object(),
+        "{list}"
+    );
+    let result = &call["result"];
+    assert!(result.get("resultType").is_none(), "{call}");
+    assert!(result.get("structuredContent").is_none(), "{call}");
+    assert_eq!(result["content"][0]["text"], "[2,3,5,7]", "{call}");
+    drop(stdin);
 }
 
 async fn through_a_header_server(peer: Peer) {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::InputResponses;
-use rmcp::handler::server::wrapper::Parameters;
+use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
     CallToolResponse, CallToolResult, ClientResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, InputRequest, InputRequiredResult,
@@ -114,8 +114,9 @@ pub struct McpOptions {
     pub unknown_session_400: bool,
     /// Also offer the tools that talk back to the client: `count`
     /// (progress), `wait_for_cancel` (cancellation), `ask_name`
-    /// (elicitation), `ask_model` (sampling) and `ask_roots` (roots). Off by default, so the tool list stays the three that
-    /// other tests count.
+    /// (elicitation), `ask_model` (sampling) and `ask_roots` (roots); and
+    /// `primes`, whose structured output is an array (MCP 2026-07-28). Off
+    /// by default, so the tool list stays the three that other tests count.
     pub interactive: bool,
     /// Also offer `payload`, a tool whose result is a text of the size the
     /// call asks for (the benchmark's small and 1 MB results).
@@ -426,8 +427,8 @@ fn rpc_calls(body: &[u8]) -> Vec<RpcCall> {
 }
 
 /// The MCP handler: tools `echo`, `add` and `whoami`, one resource, one
-/// prompt; with `interactive`, also `count`, `wait_for_cancel`, `ask_name`,
-/// `ask_model` and `ask_roots`.
+/// prompt; with `interactive`, also `primes`, `count`, `wait_for_cancel`,
+/// `ask_name`, `ask_model` and `ask_roots`.
 #[derive(Clone)]
 pub struct FixtureMcp {
     name: String,
@@ -520,6 +521,12 @@ impl FixtureMcp {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PrimesArgs {
+    /// How many prime numbers to list.
+    pub count: u8,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CountArgs {
     /// How many steps to count (each reported as progress).
     pub steps: u32,
@@ -528,6 +535,17 @@ pub struct CountArgs {
 /// The tools that talk back to the client.
 #[tool_router(router = interactive_router)]
 impl FixtureMcp {
+    /// Structured output that is not an object (SEP-2106, MCP 2026-07-28):
+    /// its output schema's root is an array.
+    #[tool(description = "Lists the first `count` prime numbers")]
+    fn primes(&self, Parameters(PrimesArgs { count }): Parameters<PrimesArgs>) -> Json<Vec<u32>> {
+        let primes = (2u32..)
+            .filter(|n| (2..*n).take_while(|d| d * d <= *n).all(|d| n % d != 0))
+            .take(usize::from(count))
+            .collect();
+        Json(primes)
+    }
+
     #[tool(description = "Counts to `steps`, reporting progress after each step")]
     async fn count(
         &self,

@@ -75,8 +75,17 @@ async def main(mode, url):
             return 0
 
         out = {"sdk": version("mcp"), "server": client.server_info.name if client.server_info else None}
-        out["tools"] = sorted(t.name for t in (await client.list_tools()).tools)
+        listed = (await client.list_tools()).tools
+        out["tools"] = sorted(t.name for t in listed)
         out["echo"] = text(await client.call_tool("echo", {"text": "hello through the gateway"}))
+        # A structured output that is not an object (MCP 2026-07-28), to a
+        # client of an earlier revision: no output schema, the value as text.
+        primes = await client.call_tool("primes", {"count": 4})
+        out["primes"] = {
+            "schema": next((t.output_schema for t in listed if t.name == "primes"), None),
+            "text": text(primes),
+            "structured": primes.structured_content,
+        }
 
         progress = []
 

@@ -82,8 +82,17 @@ if (mode === "reconnect") {
 }
 
 const out = { sdk: version, server: client.getServerVersion()?.name };
-out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+const listed = (await client.listTools()).tools;
+out.tools = listed.map((t) => t.name).sort();
 out.echo = text(await client.callTool({ name: "echo", arguments: { text: "hello through the proxy" } }));
+// A structured output that is not an object (MCP 2026-07-28), to a client
+// of an earlier revision: no output schema, the value as text.
+const primes = await client.callTool({ name: "primes", arguments: { count: 4 } });
+out.primes = {
+  schema: listed.find((t) => t.name === "primes")?.outputSchema ?? null,
+  text: text(primes),
+  structured: primes.structuredContent ?? null,
+};
 
 const progress = [];
 const counted = await client.callTool({ name: "count", arguments: { steps: 3 } }, undefined, {

@@ -299,3 +299,27 @@ pub async fn start_ts_server(oauth: bool) -> TsServer {
         mcp_port,
     }
 }
+
+/// What a client of a revision before MCP 2026-07-28 made of the fixture's
+/// `primes` (structured output that is an array, which only 2026-07-28
+/// allows), called with `count` 4 through Gatehouse from a server that
+/// speaks 2026-07-28: no output schema listed, and the value as text
+/// rather than as structured content.
+pub fn check_primes_for_an_earlier_revision(who: &str, primes: &serde_json::Value) {
+    assert!(primes["schema"].is_null(), "{who}: {primes}");
+    assert!(primes["structured"].is_null(), "{who}: {primes}");
+    assert_eq!(primes["text"], "[2,3,5,7]", "{who}: {primes}");
+}
+
+/// The JSON-RPC answer in a Streamable HTTP response body, sent as JSON or
+/// as the data of a server-sent event.
+pub fn json_rpc_answer(body: &str) -> serde_json::Value {
+    if let Ok(answer) = serde_json::from_str(body) {
+        return answer;
+    }
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
+        .find(|message| message.get("id").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC answer in {body:?}"))
+}

@@ -286,6 +286,24 @@ pub(crate) fn described_page(list: &ListToolsResult, raw: Option<Value>) -> Valu
     page
 }
 
+/// Drops from a tool list written out for a client of a revision before
+/// 2026-07-28 each output schema whose root is not an object, as rmcp's
+/// `strip_non_object_output_for_legacy_peer` drops them from its model:
+/// before that revision a tool's output is an object, and clients refuse
+/// the whole list otherwise (the TypeScript SDK's does).
+pub(crate) fn without_non_object_output_schemas(page: &mut Value) {
+    if let Some(Value::Array(tools)) = page.get_mut(Tool::FIELD) {
+        for tool in tools.iter_mut().filter_map(Value::as_object_mut) {
+            let object = tool
+                .get("outputSchema")
+                .is_none_or(|schema| schema.get("type").and_then(Value::as_str) == Some("object"));
+            if !object {
+                tool.remove("outputSchema");
+            }
+        }
+    }
+}
+
 /// The entries of a page as the server wrote it, by key (the first of
 /// each). They are read only for the fields rmcp's model lacks: which
 /// entries are listed is rmcp's reading, as rmcp leaves some out (a tool
@@ -435,6 +453,25 @@ mod tests {
                 "x-vendor": [1, 2],
             })
         );
+    }
+
+    #[test]
+    fn output_schemas_other_than_objects_are_dropped_for_earlier_revisions() {
+        let mut page = serde_json::json!({"tools": [
+            {"name": "list", "inputSchema": {"type": "object"}, "outputSchema": {"type": "array"}},
+            {"name": "any", "inputSchema": {"type": "object"}, "outputSchema": {"oneOf": []}},
+            {"name": "object", "inputSchema": {"type": "object"}, "outputSchema": {"type": "object"}},
+            {"name": "none", "inputSchema": {"type": "object"}},
+        ]});
+        without_non_object_output_schemas(&mut page);
+        let kept: Vec<bool> = page["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tool| tool.get("outputSchema").is_some())
+            .collect();
+        assert_eq!(kept, [false, false, true, false]);
+        assert_eq!(page["tools"][0]["inputSchema"]["type"], "object");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! reconnection; this adds what forwarding itself needs — a request sent
 //! again once when the session broke under it, cancellation passed on,
 //! progress passed back under the client's token, and failures told to the
-//! client in words that name the fix. Every forwarded call is recorded in
-//! the Activity record here, once for both front ends.
+//! client in words that name the fix, answers shaped for the client's
+//! revision. Every forwarded call is recorded in the Activity record here,
+//! once for both front ends.
 
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientNotification, ClientRequest,
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Engine;
 use crate::activity::{ActivityRecord, Caller, Outcome};
 use crate::connection::RequestError;
-use crate::connection::listing::{RawPage, described_page};
+use crate::connection::listing::{RawPage, described_page, without_non_object_output_schemas};
 use crate::events::ServerStatus;
 
 use super::proxy::SERVER_NOT_READY;
@@ -28,6 +29,30 @@ use super::proxy::SERVER_NOT_READY;
 /// those with `initialize`, up to 2025-11-25.
 pub(crate) fn front_end_versions() -> &'static [ProtocolVersion] {
     ProtocolVersion::known_up_to(&ProtocolVersion::LATEST_WITH_INITIALIZE)
+}
+
+/// Whether the client of `context` speaks MCP 2026-07-28 or later (the
+/// revision it names in the request's `_meta`, else at `initialize`), as
+/// rmcp's `ServerHandler` decides it.
+fn speaks_2026(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|version| version.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// The server's answer in the shape the client's revision has, as rmcp's
+/// `ServerHandler` shapes its own answers: the server may speak 2026-07-28
+/// to the engine while the client speaks an earlier revision, or the other
+/// way round. Before 2026-07-28 a result has no `resultType` and a tool's
+/// output is an object (a structured output of another type is given to
+/// the client as text; SEP-2106); from it, a list carries caching hints.
+fn shape_for_client(result: &mut ServerResult, legacy: bool) {
+    if legacy {
+        result.strip_result_type_for_legacy_peer();
+        result.strip_non_object_output_for_legacy_peer();
+    } else {
+        result.fill_missing_cache_hints();
+    }
 }
 
 /// Where the server's progress for a forwarded request goes: the upstream
@@ -258,6 +283,7 @@ impl Upstream {
         // required"; the client is asked as the server would have asked it
         // in a session of its own, and the request goes again with its
         // answers.
+        let legacy = !speaks_2026(&context);
         let (client, cancel) = (context.peer.clone(), context.ct.clone());
         let sent = crate::connection::rounds::drive(
             request,
@@ -275,9 +301,14 @@ impl Upstream {
                 return (Err(error), timed_out.then_some(Outcome::Timeout));
             }
         };
+        shape_for_client(&mut result, legacy);
         if let ServerResult::ListToolsResult(list) = &mut result {
             list.tools.retain(|tool| tools.offers(&tool.name));
-            let page = described_page(list, raw.and_then(|raw| raw.take()));
+            let mut page = described_page(list, raw.and_then(|raw| raw.take()));
+            if legacy {
+                // What the server wrote is put back: its output schemas too.
+                without_non_object_output_schemas(&mut page);
+            }
             result = ServerResult::CustomResult(CustomResult(page));
         }
         (Ok(result), None)
