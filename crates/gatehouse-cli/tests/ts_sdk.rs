@@ -2,7 +2,8 @@
 //! server (`simpleStreamableHttp.js`), with OAuth (`--oauth`) exactly as the
 //! README's walkthrough does it, and without; its tools, which carry
 //! `execution` (MCP 2025-11-25, unknown to rmcp's model), as `tools --json`
-//! prints them and as a client gets them through `gatehouse proxy`.
+//! prints them and as a client gets them through `gatehouse proxy` and
+//! through the HTTP gateway.
 //! `scripts/test.sh` installs the SDK and points
 //! `GATEHOUSE_TS_SDK_SERVER` at the example; run with `--ignored`.
 
@@ -147,6 +148,47 @@ async fn a_client_of_gatehouse_proxy_gets_the_tools_as_the_server_describes_them
     .expect("tools/list answered through the proxy");
     assert_described(&listed["result"]);
 
+    drop(server);
+}
+
+#[tokio::test]
+#[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
+async fn a_client_of_the_gateway_gets_the_tools_as_the_server_describes_them() {
+    let server = start_ts_server(false).await;
+    let home = Home::new();
+    let url = format!("http://127.0.0.1:{}/mcp", server.mcp_port);
+    home.ok(&["servers", "add", "plain", &url]).await;
+    let token = home.token("raw").await;
+    let gateway = home.serve().await;
+
+    // As a client of `gatehouse serve` reads them, over plain HTTP.
+    let client = reqwest::Client::new();
+    let post = |body: Value, session: Option<&str>| {
+        let mut request = client
+            .post(gateway.url("plain"))
+            .bearer_auth(&token)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        request.send()
+    };
+    let started = post(initialize(), None).await.unwrap();
+    assert_eq!(started.status(), 200);
+    let session = started.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let done = post(initialized(), Some(&session)).await.unwrap();
+    assert_eq!(done.status(), 202);
+    let listed = post(list_tools(), Some(&session)).await.unwrap();
+    let listed = support::json_rpc_answer(&listed.text().await.unwrap());
+    assert_described(&listed["result"]);
+
+    drop(gateway);
     drop(server);
 }
 

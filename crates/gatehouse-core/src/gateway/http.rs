@@ -10,7 +10,9 @@
 //!   then the bearer token, checked against the vault on each request so a
 //!   revocation applies to the next one), then reaches rmcp's Streamable
 //!   HTTP server for that server id: one session per client, each a
-//!   [`GatewaySession`] forwarding to the server's one live session.
+//!   [`GatewaySession`] forwarding to the server's one live session (a tool
+//!   list's answer written again as the server wrote the list:
+//!   [`written`](super::written)).
 //! - An unknown id is a 404 with a JSON error; so is any other path.
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ use super::listener::{GuardedListener, IDLE_TIMEOUT, MAX_CONNECTIONS};
 use super::session::{GatewaySession, TokenClient};
 use super::sessions::SessionRouter;
 use super::tokens::GatewayTokens;
+use super::written::ListedAsWritten;
 use crate::Engine;
 use crate::error_code::ErrorCode;
 
@@ -323,7 +326,35 @@ async fn mcp(
     let Some(service) = state.service(&id) else {
         return unknown_server(&id);
     };
-    service.handle(request).await.map(Body::new)
+    // A tools/list is marked, so that its answer carries the list as the
+    // server wrote it (rmcp's answer has its model's reading).
+    let (request, written) = if request.method() == http::Method::POST {
+        let (mut parts, body) = request.into_parts();
+        let body = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(body) => body,
+            Err(error) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_request",
+                    format!("Gatehouse could not read the request: {error}"),
+                );
+            }
+        };
+        let written = ListedAsWritten::for_request(&body);
+        if let Some(written) = &written {
+            parts.extensions.insert(written.clone());
+        }
+        (Request::from_parts(parts, Body::from(body)), written)
+    } else {
+        (request, None)
+    };
+    let response = service.handle(request).await.map(Body::new);
+    match written {
+        Some(written) if response.status() == StatusCode::OK => {
+            super::written::rewrite(response, written).await
+        }
+        _ => response,
+    }
 }
 
 async fn not_found(request: Request) -> Response {

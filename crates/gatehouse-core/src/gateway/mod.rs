@@ -13,6 +13,7 @@
 //!   `sessions` routes a server's traffic among them.
 //! - [`host`]: the gateway as the desktop app owns it, started at launch
 //!   and reported on in Settings.
+//! - `written`: the HTTP gateway's tool lists as servers wrote them.
 //! - `forward`: what both front ends share — sending a client's request on
 //!   the server's live session, and telling the client why not.
 
@@ -25,3 +26,4 @@ pub mod proxy;
 mod session;
 mod sessions;
 pub mod tokens;
+mod written;

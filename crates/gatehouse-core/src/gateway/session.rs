@@ -38,6 +38,7 @@ use serde::de::DeserializeOwned;
 
 use super::forward::Upstream;
 use super::sessions::{SessionKey, SessionRouter};
+use super::written::ListedAsWritten;
 use crate::activity::{Caller, Via};
 
 /// The name of the gateway token a request came with, put in the HTTP
@@ -348,9 +349,19 @@ impl ServerHandler for GatewaySession {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let request: ListToolsRequest = optional(request);
+        let written = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ListedAsWritten>())
+            .cloned();
         let result = self
             .forward(ClientRequest::ListToolsRequest(request), context)
             .await?;
+        // The list as the server wrote it, for the answer's event to be
+        // written again with (rmcp writes its model's reading).
+        if let (Some(written), ServerResult::CustomResult(page)) = (written, &result) {
+            written.put(page.0.clone());
+        }
         answer(result, |r| match r {
             ServerResult::ListToolsResult(r) => Ok(r),
             other => Err(Box::new(other)),
