@@ -492,6 +492,62 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
     drop(gateway);
 }
 
+/// A server whose tool list rmcp cannot read as one (a duplicate key, a
+/// tool without `inputSchema`): through the gateway too, the tools it can
+/// read, the tool filter applied, in the shape of the client's revision.
+#[tokio::test]
+async fn a_tool_list_rmcp_cannot_read_is_still_filtered_and_shaped() {
+    let server = support::HostileServer::start(&[(
+        "tools/list",
+        r#""result":{"resultType":"complete","tools":[
+            {"name":"ok","inputSchema":{"type":"object"},"outputSchema":{"type":"array"},"x-vendor":1},
+            {"name":"hidden","inputSchema":{"type":"object"}},
+            {"name":"broken"},
+            {"name":"dup","description":"a","description":"b","inputSchema":{"type":"object"}}]}"#,
+    )])
+    .await;
+    let home = Home::new();
+    home.ok(&[
+        "servers",
+        "add",
+        "hostile",
+        &server.url,
+        "--deny-tool",
+        "hidden",
+    ])
+    .await;
+    let token = home.token("raw").await;
+    let gateway = home.serve().await;
+    let url = gateway.url("hostile");
+    let bearer = format!("Bearer {token}");
+    let answer = post(&url, &[("authorization", &bearer)], &initialize_body()).await;
+    assert_eq!(answer.status(), 200);
+    let session = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let in_session = [
+        ("authorization", bearer.as_str()),
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(post(&url, &in_session, &initialized).await.status(), 202);
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let list =
+        support::json_rpc_answer(&post(&url, &in_session, &list).await.text().await.unwrap());
+    let tools = list["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"));
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["ok", "dup"], "{list}");
+    assert!(list["result"].get("resultType").is_none(), "{list}");
+    assert!(tools[0].get("outputSchema").is_none(), "{list}");
+    // What rmcp's model lacks, as the server wrote it.
+    assert_eq!(tools[0]["x-vendor"], 1, "{list}");
+    drop(gateway);
+}
+
 async fn through_a_header_server(peer: Peer) {
     let fixture = header_server().await;
     let home = Home::new();

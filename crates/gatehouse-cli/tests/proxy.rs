@@ -277,6 +277,117 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
     drop(stdin);
 }
 
+/// A server whose answers rmcp cannot read as its model's (a duplicate
+/// key in a tool, a tool without `inputSchema`, a content block of an
+/// unknown kind, a bare acknowledgement): the tool filter and the client's
+/// revision still apply to what reaches the client; and an error of its
+/// that repeats a secret has it cut out of its data too.
+#[tokio::test]
+async fn answers_rmcp_cannot_read_are_still_filtered_and_shaped() {
+    let server = support::HostileServer::start(&[
+        (
+            "tools/list",
+            r#""result":{"resultType":"complete","tools":[
+                {"name":"ok","inputSchema":{"type":"object"},"outputSchema":{"type":"array"}},
+                {"name":"hidden","inputSchema":{"type":"object"}},
+                {"name":"broken"},
+                {"name":"dup","description":"a","description":"b","inputSchema":{"type":"object"}}]}"#,
+        ),
+        (
+            "tools/call",
+            r#""result":{"resultType":"complete","content":[{"type":"widget"}],"structuredContent":[1,2]}"#,
+        ),
+        ("logging/setLevel", r#""result":{"resultType":"complete"}"#),
+        // An error that repeats the server's API key back.
+        (
+            "prompts/list",
+            r#""error":{"code":-32000,"message":"bad key k3y-hostile-51","data":{"echo":["X-Api-Key: k3y-hostile-51"]}}"#,
+        ),
+    ])
+    .await;
+    let home = Home::new();
+    home.ok_with_stdin(&["secrets", "set", "KEY"], "k3y-hostile-51\n")
+        .await;
+    home.ok(&[
+        "servers",
+        "add",
+        "hostile",
+        &server.url,
+        "--header",
+        "X-Api-Key: ${KEY}",
+        "--deny-tool",
+        "hidden",
+    ])
+    .await;
+    let mut proxy = home.command(&["proxy", "hostile"]).spawn().unwrap();
+    let mut stdin = proxy.stdin.take().unwrap();
+    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-client", "version": "1"}
+        }}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "ok", "arguments": {}}}),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel",
+            "params": {"level": "info"}}),
+        json!({"jsonrpc": "2.0", "id": 5, "method": "prompts/list"}),
+    ];
+    for message in messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let mut answers = std::collections::HashMap::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while answers.len() < 4 {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the proxy answered");
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if let Some(id @ 2..=5) = message["id"].as_u64() {
+                answers.insert(id, message);
+            }
+        }
+    })
+    .await
+    .expect("every request answered through the proxy");
+
+    let list = &answers[&2];
+    let tools = list["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"));
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["ok", "dup"], "{list}");
+    assert!(list["result"].get("resultType").is_none(), "{list}");
+    assert!(tools[0].get("outputSchema").is_none(), "{list}");
+    assert_eq!(tools[1]["description"], "b", "{list}");
+    let call = &answers[&3];
+    assert_eq!(
+        call["result"],
+        json!({"content": [{"type": "text", "text": "[1,2]"}, {"type": "widget"}]}),
+        "{call}"
+    );
+    assert_eq!(answers[&4]["result"], json!({}), "{}", answers[&4]);
+    // The server's error, with the secret cut out of all of it.
+    let refused = &answers[&5];
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert!(!refused.to_string().contains("k3y-hostile-51"), "{refused}");
+    assert!(
+        refused["error"]["data"]["echo"][0]
+            .as_str()
+            .is_some_and(|echo| echo.starts_with("X-Api-Key: ")),
+        "{refused}"
+    );
+    drop(stdin);
+}
+
 async fn through_a_header_server(peer: Peer) {
     let fixture = header_server().await;
     let home = Home::new();

@@ -323,3 +323,100 @@ pub fn json_rpc_answer(body: &str) -> serde_json::Value {
         .find(|message| message.get("id").is_some())
         .unwrap_or_else(|| panic!("no JSON-RPC answer in {body:?}"))
 }
+
+/// An MCP server (Streamable HTTP, MCP 2025-06-18, one request per
+/// connection) that answers each method with the JSON text it was given
+/// (the answer's `"result": …` or `"error": …` member), written as it is:
+/// answers rmcp's model cannot read, duplicate keys included. Other methods
+/// get "method not found". Stops when dropped.
+pub struct HostileServer {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HostileServer {
+    /// `results`: (method, the answer's `result` or `error` member).
+    pub async fn start(results: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let results: std::collections::HashMap<String, String> = results
+            .iter()
+            .map(|(method, result)| ((*method).to_owned(), (*result).to_owned()))
+            .collect();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let results = results.clone();
+                tokio::spawn(async move {
+                    let mut read = Vec::new();
+                    let mut buffer = [0; 8192];
+                    let (head, body) = loop {
+                        let Ok(n) = stream.read(&mut buffer).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        read.extend_from_slice(&buffer[..n]);
+                        let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&read[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|line| line.strip_prefix("content-length:"))
+                            .and_then(|n| n.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if read.len() >= end + 4 + length {
+                            break (head, read[end + 4..end + 4 + length].to_vec());
+                        }
+                    };
+                    let (status, answer) = if !head.starts_with("post") {
+                        ("405 Method Not Allowed", String::new())
+                    } else {
+                        let message: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let method = message["method"].as_str().unwrap_or_default();
+                        match message.get("id") {
+                            None => ("202 Accepted", String::new()),
+                            Some(id) if method == "initialize" => (
+                                "200 OK",
+                                format!(
+                                    r#"{{"jsonrpc":"2.0","id":{id},"result":{{"protocolVersion":"2025-06-18","capabilities":{{"tools":{{}}}},"serverInfo":{{"name":"hostile","version":"1"}}}}}}"#
+                                ),
+                            ),
+                            Some(id) => match results.get(method) {
+                                Some(result) => (
+                                    "200 OK",
+                                    format!(r#"{{"jsonrpc":"2.0","id":{id},{result}}}"#),
+                                ),
+                                None => (
+                                    "200 OK",
+                                    format!(
+                                        r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-32601,"message":"no {method}"}}}}"#
+                                    ),
+                                ),
+                            },
+                        }
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        HostileServer { url, task }
+    }
+}

@@ -235,6 +235,16 @@ async fn list_all<T: Listed>(
     ))
 }
 
+/// A tool list that rmcp could not read as one (an entry it cannot read,
+/// a duplicate key), read as [`list_all`] reads each page: the entries
+/// that can be read, and the next cursor. `None` when it is no tool list.
+pub(crate) fn tool_page(page: &Value) -> Option<ListToolsResult> {
+    let (tools, next) = read_page::<Tool>(page).ok()?;
+    let mut list = ListToolsResult::with_all_items(tools);
+    list.next_cursor = next;
+    Some(list)
+}
+
 /// The entries of one page that can be read, and its next cursor.
 fn read_page<T: Listed>(page: &Value) -> Result<(Vec<T>, Option<String>), ServiceError> {
     let Some(entries) = page.get(T::FIELD).and_then(Value::as_array) else {

@@ -47,12 +47,61 @@ fn speaks_2026(context: &RequestContext<RoleServer>) -> bool {
 /// output is an object (a structured output of another type is given to
 /// the client as text; SEP-2106); from it, a list carries caching hints.
 fn shape_for_client(result: &mut ServerResult, legacy: bool) {
-    if legacy {
-        result.strip_result_type_for_legacy_peer();
-        result.strip_non_object_output_for_legacy_peer();
-    } else {
+    if !legacy {
         result.fill_missing_cache_hints();
+        return;
     }
+    result.strip_result_type_for_legacy_peer();
+    result.strip_non_object_output_for_legacy_peer();
+    // An answer rmcp read as no result of its model (a content block of a
+    // kind it does not know) or as a bare acknowledgement has the same
+    // fields taken out of its JSON, by the same rules.
+    if matches!(
+        result,
+        ServerResult::CustomResult(_) | ServerResult::TaskAckResult(_)
+    ) && let Ok(mut value) = serde_json::to_value(&*result)
+    {
+        shape_json_for_legacy_client(&mut value);
+        *result = ServerResult::CustomResult(CustomResult(value));
+    }
+}
+
+/// rmcp's shaping for a client before 2026-07-28
+/// (`strip_result_type_for_legacy_peer`,
+/// `strip_non_object_output_for_legacy_peer`) on an answer's JSON: no
+/// `resultType: "complete"`, a structured output that is not an object
+/// given as text instead, no output schema whose root is not an object.
+fn shape_json_for_legacy_client(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(result) = value else {
+        return;
+    };
+    if result.get("resultType").and_then(Value::as_str) == Some("complete") {
+        result.remove("resultType");
+    }
+    if let Some(structured) = result.remove("structuredContent") {
+        if structured.is_object() {
+            result.insert("structuredContent".to_owned(), structured);
+        } else {
+            let in_content = result
+                .get("content")
+                .and_then(|content| content.get(0))
+                .filter(|block| block["type"] == "text")
+                .and_then(|block| block["text"].as_str())
+                .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                .is_some_and(|text| text == structured);
+            if !in_content {
+                let text = serde_json::json!({"type": "text", "text": structured.to_string()});
+                match result.get_mut("content").and_then(Value::as_array_mut) {
+                    Some(content) => content.insert(0, text),
+                    None => {
+                        result.insert("content".to_owned(), Value::Array(vec![text]));
+                    }
+                }
+            }
+        }
+    }
+    without_non_object_output_schemas(value);
 }
 
 /// Where the server's progress for a forwarded request goes: the upstream
@@ -271,6 +320,7 @@ impl Upstream {
         // reading drops what its model lacks (a tool's `execution`): so
         // through the stdio proxy; the HTTP gateway's session reads it back
         // into rmcp's model, as rmcp's HTTP server wants.
+        let listing = matches!(request, ClientRequest::ListToolsRequest(_));
         let raw = match &mut request {
             ClientRequest::ListToolsRequest(list) => {
                 let raw = RawPage::default();
@@ -301,6 +351,27 @@ impl Upstream {
                 return (Err(error), timed_out.then_some(Outcome::Timeout));
             }
         };
+        // A tool list rmcp could not read as one (an entry it cannot read,
+        // a duplicate key) is read entry by entry, as the engine's own
+        // listings are, so that the filter and the shaping apply to it too.
+        if listing && !matches!(result, ServerResult::ListToolsResult(_)) {
+            let list = serde_json::to_value(&result)
+                .ok()
+                .and_then(|page| crate::connection::listing::tool_page(&page));
+            match list {
+                Some(list) => result = ServerResult::ListToolsResult(list),
+                None => {
+                    let error = ErrorData::internal_error(
+                        format!(
+                            "Gatehouse: the tool list of server \"{}\" could not be read.",
+                            self.id
+                        ),
+                        None,
+                    );
+                    return (Err(error), None);
+                }
+            }
+        }
         shape_for_client(&mut result, legacy);
         if let ServerResult::ListToolsResult(list) = &mut result {
             list.tools.retain(|tool| tools.offers(&tool.name));
@@ -445,6 +516,9 @@ impl Upstream {
                 data.message = connections
                     .redact(&self.id, data.message.into_owned())
                     .into();
+                if let Some(more) = &mut data.data {
+                    redact_strings(more, &|text| connections.redact(&self.id, text));
+                }
                 data
             }
             other => match connections.report_failure(&self.id, other) {
@@ -452,6 +526,25 @@ impl Upstream {
                 error => ErrorData::new(SERVER_NOT_READY, format!("Gatehouse: {error}"), None),
             },
         }
+    }
+}
+
+/// Every string in `value` (keys too) passed through `redact`.
+fn redact_strings(value: &mut serde_json::Value, redact: &dyn Fn(String) -> String) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => *text = redact(std::mem::take(text)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| redact_strings(item, redact)),
+        Value::Object(fields) => {
+            let old = std::mem::take(fields);
+            for (key, mut item) in old {
+                redact_strings(&mut item, redact);
+                fields.insert(redact(key), item);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -565,7 +658,73 @@ mod tests {
     use rmcp::ServiceError;
     use rmcp::transport::DynamicTransportError;
 
-    use super::timed_out;
+    use rmcp::model::ServerResult;
+    use serde_json::{Value, json};
+
+    use super::{redact_strings, shape_for_client, timed_out};
+    use crate::connection::listing::tool_page;
+
+    /// `answer` as rmcp reads it from the server, shaped for a client before
+    /// 2026-07-28, as the client gets it.
+    fn for_legacy_client(answer: Value) -> Value {
+        let mut result: ServerResult = serde_json::from_value(answer).unwrap();
+        shape_for_client(&mut result, true);
+        serde_json::to_value(&result).unwrap()
+    }
+
+    #[test]
+    fn answers_rmcp_reads_as_no_result_of_its_model_are_shaped_too() {
+        // A content block of a kind rmcp does not know: no CallToolResult.
+        let call = json!({"resultType": "complete", "content": [{"type": "widget"}],
+            "structuredContent": [1, 2]});
+        assert_eq!(
+            for_legacy_client(call),
+            json!({"content": [{"type": "text", "text": "[1,2]"}, {"type": "widget"}]})
+        );
+        // The text is there already; an object stays.
+        let call = json!({"content": [{"type": "text", "text": "[1, 2]"}, {"type": "widget"}],
+            "structuredContent": [1, 2]});
+        assert_eq!(
+            for_legacy_client(call),
+            json!({"content": [{"type": "text", "text": "[1, 2]"}, {"type": "widget"}]})
+        );
+        let call = json!({"content": [{"type": "widget"}], "structuredContent": {"a": 1}});
+        assert_eq!(for_legacy_client(call.clone()), call);
+        // A bare acknowledgement, as an answer to logging/setLevel.
+        assert_eq!(
+            for_legacy_client(json!({"resultType": "complete"})),
+            json!({})
+        );
+        // Another revision's input-required answer is not a complete result.
+        let other = json!({"resultType": "incomplete", "widget": 1});
+        assert_eq!(for_legacy_client(other.clone()), other);
+    }
+
+    #[test]
+    fn a_tool_list_rmcp_cannot_read_is_read_entry_by_entry() {
+        let page = json!({"tools": [
+            {"name": "ok", "inputSchema": {"type": "object"}},
+            {"name": "broken"},
+            {"name": "dup", "description": "b", "inputSchema": {"type": "object"}},
+        ], "nextCursor": "2"});
+        let list = tool_page(&page).unwrap();
+        let names: Vec<&str> = list.tools.iter().map(|t| t.name.as_ref()).collect();
+        assert_eq!(names, ["ok", "dup"]);
+        assert_eq!(list.next_cursor.as_deref(), Some("2"));
+        assert!(tool_page(&json!({"content": []})).is_none());
+    }
+
+    #[test]
+    fn every_string_of_an_errors_data_is_redacted() {
+        let mut data = json!({"echo": "X-Api-Key: s3cr3t", "list": ["s3cr3t", 7],
+            "s3cr3t": {"deep": "a s3cr3t b"}});
+        redact_strings(&mut data, &|text| text.replace("s3cr3t", "[secret]"));
+        assert_eq!(
+            data,
+            json!({"echo": "X-Api-Key: [secret]", "list": ["[secret]", 7],
+                "[secret]": {"deep": "a [secret] b"}})
+        );
+    }
 
     fn transport_failure(error: std::io::Error) -> ServiceError {
         ServiceError::TransportSend(DynamicTransportError::from_parts(

@@ -327,10 +327,17 @@ async fn mcp(
         return unknown_server(&id);
     };
     // A tools/list is marked, so that its answer carries the list as the
-    // server wrote it (rmcp's answer has its model's reading).
-    let (request, written) = if request.method() == http::Method::POST {
+    // server wrote it (rmcp's answer has its model's reading). Only a small
+    // body of stated length is read for that; rmcp reads the rest.
+    let small = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|length| length <= super::written::MARKED_BODY_LIMIT);
+    let (request, written) = if request.method() == http::Method::POST && small {
         let (mut parts, body) = request.into_parts();
-        let body = match axum::body::to_bytes(body, usize::MAX).await {
+        let read = axum::body::to_bytes(body, super::written::MARKED_BODY_LIMIT);
+        let body = match read.await {
             Ok(body) => body,
             Err(error) => {
                 return json_error(

@@ -358,7 +358,8 @@ impl ServerHandler for GatewaySession {
             .forward(ClientRequest::ListToolsRequest(request), context)
             .await?;
         // The list as the server wrote it, for the answer's event to be
-        // written again with (rmcp writes its model's reading).
+        // written again with (rmcp writes its model's reading): forward
+        // answers a tool list with the page it made, filtered and shaped.
         if let (Some(written), ServerResult::CustomResult(page)) = (written, &result) {
             written.put(page.0.clone());
         }

@@ -31,9 +31,7 @@ pub(crate) struct ListedAsWritten {
 impl ListedAsWritten {
     /// A mark for `body` when it is one `tools/list` request.
     pub(crate) fn for_request(body: &[u8]) -> Option<Self> {
-        const METHOD: &[u8] = b"tools/list";
-        // Cheap first: most requests are not one.
-        if !body.windows(METHOD.len()).any(|w| w == METHOD) {
+        if body.len() > MARKED_BODY_LIMIT {
             return None;
         }
         #[derive(serde::Deserialize)]
@@ -87,11 +85,25 @@ impl ListedAsWritten {
     /// if it is the marked request's answer.
     fn answer_with_page(&self, data: &str) -> Option<String> {
         let mut message: Value = serde_json::from_str(data).ok()?;
-        if message.get("id") != Some(&self.id) || message.get("result").is_none() {
+        if !same_id(message.get("id")?, &self.id) || message.get("result").is_none() {
             return None;
         }
         message["result"] = self.page()?;
         serde_json::to_string(&message).ok()
+    }
+}
+
+/// The largest request body read for a mark: a `tools/list` request is a
+/// few hundred bytes; a body above this (or of no stated length) goes to
+/// rmcp unread, which reads it within its own limit.
+pub(crate) const MARKED_BODY_LIMIT: usize = 64 * 1024;
+
+/// Whether JSON-RPC ids `a` and `b` are the same id: rmcp answers `2.0`
+/// with `2`.
+fn same_id(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => a == b,
     }
 }
 
@@ -212,6 +224,14 @@ mod tests {
             assert!(marked(other.clone()).is_none(), "{other}");
         }
         assert!(ListedAsWritten::for_request(b"{\"method\": \"tools/list\", ").is_none());
+        // Written with an escape; an id rmcp answers as 2.
+        let escaped = br#"{"jsonrpc": "2.0", "id": 2.0, "method": "tools\/list"}"#;
+        let escaped = ListedAsWritten::for_request(escaped).unwrap();
+        assert!(same_id(&escaped.id, &json!(2)));
+        // Too large to be one: not read.
+        let padded = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+            "params": {"_meta": {"pad": "x".repeat(MARKED_BODY_LIMIT)}}});
+        assert!(marked(padded).is_none());
     }
 
     fn page() -> Value {
