@@ -447,25 +447,10 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
         .await;
     let token = home.token("raw").await;
     let gateway = home.serve().await;
-    let url = gateway.url("internal");
-    let bearer = format!("Bearer {token}");
-    let answer = post(&url, &[("authorization", &bearer)], &initialize_body()).await;
-    assert_eq!(answer.status(), 200);
-    let session = answer.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let in_session = [
-        ("authorization", bearer.as_str()),
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-06-18"),
-    ];
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(post(&url, &in_session, &initialized).await.status(), 202);
+    let session = support::RawGatewaySession::open(&gateway.url("internal"), &token).await;
     let ask = |id: u32, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
 
-    let list = post(&url, &in_session, &ask(2, "tools/list", json!({}))).await;
-    let list = support::json_rpc_answer(&list.text().await.unwrap());
+    let list = session.ask(&ask(2, "tools/list", json!({}))).await;
     let tools = &list["result"]["tools"];
     assert!(list["result"].get("resultType").is_none(), "{list}");
     let listed = |name: &str| {
@@ -483,8 +468,7 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
         "tools/call",
         json!({"name": "primes", "arguments": {"count": 4}}),
     );
-    let call =
-        support::json_rpc_answer(&post(&url, &in_session, &call).await.text().await.unwrap());
+    let call = session.ask(&call).await;
     let result = &call["result"];
     assert!(result.get("resultType").is_none(), "{call}");
     assert!(result.get("structuredContent").is_none(), "{call}");
@@ -518,24 +502,10 @@ async fn a_tool_list_rmcp_cannot_read_is_still_filtered_and_shaped() {
     .await;
     let token = home.token("raw").await;
     let gateway = home.serve().await;
-    let url = gateway.url("hostile");
-    let bearer = format!("Bearer {token}");
-    let answer = post(&url, &[("authorization", &bearer)], &initialize_body()).await;
-    assert_eq!(answer.status(), 200);
-    let session = answer.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let in_session = [
-        ("authorization", bearer.as_str()),
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-06-18"),
-    ];
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(post(&url, &in_session, &initialized).await.status(), 202);
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let list =
-        support::json_rpc_answer(&post(&url, &in_session, &list).await.text().await.unwrap());
+    let session = support::RawGatewaySession::open(&gateway.url("hostile"), &token).await;
+    let list = session
+        .ask(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .await;
     let tools = list["result"]["tools"]
         .as_array()
         .unwrap_or_else(|| panic!("{list}"));

@@ -221,44 +221,17 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
     let home = Home::new();
     home.add_header_server("internal", &fixture.url(), SECRET)
         .await;
-    let mut proxy = home.command(&["proxy", "internal"]).spawn().unwrap();
-    let mut stdin = proxy.stdin.take().unwrap();
-    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
-    let messages = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "raw-client", "version": "1"}
-        }}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-            "params": {"name": "primes", "arguments": {"count": 4}}}),
-    ];
-    for message in messages {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .unwrap();
-    }
-    let (mut list, mut call) = (Value::Null, Value::Null);
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while list.is_null() || call.is_null() {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("the proxy answered");
-            let message: Value = serde_json::from_str(&line).unwrap();
-            match message["id"].as_u64() {
-                Some(2) => list = message,
-                Some(3) => call = message,
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("tools/list and tools/call answered through the proxy");
+    let answers = support::through_proxy(
+        &home,
+        "internal",
+        &[
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "primes", "arguments": {"count": 4}}}),
+        ],
+    )
+    .await;
+    let (list, call) = (&answers[&2], &answers[&3]);
 
     assert!(list["result"].get("resultType").is_none(), "{list}");
     let primes = list["result"]["tools"]
@@ -274,7 +247,6 @@ async fn answers_reach_a_client_in_the_shape_of_its_revision() {
     assert!(result.get("resultType").is_none(), "{call}");
     assert!(result.get("structuredContent").is_none(), "{call}");
     assert_eq!(result["content"][0]["text"], "[2,3,5,7]", "{call}");
-    drop(stdin);
 }
 
 /// A server whose answers rmcp cannot read as its model's (a duplicate
@@ -319,45 +291,19 @@ async fn answers_rmcp_cannot_read_are_still_filtered_and_shaped() {
         "hidden",
     ])
     .await;
-    let mut proxy = home.command(&["proxy", "hostile"]).spawn().unwrap();
-    let mut stdin = proxy.stdin.take().unwrap();
-    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
-    let messages = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "raw-client", "version": "1"}
-        }}),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-            "params": {"name": "ok", "arguments": {}}}),
-        json!({"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel",
-            "params": {"level": "info"}}),
-        json!({"jsonrpc": "2.0", "id": 5, "method": "prompts/list"}),
-    ];
-    for message in messages {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .unwrap();
-    }
-    let mut answers = std::collections::HashMap::new();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while answers.len() < 4 {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("the proxy answered");
-            let message: Value = serde_json::from_str(&line).unwrap();
-            if let Some(id @ 2..=5) = message["id"].as_u64() {
-                answers.insert(id, message);
-            }
-        }
-    })
-    .await
-    .expect("every request answered through the proxy");
+    let answers = support::through_proxy(
+        &home,
+        "hostile",
+        &[
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "ok", "arguments": {}}}),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel",
+                "params": {"level": "info"}}),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "prompts/list"}),
+        ],
+    )
+    .await;
 
     let list = &answers[&2];
     let tools = list["result"]["tools"]
@@ -385,7 +331,6 @@ async fn answers_rmcp_cannot_read_are_still_filtered_and_shaped() {
             .is_some_and(|echo| echo.starts_with("X-Api-Key: ")),
         "{refused}"
     );
-    drop(stdin);
 }
 
 async fn through_a_header_server(peer: Peer) {

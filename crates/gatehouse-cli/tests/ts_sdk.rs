@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Home, start_ts_server};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
 #[ignore = "needs the TypeScript SDK's example server; run by scripts/test.sh"]
@@ -122,30 +122,8 @@ async fn a_client_of_gatehouse_proxy_gets_the_tools_as_the_server_describes_them
     home.ok(&["servers", "add", "plain", &url]).await;
 
     // As a client that launched `gatehouse proxy` reads them.
-    let mut proxy = home.command(&["proxy", "plain"]).spawn().unwrap();
-    let mut stdin = proxy.stdin.take().unwrap();
-    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
-    for message in [initialize(), initialized(), list_tools()] {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .unwrap();
-    }
-    let listed = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("the proxy answered");
-            let message: Value = serde_json::from_str(&line).unwrap();
-            if message["id"] == 2 {
-                return message;
-            }
-        }
-    })
-    .await
-    .expect("tools/list answered through the proxy");
+    let answers = support::through_proxy(&home, "plain", &[list_tools()]).await;
+    let listed = &answers[&2];
     assert_described(&listed["result"]);
 
     drop(server);
@@ -162,46 +140,12 @@ async fn a_client_of_the_gateway_gets_the_tools_as_the_server_describes_them() {
     let gateway = home.serve().await;
 
     // As a client of `gatehouse serve` reads them, over plain HTTP.
-    let client = reqwest::Client::new();
-    let post = |body: Value, session: Option<&str>| {
-        let mut request = client
-            .post(gateway.url("plain"))
-            .bearer_auth(&token)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", "2025-06-18");
-        }
-        request.send()
-    };
-    let started = post(initialize(), None).await.unwrap();
-    assert_eq!(started.status(), 200);
-    let session = started.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let done = post(initialized(), Some(&session)).await.unwrap();
-    assert_eq!(done.status(), 202);
-    let listed = post(list_tools(), Some(&session)).await.unwrap();
-    let listed = support::json_rpc_answer(&listed.text().await.unwrap());
+    let session = support::RawGatewaySession::open(&gateway.url("plain"), &token).await;
+    let listed = session.ask(&list_tools()).await;
     assert_described(&listed["result"]);
 
     drop(gateway);
     drop(server);
-}
-
-fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "raw-client", "version": "1"}
-    }})
-}
-
-fn initialized() -> Value {
-    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
 }
 
 fn list_tools() -> Value {

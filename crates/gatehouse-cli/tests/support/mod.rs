@@ -420,3 +420,109 @@ impl HostileServer {
         HostileServer { url, task }
     }
 }
+
+/// The `initialize` a hand-written client of revision 2025-06-18 sends.
+fn raw_initialize() -> serde_json::Value {
+    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-client", "version": "1"}
+    }})
+}
+
+/// A client of `gatehouse proxy <id>` that writes JSON-RPC by hand (MCP
+/// 2025-06-18): it initializes, sends `requests` (each with an id above
+/// 1) and returns the answers by id, once each has come.
+pub async fn through_proxy(
+    home: &Home,
+    id: &str,
+    requests: &[serde_json::Value],
+) -> std::collections::HashMap<u64, serde_json::Value> {
+    let mut proxy = home.command(&["proxy", id]).spawn().unwrap();
+    let mut stdin = proxy.stdin.take().unwrap();
+    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    for message in [raw_initialize(), initialized].iter().chain(requests) {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let wanted: Vec<u64> = requests.iter().filter_map(|r| r["id"].as_u64()).collect();
+    let mut answers = std::collections::HashMap::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while answers.len() < wanted.len() {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the proxy answered");
+            let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if let Some(id) = message["id"].as_u64().filter(|id| wanted.contains(id)) {
+                answers.insert(id, message);
+            }
+        }
+    })
+    .await
+    .expect("every request answered through the proxy");
+    answers
+}
+
+/// A session of a client that speaks plain HTTP (MCP 2025-06-18) to the
+/// gateway at `url` with gateway token `token`.
+pub struct RawGatewaySession {
+    url: String,
+    bearer: String,
+    session: String,
+}
+
+impl RawGatewaySession {
+    /// Initializes (200) and says so (202).
+    pub async fn open(url: &str, token: &str) -> Self {
+        let bearer = format!("Bearer {token}");
+        let started = Self::post(url, &bearer, None, &raw_initialize()).await;
+        assert_eq!(started.status(), 200);
+        let session = started.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let this = Self {
+            url: url.to_owned(),
+            bearer,
+            session,
+        };
+        let initialized =
+            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let done = Self::post(url, &this.bearer, Some(&this.session), &initialized).await;
+        assert_eq!(done.status(), 202);
+        this
+    }
+
+    /// The answer to `request`.
+    pub async fn ask(&self, request: &serde_json::Value) -> serde_json::Value {
+        let answer = Self::post(&self.url, &self.bearer, Some(&self.session), request).await;
+        json_rpc_answer(&answer.text().await.unwrap())
+    }
+
+    async fn post(
+        url: &str,
+        bearer: &str,
+        session: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .header("authorization", bearer)
+            .header("accept", "application/json, text/event-stream")
+            .json(body);
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        tokio::time::timeout(Duration::from_secs(30), request.send())
+            .await
+            .expect("the gateway answered")
+            .unwrap()
+    }
+}

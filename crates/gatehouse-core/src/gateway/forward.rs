@@ -377,8 +377,9 @@ impl Upstream {
             list.tools.retain(|tool| tools.offers(&tool.name));
             let mut page = described_page(list, raw.and_then(|raw| raw.take()));
             if legacy {
-                // What the server wrote is put back: its output schemas too.
-                without_non_object_output_schemas(&mut page);
+                // What the server wrote is put back, its output schemas too:
+                // the page is shaped as any answer's JSON is.
+                shape_json_for_legacy_client(&mut page);
             }
             result = ServerResult::CustomResult(CustomResult(page));
         }
